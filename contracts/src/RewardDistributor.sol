@@ -225,6 +225,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         uint256 claimedAfter = uint256(_totalClaimed) + amount;
         uint128 allocated = _totalAllocated;
         if (claimedAfter > allocated) revert ExceedsAllocated(allocated, claimedAfter);
+        // casting to 'uint128' is safe because claimedAfter <= allocated, itself a uint128
+        // forge-lint: disable-next-line(unsafe-typecast)
         _totalClaimed = uint128(claimedAfter);
     }
 }
