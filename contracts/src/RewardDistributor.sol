@@ -83,7 +83,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         uint256 n = brands.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
 
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < n; ++i) {
             address brand = brands[i];
             uint256 amount = amounts[i];

@@ -1,0 +1,1 @@
+"""Loyalty and data-consent ledger: backend package (chain gateway, services, API, jobs)."""

@@ -1,0 +1,59 @@
+"""Starts and stops a local anvil node (the embedded default chain)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from app.paths import NODE_BIN
+
+ANVIL = NODE_BIN / "anvil"
+
+
+def rpc_alive(url: str, timeout: float = 0.5) -> bool:
+    """Whether a JSON-RPC endpoint answers eth_chainId."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return "result" in json.loads(response.read())
+    except (OSError, ValueError):
+        return False
+
+
+def start_anvil(
+    port: int, *, state_file: Path | None = None, log_file: Path | None = None, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Starts anvil on 127.0.0.1:port (state kept in `state_file` if given) and waits until it answers."""
+    args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+    if state_file is not None:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        # --state loads the file at start and writes it at exit; the interval bounds what a crash loses.
+        args += ["--state", str(state_file), "--state-interval", "2"]
+    args += extra or []
+    out = log_file.open("ab") if log_file else subprocess.DEVNULL
+    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while not rpc_alive(url):
+        if process.poll() is not None:
+            raise RuntimeError(f"anvil exited with code {process.returncode} (port {port} in use?)")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"anvil did not answer on {url} within 20 s")
+        time.sleep(0.05)
+    return process
+
+
+def stop_anvil(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Stops anvil gracefully (it writes its state file on SIGTERM/SIGINT)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,57 @@
+"""Merkle tree over (account, cumulative amount), matching RewardDistributor and OpenZeppelin MerkleProof.
+
+leaf = keccak256(keccak256(abi.encode(account, cumulative))); a parent hashes its two children in
+sorted order; a level's last node without a sibling moves up unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_utils import keccak, to_bytes
+
+
+def leaf_hash(account: str, cumulative: int) -> bytes:
+    encoded = bytes(12) + to_bytes(hexstr=account) + cumulative.to_bytes(32, "big")
+    return keccak(keccak(encoded))
+
+
+def _parent(a: bytes, b: bytes) -> bytes:
+    return keccak(a + b) if a < b else keccak(b + a)
+
+
+class MerkleTree:
+    """All levels of the tree, leaves in the order given (callers sort them for reproducibility)."""
+
+    def __init__(self, leaves: Sequence[bytes]):
+        if not leaves:
+            raise ValueError("a Merkle tree needs at least one leaf")
+        self.levels: list[list[bytes]] = [list(leaves)]
+        level = self.levels[0]
+        while len(level) > 1:
+            nxt = [_parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            self.levels.append(nxt)
+            level = nxt
+
+    @property
+    def root(self) -> bytes:
+        return self.levels[-1][0]
+
+    def proof(self, index: int) -> list[bytes]:
+        """Sibling hashes from the leaf at `index` up to the root."""
+        path: list[bytes] = []
+        for level in self.levels[:-1]:
+            sibling = index ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            index //= 2
+        return path
+
+
+def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
+    node = leaf
+    for sibling in proof:
+        node = _parent(node, sibling)
+    return node == root

@@ -1,0 +1,90 @@
+"""Sends transactions from one local key: nonce tracking, EIP-1559 fees, receipts, reverts decoded."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractLogicError
+from web3.types import TxReceipt
+
+from app.chain.errors import as_revert
+
+
+class TransactionFailed(Exception):
+    """A transaction was mined but reverted."""
+
+    def __init__(self, tx_hash: str, receipt: TxReceipt):
+        super().__init__(f"transaction {tx_hash} reverted in block {receipt['blockNumber']}")
+        self.tx_hash = tx_hash
+        self.receipt = receipt
+
+
+@dataclass
+class Sent:
+    """A mined, successful transaction."""
+
+    tx_hash: str
+    receipt: TxReceipt
+
+    @property
+    def block_number(self) -> int:
+        return int(self.receipt["blockNumber"])
+
+    @property
+    def gas_used(self) -> int:
+        return int(self.receipt["gasUsed"])
+
+
+class Sender:
+    """Signs and sends transactions for one account, serialising nonces across threads."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout: float = 120):
+        self.w3 = w3
+        self.account = account
+        self.receipt_timeout = receipt_timeout
+        self._lock = threading.Lock()
+        self._next_nonce: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def _nonce(self) -> int:
+        pending = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        if self._next_nonce is None or pending > self._next_nonce:
+            self._next_nonce = pending
+        return self._next_nonce
+
+    def send(self, call: ContractFunction | ContractConstructor, *, gas: int | None = None) -> Sent:
+        """Estimates (surfacing a revert as its named ContractRevert), signs, sends, waits for the receipt."""
+        with self._lock:
+            tx: dict[str, Any] = {"from": self.account.address, "chainId": self.w3.eth.chain_id}
+            if gas is None:
+                try:
+                    gas = int(call.estimate_gas(tx) * 1.2) + 10_000
+                except ContractLogicError as exc:
+                    # Named custom error (ConsentNotCovering, InvalidProof, ...) instead of raw data.
+                    revert = as_revert(exc)
+                    if revert is not None:
+                        raise revert from exc
+                    raise
+            tx["gas"] = gas
+            tx["nonce"] = self._nonce()
+            base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
+            tip = self.w3.eth.max_priority_fee if base_fee else 0
+            tx["maxPriorityFeePerGas"] = tip
+            tx["maxFeePerGas"] = 2 * int(base_fee) + tip
+            built = call.build_transaction(tx)
+            signed = self.account.sign_transaction(built)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            self._next_nonce = tx["nonce"] + 1
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        hex_hash = Web3.to_hex(tx_hash)
+        if receipt["status"] != 1:
+            raise TransactionFailed(hex_hash, receipt)
+        return Sent(hex_hash, receipt)

@@ -1,0 +1,71 @@
+"""Settings of the ledger from the environment and .env, with working local defaults."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.paths import REPO_ROOT
+
+# Anvil's first two well-known development keys: public knowledge, so refused outside `local`/`test`.
+ANVIL_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+LOCAL_ADMIN_KEY = "local-admin-key"
+
+
+class Settings(BaseSettings):
+    """Every knob of the ledger; names match environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["local", "test", "production"] = "local"
+    data_dir: Path = REPO_ROOT / "data"
+
+    # Chain: anvil on loopback by default; any EVM JSON-RPC endpoint by RPC_URL.
+    rpc_url: str = "http://127.0.0.1:8545"
+    anvil_port: int = 8545
+    start_anvil: bool = True
+    operator_key: SecretStr = SecretStr(ANVIL_OPERATOR_KEY)
+    relayer_key: SecretStr = SecretStr(ANVIL_RELAYER_KEY)
+    confirmations: int = 0
+
+    # Database: a SQLite file under data_dir unless DATABASE_URL names another.
+    database_url: str | None = None
+
+    # API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_key: SecretStr = SecretStr(LOCAL_ADMIN_KEY)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> "Settings":
+        if self.environment == "production":
+            insecure = {
+                "OPERATOR_KEY": self.operator_key.get_secret_value() == ANVIL_OPERATOR_KEY,
+                "RELAYER_KEY": self.relayer_key.get_secret_value() == ANVIL_RELAYER_KEY,
+                "ADMIN_KEY": self.admin_key.get_secret_value() == LOCAL_ADMIN_KEY,
+            }
+            bad = [name for name, is_default in insecure.items() if is_default]
+            if bad:
+                raise ValueError(f"insecure development defaults refused in production: set {', '.join(bad)}")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ledger.db'}"
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.data_dir / "deployments"
+
+    @property
+    def anvil_state_file(self) -> Path:
+        return self.data_dir / "anvil" / "state.json"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,73 @@
+"""Shared fixtures: a real anvil per session, web3, funded dev keys and a fresh deployment."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from app.chain.anvil import start_anvil, stop_anvil
+from app.chain.deployment import Deployment, ensure_deployed
+from app.config import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
+
+# Anvil's default mnemonic accounts 2..9 serve as customers and brands in tests.
+DEV_KEYS = [
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    """A real anvil on a free loopback port for the whole session."""
+    port = free_port()
+    process = start_anvil(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_anvil(process)
+
+
+@pytest.fixture(scope="session")
+def w3(anvil_url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(anvil_url))
+
+
+@pytest.fixture(scope="session")
+def operator() -> LocalAccount:
+    return Account.from_key(ANVIL_OPERATOR_KEY)
+
+
+@pytest.fixture(scope="session")
+def relayer() -> LocalAccount:
+    return Account.from_key(ANVIL_RELAYER_KEY)
+
+
+@pytest.fixture(scope="session")
+def dev_accounts() -> list[LocalAccount]:
+    return [Account.from_key(k) for k in DEV_KEYS]
+
+
+@pytest.fixture()
+def deployment(w3: Web3, operator: LocalAccount, relayer: LocalAccount, tmp_path: Path) -> Deployment:
+    """Fresh contracts for each test (addresses remembered under the test's own folder)."""
+    deployed, created = ensure_deployed(w3, operator, relayer.address, tmp_path / "deployments")
+    assert created
+    return deployed
