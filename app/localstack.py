@@ -1,0 +1,75 @@
+"""The embedded local stack: anvil with its state in data/, the contracts deployed once, the API."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from subprocess import Popen
+
+from eth_account import Account
+from rich.console import Console
+from web3 import Web3
+
+from app.chain.anvil import rpc_alive, start_anvil, stop_anvil
+from app.chain.deployment import Deployment, ensure_deployed
+from app.config import Settings
+
+console = Console(soft_wrap=True)
+
+
+@dataclass
+class LocalChain:
+    """A chain the stack uses, and the anvil process it started (None if one was already running)."""
+
+    w3: Web3
+    deployment: Deployment
+    created: bool
+    anvil: Popen[bytes] | None
+
+
+def bring_up_chain(settings: Settings) -> LocalChain:
+    """Starts anvil if nothing answers at RPC_URL (local default only), then deploys if needed."""
+    process = None
+    if not rpc_alive(settings.rpc_url):
+        if not settings.start_anvil:
+            raise SystemExit(f"no chain answers at {settings.rpc_url} and START_ANVIL is off")
+        console.print(f"starting anvil on 127.0.0.1:{settings.anvil_port} (state: {settings.anvil_state_file})")
+        process = start_anvil(
+            settings.anvil_port,
+            state_file=settings.anvil_state_file,
+            log_file=settings.data_dir / "anvil" / "anvil.log",
+        )
+    else:
+        console.print(f"using the chain already answering at {settings.rpc_url}")
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
+    operator = Account.from_key(settings.operator_key.get_secret_value())
+    relayer = Account.from_key(settings.relayer_key.get_secret_value())
+    deployment, created = ensure_deployed(w3, operator, relayer.address, settings.deployments_dir)
+    return LocalChain(w3, deployment, created, process)
+
+
+def print_deployment(chain: LocalChain, settings: Settings) -> None:
+    d = chain.deployment
+    verb = "deployed" if chain.created else "reused (already deployed)"
+    console.print(f"[bold]contracts {verb}[/bold] on chain {d.chain_id} at {settings.rpc_url}")
+    console.print(f"  CashbackToken      {d.token}")
+    console.print(f"  ConsentRegistry    {d.registry}")
+    console.print(f"  RewardDistributor  {d.distributor}")
+    console.print(f"  operator {d.operator}  relayer {d.relayer}  (addresses kept in {settings.deployments_dir})")
+
+
+def run(settings: Settings) -> None:
+    """Brings the stack up and keeps it up until Ctrl-C / SIGTERM; anvil then saves its state."""
+    chain = bring_up_chain(settings)
+    print_deployment(chain, settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print("[green]local stack running[/green]; Ctrl-C stops it (chain state is kept in data/)")
+    try:
+        stop.wait()
+    finally:
+        if chain.anvil is not None:
+            console.print("stopping anvil (saving state)")
+            stop_anvil(chain.anvil)

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test, console2} from "forge-std/Test.sol";
+import {StdInvariant} from "forge-std/StdInvariant.sol";
+import {CashbackToken} from "../src/CashbackToken.sol";
+import {RewardDistributor} from "../src/RewardDistributor.sol";
+import {DistributorHandler} from "./handlers/DistributorHandler.sol";
+
+/// Invariants of RewardDistributor under random deposits, withdrawals, publications and claims.
+contract RewardDistributorInvariantTest is Test {
+    CashbackToken private token;
+    RewardDistributor private distributor;
+    DistributorHandler private handler;
+
+    function setUp() public {
+        token = new CashbackToken(address(this));
+        distributor = new RewardDistributor(address(token), address(this));
+        handler = new DistributorHandler(distributor, token);
+        token.grantRole(token.MINTER_ROLE(), address(handler));
+        distributor.grantRole(distributor.OPERATOR_ROLE(), address(handler));
+
+        bytes4[] memory selectors = new bytes4[](5);
+        selectors[0] = DistributorHandler.deposit.selector;
+        selectors[1] = DistributorHandler.withdraw.selector;
+        selectors[2] = DistributorHandler.publishEpoch.selector;
+        selectors[3] = DistributorHandler.claim.selector;
+        selectors[4] = DistributorHandler.claimMany.selector;
+        targetSelector(StdInvariant.FuzzSelector({addr: address(handler), selectors: selectors}));
+        targetContract(address(handler));
+    }
+
+    /// Nothing is paid out that brands did not put in and leave in.
+    function invariant_claimedWithinFunded() public view {
+        assertLe(handler.ghost_claimed(), handler.ghost_deposited() - handler.ghost_withdrawn());
+    }
+
+    /// No account's claimed total passes its cumulative amount in the latest epoch.
+    function invariant_claimedWithinCumulative() public view {
+        address[] memory customers = handler.customers();
+        for (uint256 i; i < customers.length; ++i) {
+            assertLe(distributor.claimed(customers[i]), handler.ghost_cumulative(customers[i]));
+        }
+    }
+
+    /// The distributor holds exactly the unspent budgets plus what was allocated and not claimed.
+    function invariant_balanceEqualsBudgetsPlusUnclaimed() public view {
+        address[] memory brands = handler.brands();
+        uint256 budgets;
+        for (uint256 i; i < brands.length; ++i) {
+            budgets += distributor.budgetOf(brands[i]);
+        }
+        assertEq(
+            token.balanceOf(address(distributor)),
+            budgets + distributor.totalAllocated() - distributor.totalClaimed()
+        );
+    }
+
+    /// The contract's claimed total is what customers actually received.
+    function invariant_totalClaimedEqualsPayouts() public view {
+        assertEq(distributor.totalClaimed(), handler.ghost_claimed());
+    }
+
+    /// No account was ever paid more than its latest cumulative amount.
+    function invariant_noAccountOverpaid() public view {
+        assertEq(handler.ghost_overpayments(), 0);
+        address[] memory customers = handler.customers();
+        for (uint256 i; i < customers.length; ++i) {
+            assertLe(handler.ghost_paid(customers[i]), handler.ghost_cumulative(customers[i]));
+        }
+    }
+
+    /// The allocated total is the sum of the epochs' increases, which the leaves add up to.
+    function invariant_totalAllocatedEqualsEpochIncreases() public view {
+        assertEq(distributor.totalAllocated(), handler.ghost_allocated());
+        address[] memory customers = handler.customers();
+        uint256 cumulative;
+        for (uint256 i; i < customers.length; ++i) {
+            cumulative += handler.ghost_cumulative(customers[i]);
+        }
+        assertEq(cumulative, handler.ghost_allocated());
+    }
+
+    function afterInvariant() public view {
+        console2.log("claim", handler.calls("claim"), handler.calls("claim (nothing owed)"));
+        console2.log("claimMany", handler.calls("claimMany"), "publish", handler.calls("publishEpoch"));
+        console2.log("claimed/allocated", handler.ghost_claimed(), handler.ghost_allocated());
+    }
+}

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {CommonBase} from "forge-std/Base.sol";
+import {StdCheats} from "forge-std/StdCheats.sol";
+import {StdUtils} from "forge-std/StdUtils.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
+import {IConsentRegistry} from "../../src/interfaces/IConsentRegistry.sol";
+import {ConsentSigner} from "../utils/ConsentSigner.sol";
+import {MockERC1271Wallet} from "../utils/MockERC1271Wallet.sol";
+
+/// @notice Drives ConsentRegistry with bounded customer, brand and operator actions for the
+/// invariant suite, and keeps a ghost model of what every consent should be.
+/// @dev Each action predicts its outcome (success or the exact custom error) from the ghost model
+/// before calling, updates the model only on a predicted and actual success, and counts every
+/// disagreement, so the invariants can compare the registry to an independent account of events.
+contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
+    /// @notice One customer's part in a successfully recorded access, with the ghost consent then.
+    struct AccessRecord {
+        address customer;
+        address brand;
+        uint8 purpose;
+        uint64 categories;
+        uint64 grantedCategories;
+        uint40 expiresAt;
+        uint40 timestamp;
+        uint96 price;
+    }
+
+    /// @dev Three EOAs and one ERC-1271 wallet; four data categories; three purposes.
+    uint256 public constant EOA_CUSTOMERS = 3;
+    uint64 public constant ALL_CATEGORIES = 0xF;
+    uint8 public constant PURPOSES = 3;
+    /// @dev The last brand is registered and deregistered by the operator during a run.
+    uint256 public constant BRANDS = 3;
+    uint40 internal constant START = 1_700_000_000;
+
+    ConsentRegistry public immutable registry;
+    address public immutable operator;
+
+    address[] public actors;
+    /// @dev The key that signs for each actor: its own, or for the wallet its owner's.
+    uint256[] internal _keys;
+    address[] public brands;
+    uint40 public currentTime = START;
+
+    mapping(address customer => mapping(address brand => mapping(uint8 purpose => IConsentRegistry.Consent))) internal
+        _ghostConsents;
+    mapping(address customer => mapping(address brand => mapping(uint8 purpose => bool))) public ghost_revoked;
+    mapping(address customer => uint256) public ghost_changes;
+    mapping(address customer => uint256) internal _lastNonce;
+    mapping(address brand => bool) public ghost_brandRegistered;
+    bool public ghost_paused;
+
+    AccessRecord[] internal _accesses;
+    uint256 public ghost_accessBatches;
+    uint256 public ghost_uncoveredAccesses;
+    uint256 public ghost_mispricedAccesses;
+    uint256 public ghost_unexpectedOutcomes;
+    uint256 public ghost_nonceDecreases;
+    mapping(bytes32 action => uint256) public ghost_successes;
+
+    modifier useTime() {
+        vm.warp(currentTime);
+        _;
+        _checkNonces();
+    }
+
+    constructor(ConsentRegistry registry_, address operator_, address[] memory brands_) {
+        registry = registry_;
+        operator = operator_;
+        brands = brands_;
+        for (uint256 i; i < brands_.length; ++i) {
+            ghost_brandRegistered[brands_[i]] = registry_.isBrand(brands_[i]);
+        }
+        for (uint256 i; i < EOA_CUSTOMERS; ++i) {
+            (address customer, uint256 key) = makeAddrAndKey(string.concat("customer", vm.toString(i)));
+            actors.push(customer);
+            _keys.push(key);
+        }
+        (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("walletOwner");
+        actors.push(address(new MockERC1271Wallet(walletOwner)));
+        _keys.push(walletOwnerKey);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Actions
+    // ----------------------------------------------------------------------------------------
+
+    /// @notice A customer grants (or replaces) a consent, directly or by a relayed signature.
+    function grant(
+        uint256 actorSeed,
+        uint256 brandSeed,
+        uint256 purposeSeed,
+        uint256 categories,
+        uint256 lifetime,
+        uint256 price,
+        bool bySig
+    ) external useTime {
+        uint256 actor = _bound(actorSeed, 0, actors.length - 1);
+        IConsentRegistry.GrantTerms memory terms = IConsentRegistry.GrantTerms({
+            customer: actors[actor],
+            brand: brands[_bound(brandSeed, 0, BRANDS - 1)],
+            purpose: uint8(_bound(purposeSeed, 0, PURPOSES - 1)),
+            categories: uint64(_bound(categories, 0, ALL_CATEGORIES)),
+            // 0 is open-ended; 1 lands on now, which is already past.
+            expiresAt: _expiryIn(_bound(lifetime, 0, 60 days)),
+            price: uint96(_bound(price, 0, 1e24)),
+            receiptHash: keccak256(abi.encode("receipt", price)),
+            noticeHash: keccak256(abi.encode("notice", lifetime))
+        });
+        bytes4 expected = _predictGrant(terms);
+
+        bool ok;
+        bytes memory reason;
+        if (bySig) {
+            uint256 deadline = uint256(currentTime) + 1 hours;
+            bytes memory sig = _signGrant(registry, _keys[actor], terms, deadline);
+            try registry.grantBySig(terms, deadline, sig) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            vm.prank(terms.customer);
+            try registry.grant(terms) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (_agrees(expected, ok, reason) && ok) {
+            _ghostConsents[terms.customer][terms.brand][terms.purpose] = IConsentRegistry.Consent({
+                categories: terms.categories,
+                grantedAt: currentTime,
+                expiresAt: terms.expiresAt,
+                price: terms.price,
+                receiptHash: terms.receiptHash,
+                noticeHash: terms.noticeHash
+            });
+            ghost_revoked[terms.customer][terms.brand][terms.purpose] = false;
+            ++ghost_changes[terms.customer];
+            ++ghost_successes[bySig ? bytes32("grantBySig") : bytes32("grant")];
+        }
+    }
+
+    /// @notice A customer narrows a consent; mostly a true narrowing, sometimes not.
+    function narrow(
+        uint256 actorSeed,
+        uint256 brandSeed,
+        uint256 purposeSeed,
+        uint256 categoriesSeed,
+        uint256 expirySeed,
+        bool bySig
+    ) external useTime {
+        uint256 actor = _bound(actorSeed, 0, actors.length - 1);
+        Narrowing memory n = Narrowing({
+            customer: actors[actor],
+            brand: brands[_bound(brandSeed, 0, BRANDS - 1)],
+            purpose: uint8(_bound(purposeSeed, 0, PURPOSES - 1)),
+            categories: 0,
+            expiresAt: 0
+        });
+        IConsentRegistry.Consent memory current = _ghostConsents[n.customer][n.brand][n.purpose];
+        n.categories = uint64(_bound(categoriesSeed, 0, ALL_CATEGORIES));
+        // Three in four tries keep to the granted categories.
+        if (categoriesSeed % 4 != 0) n.categories &= current.categories;
+        uint256 expiryChoice = expirySeed % 3;
+        if (expiryChoice == 0) n.expiresAt = current.expiresAt;
+        else if (expiryChoice == 2) n.expiresAt = _expiryIn(_bound(expirySeed, 1, 60 days));
+        bytes4 expected = _predictNarrow(n, current);
+
+        bool ok;
+        bytes memory reason;
+        if (bySig) {
+            uint256 deadline = uint256(currentTime) + 1 hours;
+            bytes memory sig = _signNarrow(registry, _keys[actor], n, deadline);
+            try registry.narrowBySig(n.customer, n.brand, n.purpose, n.categories, n.expiresAt, deadline, sig) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            vm.prank(n.customer);
+            try registry.narrow(n.customer, n.brand, n.purpose, n.categories, n.expiresAt) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (_agrees(expected, ok, reason) && ok) {
+            IConsentRegistry.Consent storage c = _ghostConsents[n.customer][n.brand][n.purpose];
+            c.categories = n.categories;
+            c.expiresAt = n.expiresAt;
+            ++ghost_changes[n.customer];
+            ++ghost_successes[bySig ? bytes32("narrowBySig") : bytes32("narrow")];
+        }
+    }
+
+    /// @notice A customer revokes a consent, directly or by a relayed signature.
+    function revoke(uint256 actorSeed, uint256 brandSeed, uint256 purposeSeed, bool bySig) external useTime {
+        uint256 actor = _bound(actorSeed, 0, actors.length - 1);
+        address customer = actors[actor];
+        address brand = brands[_bound(brandSeed, 0, BRANDS - 1)];
+        uint8 purpose = uint8(_bound(purposeSeed, 0, PURPOSES - 1));
+        bytes4 expected = _ghostConsents[customer][brand][purpose].categories == 0
+            ? IConsentRegistry.ConsentNotFound.selector
+            : bytes4(0);
+
+        bool ok;
+        bytes memory reason;
+        if (bySig) {
+            uint256 deadline = uint256(currentTime) + 1 hours;
+            bytes memory sig = _signRevoke(registry, _keys[actor], customer, brand, purpose, deadline);
+            try registry.revokeBySig(customer, brand, purpose, deadline, sig) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            vm.prank(customer);
+            try registry.revoke(customer, brand, purpose) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (_agrees(expected, ok, reason) && ok) {
+            delete _ghostConsents[customer][brand][purpose];
+            ghost_revoked[customer][brand][purpose] = true;
+            ++ghost_changes[customer];
+            ++ghost_successes[bySig ? bytes32("revokeBySig") : bytes32("revoke")];
+        }
+    }
+
+    /// @notice A brand (or the relayer for it) records an access to a subset of the customers.
+    /// @param coveredOnly Keep only the customers the ghost model says are covered, so that
+    /// batches also succeed; otherwise the subset is taken as drawn.
+    function recordAccess(
+        uint256 brandSeed,
+        uint256 purposeSeed,
+        uint256 categories,
+        uint256 subset,
+        bool coveredOnly,
+        bool byRelayer
+    ) external useTime {
+        address brand = brands[_bound(brandSeed, 0, BRANDS - 1)];
+        uint8 purpose = uint8(_bound(purposeSeed, 0, PURPOSES - 1));
+        uint64 cats = uint64(_bound(categories, 0, ALL_CATEGORIES));
+        address[] memory customers = _drawCustomers(brand, purpose, cats, subset, coveredOnly);
+        bytes4 expected = _predictAccess(brand, purpose, cats, customers);
+
+        vm.prank(byRelayer ? operator : brand);
+        try registry.recordAccess(brand, purpose, cats, customers, keccak256(abi.encode(subset))) returns (
+            uint256 total
+        ) {
+            _agrees(expected, true, "");
+            _recordAccess(brand, purpose, cats, customers, total);
+        } catch (bytes memory reason) {
+            _agrees(expected, false, reason);
+        }
+    }
+
+    /// @notice Time passes, so consents reach their expiry.
+    function warp(uint256 seconds_) external useTime {
+        currentTime += uint40(_bound(seconds_, 0, 20 days));
+        vm.warp(currentTime);
+        vm.roll(block.number + 1);
+    }
+
+    /// @notice The operator deregisters the last brand, or registers it again.
+    function toggleBrand() external useTime {
+        address brand = brands[BRANDS - 1];
+        vm.prank(operator);
+        if (ghost_brandRegistered[brand]) registry.deregisterBrand(brand);
+        else registry.registerBrand(brand);
+        ghost_brandRegistered[brand] = !ghost_brandRegistered[brand];
+    }
+
+    /// @notice The pauser pauses (one time in four) or unpauses the registry.
+    function setPaused(uint256 seed) external useTime {
+        bool pause = seed % 4 == 0;
+        if (pause == ghost_paused) return;
+        vm.prank(operator);
+        if (pause) registry.pause();
+        else registry.unpause();
+        ghost_paused = pause;
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Ghost views
+    // ----------------------------------------------------------------------------------------
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    function ghostConsent(address customer, address brand, uint8 purpose)
+        external
+        view
+        returns (IConsentRegistry.Consent memory)
+    {
+        return _ghostConsents[customer][brand][purpose];
+    }
+
+    function accessCount() external view returns (uint256) {
+        return _accesses.length;
+    }
+
+    function accessAt(uint256 i) external view returns (AccessRecord memory) {
+        return _accesses[i];
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Model
+    // ----------------------------------------------------------------------------------------
+
+    function _expiryIn(uint256 lifetime) internal view returns (uint40) {
+        return lifetime == 0 ? 0 : uint40(currentTime + lifetime - 1);
+    }
+
+    /// @dev Whether the ghost model says `brand` may use `categories` of `customer` for `purpose` now.
+    function _ghostCovers(address customer, address brand, uint8 purpose, uint64 categories)
+        internal
+        view
+        returns (bool)
+    {
+        IConsentRegistry.Consent memory c = _ghostConsents[customer][brand][purpose];
+        return categories != 0 && ghost_brandRegistered[brand] && c.categories & categories == categories
+            && (c.expiresAt == 0 || c.expiresAt > currentTime);
+    }
+
+    function _predictGrant(IConsentRegistry.GrantTerms memory terms) internal view returns (bytes4) {
+        if (ghost_paused) return Pausable.EnforcedPause.selector;
+        if (!ghost_brandRegistered[terms.brand]) return IConsentRegistry.BrandNotRegistered.selector;
+        if (terms.categories == 0) return IConsentRegistry.EmptyCategories.selector;
+        if (terms.expiresAt != 0 && terms.expiresAt <= currentTime) return IConsentRegistry.ExpiryInPast.selector;
+        return bytes4(0);
+    }
+
+    function _predictNarrow(Narrowing memory n, IConsentRegistry.Consent memory current)
+        internal
+        view
+        returns (bytes4)
+    {
+        if (current.categories == 0) return IConsentRegistry.ConsentNotFound.selector;
+        if (n.categories == 0) return IConsentRegistry.EmptyCategories.selector;
+        bool addsCategories = n.categories & ~current.categories != 0;
+        bool extends = current.expiresAt != 0 && (n.expiresAt == 0 || n.expiresAt > current.expiresAt);
+        if (addsCategories || extends) return IConsentRegistry.NotANarrowing.selector;
+        if (n.expiresAt != 0 && n.expiresAt <= currentTime) return IConsentRegistry.ExpiryInPast.selector;
+        return bytes4(0);
+    }
+
+    function _predictAccess(address brand, uint8 purpose, uint64 categories, address[] memory customers)
+        internal
+        view
+        returns (bytes4)
+    {
+        if (ghost_paused) return Pausable.EnforcedPause.selector;
+        if (!ghost_brandRegistered[brand]) return IConsentRegistry.BrandNotRegistered.selector;
+        if (categories == 0) return IConsentRegistry.EmptyCategories.selector;
+        if (customers.length == 0) return IConsentRegistry.EmptyAccessBatch.selector;
+        for (uint256 i; i < customers.length; ++i) {
+            if (!_ghostCovers(customers[i], brand, purpose, categories)) {
+                return IConsentRegistry.ConsentNotCovering.selector;
+            }
+        }
+        return bytes4(0);
+    }
+
+    function _drawCustomers(address brand, uint8 purpose, uint64 categories, uint256 subset, bool coveredOnly)
+        internal
+        view
+        returns (address[] memory customers)
+    {
+        uint256 n = actors.length;
+        customers = new address[](n + 1);
+        uint256 count;
+        for (uint256 i; i < n; ++i) {
+            if (subset >> i & 1 == 0) continue;
+            if (coveredOnly && !_ghostCovers(actors[i], brand, purpose, categories)) continue;
+            customers[count++] = actors[i];
+        }
+        // Sometimes name a customer twice: the brand pays for each listed access.
+        if (count != 0 && subset >> n & 1 == 1) customers[count++] = customers[0];
+        assembly ("memory-safe") {
+            mstore(customers, count)
+        }
+    }
+
+    /// @dev Checks a successful access against the ghost model and keeps it in the ghost log.
+    function _recordAccess(
+        address brand,
+        uint8 purpose,
+        uint64 categories,
+        address[] memory customers,
+        uint256 total
+    ) internal {
+        uint256 expectedTotal;
+        for (uint256 i; i < customers.length; ++i) {
+            IConsentRegistry.Consent memory c = _ghostConsents[customers[i]][brand][purpose];
+            if (!_ghostCovers(customers[i], brand, purpose, categories)) ++ghost_uncoveredAccesses;
+            expectedTotal += c.price;
+            _accesses.push(
+                AccessRecord({
+                    customer: customers[i],
+                    brand: brand,
+                    purpose: purpose,
+                    categories: categories,
+                    grantedCategories: c.categories,
+                    expiresAt: c.expiresAt,
+                    timestamp: currentTime,
+                    price: c.price
+                })
+            );
+        }
+        if (total != expectedTotal) ++ghost_mispricedAccesses;
+        ++ghost_accessBatches;
+        ++ghost_successes["recordAccess"];
+    }
+
+    /// @dev Whether the call's outcome is the predicted one (`expected == 0` means success);
+    /// counts a disagreement.
+    function _agrees(bytes4 expected, bool ok, bytes memory reason) internal returns (bool agrees) {
+        agrees = ok ? expected == bytes4(0) : (expected != bytes4(0) && bytes4(reason) == expected);
+        if (!agrees) ++ghost_unexpectedOutcomes;
+    }
+
+    function _checkNonces() internal {
+        for (uint256 i; i < actors.length; ++i) {
+            uint256 nonce = registry.nonces(actors[i]);
+            if (nonce < _lastNonce[actors[i]]) ++ghost_nonceDecreases;
+            _lastNonce[actors[i]] = nonce;
+        }
+    }
+}

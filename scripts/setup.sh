@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, from the package registries only, into the project folder:
+# node_modules (Foundry binaries, solc, OpenZeppelin, forge-std), .venv (the app, pinned by
+# requirements/app.lock) and .venv-slither (slither needs web3 < 8, so it lives apart).
+# Each step is skipped when its inputs have not changed, so a second run takes a second or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+fingerprint() { cat "$@" | sha256sum | cut -c1-16; }
+current() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+command -v node >/dev/null || { echo "setup: node and npm are needed (the base image has them)" >&2; exit 1; }
+PY=${PYTHON:-python3}
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python >= 3.11 needed" >&2; exit 1; }
+
+# 1. npm toolchain, exactly as package-lock.json says.
+npm_fp=$(fingerprint package.json package-lock.json)
+if ! current node_modules/.ledger-stamp "$npm_fp"; then
+  say "npm ci (Foundry, solc, OpenZeppelin, forge-std)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_fp" > node_modules/.ledger-stamp
+fi
+
+# 2. The app's virtualenv.
+py_fp=$(fingerprint pyproject.toml requirements/app.lock)
+if ! current .venv/.ledger-stamp "$py_fp"; then
+  say "python venv .venv (app + dev tools, pinned)"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements/app.lock -e '.[dev]'
+  echo "$py_fp" > .venv/.ledger-stamp
+fi
+
+# 3. Slither in its own virtualenv.
+sl_fp=$(fingerprint requirements/slither.lock)
+if ! current .venv-slither/.ledger-stamp "$sl_fp"; then
+  say "python venv .venv-slither (static analysis)"
+  [ -x .venv-slither/bin/python ] || "$PY" -m venv .venv-slither
+  .venv-slither/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/slither.lock
+  echo "$sl_fp" > .venv-slither/.ledger-stamp
+fi
+
+say "ready"

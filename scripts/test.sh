@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every test: forge (unit, fuzz, invariant), slither, ruff, pytest.
+# FOUNDRY_PROFILE=deep scripts/test.sh runs deeper fuzzing (not what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+
+step "forge test"
+forge test
+
+step "slither (contracts/src)"
+# Its own out/cache folders: slither runs `forge clean` first and must not wipe forge's cache.
+FOUNDRY_OUT=cache/slither/out FOUNDRY_CACHE_PATH=cache/slither/cache \
+  .venv-slither/bin/slither . --config-file slither.config.json
+
+step "ruff"
+.venv/bin/ruff check app tests bench scripts
+.venv/bin/ruff format --check app tests bench
+
+step "pytest"
+.venv/bin/pytest "$@"
