@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     start_anvil: bool = True
     operator_key: SecretStr = SecretStr(ANVIL_OPERATOR_KEY)
     relayer_key: SecretStr = SecretStr(ANVIL_RELAYER_KEY)
+    chain_id: int | None = None  # asked of the RPC endpoint when not set
     confirmations: int = 0
 
     # Database: a SQLite file under data_dir unless DATABASE_URL names another.
@@ -38,6 +39,22 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     admin_key: SecretStr = SecretStr(LOCAL_ADMIN_KEY)
+    # Sign-In with Ethereum: the domain and URI customers' messages must name (default: the API's).
+    siwe_domain: str = ""
+    siwe_uri: str = ""
+    siwe_nonce_ttl_seconds: int = 600
+    session_ttl_seconds: int = 86_400
+    # Largest request body accepted (bulk uploads stream and have their own, larger limit).
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 2_000_000_000
+
+    @model_validator(mode="after")
+    def _fill_siwe_defaults(self) -> "Settings":
+        if not self.siwe_domain:
+            self.siwe_domain = f"{self.api_host}:{self.api_port}"
+        if not self.siwe_uri:
+            self.siwe_uri = f"http://{self.siwe_domain}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> "Settings":

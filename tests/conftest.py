@@ -71,3 +71,74 @@ def deployment(w3: Web3, operator: LocalAccount, relayer: LocalAccount, tmp_path
     deployed, created = ensure_deployed(w3, operator, relayer.address, tmp_path / "deployments")
     assert created
     return deployed
+
+
+# ---------------------------------------------------------------------------------------------
+# The API against the real anvil and a real SQLite file
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, anvil_url: str, w3: Web3, operator: LocalAccount, relayer: LocalAccount):
+    """Settings for one test: its own data folder (SQLite file, deployments) and fresh contracts."""
+    from app.config import Settings
+
+    s = Settings(environment="test", data_dir=tmp_path / "data", rpc_url=anvil_url, start_anvil=False)
+    ensure_deployed(w3, operator, relayer.address, s.deployments_dir)
+    return s
+
+
+@pytest.fixture()
+def client(settings):
+    """A TestClient over the app (start-up runs the migrations)."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture()
+def admin_headers(settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
+
+
+def sign_in(client, account: LocalAccount) -> dict[str, str]:
+    """Signs a customer in by SIWE with their own key; returns their auth headers."""
+    from eth_account.messages import encode_defunct
+
+    issued = client.post("/auth/siwe/nonce", json={"address": account.address})
+    assert issued.status_code == 200, issued.text
+    message = issued.json()["message"]
+    signature = "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+    verified = client.post("/auth/siwe/verify", json={"message": message, "signature": signature})
+    assert verified.status_code == 200, verified.text
+    return {"Authorization": f"Bearer {verified.json()['token']}"}
+
+
+def make_brand(client, admin_headers: dict[str, str], account: LocalAccount, name: str = "Brand") -> tuple[dict, dict]:
+    """Registers a brand (database and chain) and gives it an API key; returns (brand, auth headers)."""
+    created = client.post("/brands", json={"name": name, "address": account.address}, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    brand = created.json()
+    key = client.post(f"/brands/{brand['id']}/keys", json={"label": "test"}, headers=admin_headers)
+    assert key.status_code == 201, key.text
+    return brand, {"Authorization": f"Bearer {key.json()['key']}"}
+
+
+@pytest.fixture()
+def customer_headers(client, dev_accounts) -> dict[str, str]:
+    return sign_in(client, dev_accounts[0])
+
+
+@pytest.fixture()
+def brand_and_headers(client, admin_headers, dev_accounts) -> tuple[dict, dict]:
+    return make_brand(client, admin_headers, dev_accounts[5], name="Acme")
+
+
+@pytest.fixture()
+def auditor_headers(client, admin_headers) -> dict[str, str]:
+    created = client.post("/auditors/tokens", json={"label": "auditor"}, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    return {"Authorization": f"Bearer {created.json()['token']}"}

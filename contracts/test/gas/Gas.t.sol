@@ -125,9 +125,7 @@ contract ConsentGas is GasBench {
 
     function test_revoke() public {
         _grant(brands[0]);
-        _measure(
-            "revoke", customer, address(registry), abi.encodeCall(registry.revoke, (customer, brands[0], PURPOSE))
-        );
+        _measure("revoke", customer, address(registry), abi.encodeCall(registry.revoke, (customer, brands[0], PURPOSE)));
     }
 
     function test_revokeBySig() public {
@@ -459,10 +457,7 @@ contract ClaimGas is GasBench {
 contract MintGas is GasBench {
     function test_mint_newHolder() public {
         _measure(
-            "mint.newHolder",
-            operator,
-            address(token),
-            abi.encodeCall(token.mint, (_account("customer", 0), 4e18))
+            "mint.newHolder", operator, address(token), abi.encodeCall(token.mint, (_account("customer", 0), 4e18))
         );
     }
 }

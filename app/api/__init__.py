@@ -1,0 +1,1 @@
+"""The HTTP API: routes stay thin (validation, auth, one service call)."""

@@ -1,0 +1,42 @@
+"""Auditors' read-only tokens, created and revoked by the operator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.api.deps import OperatorDep, SessionDep
+from app.services import auth
+
+router = APIRouter(prefix="/auditors", tags=["auditors"])
+
+
+class AuditorTokenCreate(BaseModel):
+    label: str = Field(default="", max_length=100)
+
+
+class AuditorTokenPublic(BaseModel):
+    id: int
+    label: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AuditorTokenCreated(AuditorTokenPublic):
+    token: str = Field(description="Shown once; only its hash is stored")
+
+
+@router.post("/tokens", status_code=201)
+def create_auditor_token(*, body: AuditorTokenCreate, session: SessionDep, _: OperatorDep) -> AuditorTokenCreated:
+    """A new read-only auditor token, shown once (operator)."""
+    record, token = auth.create_auditor_token(session, body.label)
+    return AuditorTokenCreated(**record.model_dump(), token=token)
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_auditor_token(*, token_id: int, session: SessionDep, _: OperatorDep) -> AuditorTokenPublic:
+    """Revokes an auditor token (operator)."""
+    return AuditorTokenPublic.model_validate(auth.revoke_auditor_token(session, token_id), from_attributes=True)

@@ -1,0 +1,67 @@
+"""Sign-in routes: SIWE nonce and verification for customers, sign-out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+
+from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep, _bearer
+from app.models.types import Address, Signature
+from app.services import auth
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class NonceRequest(BaseModel):
+    address: Address
+
+
+class NoncePublic(BaseModel):
+    nonce: str
+    message: str = Field(description="The EIP-4361 message to sign with personal_sign")
+
+
+class SiweVerify(BaseModel):
+    message: str = Field(max_length=4000)
+    signature: Signature
+
+
+class SessionPublic(BaseModel):
+    token: str
+    expires_at: datetime
+    address: str
+
+
+@router.post("/siwe/nonce")
+def create_siwe_nonce(*, body: NonceRequest, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> NoncePublic:
+    """A one-time nonce and the Sign-In with Ethereum message for `address` (anyone)."""
+    nonce, message = auth.issue_nonce(session, settings, body.address, chain.chain_id)
+    return NoncePublic(nonce=nonce, message=message)
+
+
+@router.post("/siwe/verify")
+def verify_siwe(*, body: SiweVerify, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> SessionPublic:
+    """Checks the signed SIWE message and returns a customer session token (anyone)."""
+    token, expires_at = auth.verify_siwe(session, settings, body.message, body.signature, chain.chain_id)
+    return SessionPublic(token=token, expires_at=expires_at, address=auth.parse_siwe(body.message).address)
+
+
+@router.post("/logout", status_code=204)
+def logout(
+    *,
+    customer: CurrentCustomer,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials, Depends(_bearer)],
+) -> None:
+    """Ends the calling customer's session (customer)."""
+    auth.end_session(session, credentials.credentials)
+
+
+@router.get("/me")
+def read_me(*, customer: CurrentCustomer) -> dict[str, str]:
+    """The signed-in customer's address (customer)."""
+    return {"address": customer.address}

@@ -1,0 +1,76 @@
+"""Brand accounts: registration and API keys (operator), the brand's own account (brand)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from fastapi import APIRouter
+
+from app.api.deps import ChainDep, CurrentBrand, OperatorDep, SessionDep
+from app.models.types import Address
+from app.services import auth, brands
+
+router = APIRouter(prefix="/brands", tags=["brands"])
+
+
+class BrandCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    address: Address
+
+
+class BrandPublic(BaseModel):
+    id: int
+    name: str
+    address: str
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    label: str = Field(default="", max_length=100)
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    brand_id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="Shown once; only its hash is stored")
+
+
+@router.post("", status_code=201)
+def create_brand(*, body: BrandCreate, session: SessionDep, chain: ChainDep, _: OperatorDep) -> BrandPublic:
+    """Registers a brand in the database and in the ConsentRegistry (operator)."""
+    brand = brands.register_brand(session, chain, body.name, body.address)
+    return BrandPublic.model_validate(brand, from_attributes=True)
+
+
+@router.get("")
+def read_brands(*, session: SessionDep, _: OperatorDep) -> list[BrandPublic]:
+    """All brands (operator)."""
+    return [BrandPublic.model_validate(b, from_attributes=True) for b in brands.list_brands(session)]
+
+
+@router.get("/me")
+def read_own_brand(*, brand: CurrentBrand) -> BrandPublic:
+    """The calling brand's account (brand)."""
+    return BrandPublic.model_validate(brand, from_attributes=True)
+
+
+@router.post("/{brand_id}/keys", status_code=201)
+def create_api_key(*, brand_id: int, body: ApiKeyCreate, session: SessionDep, _: OperatorDep) -> ApiKeyCreated:
+    """A new API key for the brand, shown once (operator)."""
+    record, key = auth.create_api_key(session, brands.get_brand(session, brand_id), body.label)
+    return ApiKeyCreated(**record.model_dump(), key=key)
+
+
+@router.delete("/{brand_id}/keys/{key_id}")
+def revoke_api_key(*, brand_id: int, key_id: int, session: SessionDep, _: OperatorDep) -> ApiKeyPublic:
+    """Revokes one of the brand's API keys (operator)."""
+    return ApiKeyPublic.model_validate(auth.revoke_api_key(session, brand_id, key_id), from_attributes=True)

@@ -1,0 +1,125 @@
+"""The chain gateway: the only code in the app that talks to the chain (reads, relayed transactions)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any, Literal, TypeVar
+
+import requests
+from eth_account import Account
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ProviderConnectionError, Web3RPCError
+
+from app.chain.compiler import load_abis
+from app.chain.deployment import Deployment, load_deployment
+from app.chain.errors import ContractRevert
+from app.chain.transactions import Sender, Sent
+from app.config import Settings
+from app.errors import ChainRefused, ChainUnavailable
+
+T = TypeVar("T")
+Role = Literal["operator", "relayer"]
+
+# What a dead or unreachable endpoint raises through web3's HTTP provider.
+_UNREACHABLE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ProviderConnectionError, OSError)
+
+
+class ChainGateway:
+    """Reads contracts and sends the operator's and relayer's transactions, mapping failures to domain errors."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 10}))
+        self._lock = threading.Lock()
+        self._deployment: Deployment | None = None
+        self._senders: dict[Role, Sender] = {}
+        self._chain_id: int | None = None
+
+    # -- guarded access -------------------------------------------------------------------
+
+    def guard(self, action: Callable[[], T]) -> T:
+        """Runs `action`, turning an unreachable chain into ChainUnavailable and reverts into ChainRefused."""
+        try:
+            return action()
+        except ContractRevert as revert:
+            raise ChainRefused(f"the contract refused: {revert}", error=revert.name, args=_jsonable(revert.args_))
+        except _UNREACHABLE as exc:
+            raise ChainUnavailable(f"the chain at {self.settings.rpc_url} does not answer: {type(exc).__name__}")
+        except Web3RPCError as exc:
+            raise ChainUnavailable(f"the chain at {self.settings.rpc_url} failed a request: {exc}")
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id: from settings if given, else asked once and remembered."""
+        if self.settings.chain_id is not None:
+            return self.settings.chain_id
+        if self._chain_id is None:
+            self._chain_id = int(self.guard(lambda: self.w3.eth.chain_id))
+        return self._chain_id
+
+    def is_available(self) -> bool:
+        try:
+            self.w3.eth.chain_id  # noqa: B018 - a round trip
+            return True
+        except _UNREACHABLE:
+            return False
+
+    # -- deployment and contracts ---------------------------------------------------------
+
+    @property
+    def deployment(self) -> Deployment:
+        with self._lock:
+            if self._deployment is None:
+                found = self.guard(lambda: load_deployment(self.w3, self.settings.deployments_dir))
+                if found is None:
+                    raise ChainUnavailable(
+                        f"the contracts are not deployed on the chain at {self.settings.rpc_url}; run `ledger up`"
+                    )
+                self._deployment = found
+            return self._deployment
+
+    @cached_property
+    def _abis(self) -> dict[str, list[dict[str, Any]]]:
+        return load_abis()
+
+    def contract(self, name: Literal["CashbackToken", "ConsentRegistry", "RewardDistributor"]) -> Contract:
+        d = self.deployment
+        address = {"CashbackToken": d.token, "ConsentRegistry": d.registry, "RewardDistributor": d.distributor}[name]
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._abis[name])
+
+    @property
+    def token(self) -> Contract:
+        return self.contract("CashbackToken")
+
+    @property
+    def registry(self) -> Contract:
+        return self.contract("ConsentRegistry")
+
+    @property
+    def distributor(self) -> Contract:
+        return self.contract("RewardDistributor")
+
+    # -- reads and writes -----------------------------------------------------------------
+
+    def call(self, fn: ContractFunction, block: int | str = "latest") -> Any:
+        """A read-only call."""
+        return self.guard(lambda: fn.call(block_identifier=block))
+
+    def sender(self, role: Role) -> Sender:
+        with self._lock:
+            if role not in self._senders:
+                key = self.settings.operator_key if role == "operator" else self.settings.relayer_key
+                self._senders[role] = Sender(self.w3, Account.from_key(key.get_secret_value()))
+            return self._senders[role]
+
+    def send(self, call: ContractFunction | ContractConstructor, *, role: Role = "relayer") -> Sent:
+        """Sends a transaction as the operator or the relayer and waits for its receipt."""
+        return self.guard(lambda: self.sender(role).send(call))
+
+
+def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in args.items()}

@@ -1,0 +1,69 @@
+"""The FastAPI application: routers, domain-error handlers, start-up (migrations, chain gateway)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import db
+from app.api.routes import auditors, auth, brands, health
+from app.chain.gateway import ChainGateway
+from app.config import Settings, get_settings
+from app.errors import ChainMismatch, ChainUnavailable, LedgerError
+
+
+def _error(status: int, code: str, message: str, detail: object = None, headers: dict[str, str] | None = None):
+    body: dict[str, object] = {"error": code, "message": message}
+    if detail:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        headers = None
+        if isinstance(exc, ChainUnavailable | ChainMismatch):
+            headers = {"Retry-After": str(exc.retry_after)}
+        return _error(exc.status_code, exc.code, exc.message, exc.detail or None, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p['where']}: {p['problem']}" for p in problems[:5])
+        return _error(422, "invalid_input", f"invalid request: {summary}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for `settings` (default: from the environment). Migrates the database on start."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        db.migrate(settings)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Loyalty and data-consent ledger",
+        description="Consents signed by customers, brands' accesses recorded on chain, rewards settled per epoch.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = db.make_engine(settings.sqlalchemy_url)
+    app.state.gateway = ChainGateway(settings)
+    _install_error_handlers(app)
+    for module in (health, auth, brands, auditors):
+        app.include_router(module.router)
+    return app

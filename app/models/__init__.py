@@ -1,0 +1,3 @@
+"""SQLModel tables, one module per resource; importing this package registers them all."""
+
+from app.models import accounts, auth, consents, mirror, purchases  # noqa: F401

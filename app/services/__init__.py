@@ -1,0 +1,1 @@
+"""Services hold the programme's rules; routes call them, they call repositories and the chain gateway."""

@@ -1,0 +1,255 @@
+"""Sign-in: customers by SIWE (EIP-4361), brands by API keys, auditors by read-only tokens, operator by admin key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import to_checksum_address
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.errors import InvalidInput, InvalidSignature, NotAuthenticated, NotFound
+from app.models.accounts import Brand, Customer, utcnow
+from app.models.auth import ApiKey, AuditorToken, CustomerSession, SiweNonce
+
+Role = Literal["customer", "brand", "auditor", "operator"]
+
+CUSTOMER_PREFIX, BRAND_PREFIX, AUDITOR_PREFIX = "cs_", "bk_", "au_"
+SIWE_STATEMENT = "Sign in to the loyalty and data-consent ledger."
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a role and, for customers and brands, their record."""
+
+    role: Role
+    customer: Customer | None = None
+    brand: Brand | None = None
+    label: str = ""
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# SIWE
+# ---------------------------------------------------------------------------------------------
+
+_SIWE = re.compile(
+    r"^(?P<domain>[^\s]+) wants you to sign in with your Ethereum account:\n"
+    r"(?P<address>0x[0-9a-fA-F]{40})\n\n"
+    r"(?:(?P<statement>[^\n]*)\n\n)?"
+    r"URI: (?P<uri>[^\n]+)\n"
+    r"Version: (?P<version>1)\n"
+    r"Chain ID: (?P<chain_id>\d+)\n"
+    r"Nonce: (?P<nonce>[A-Za-z0-9]{8,64})\n"
+    r"Issued At: (?P<issued_at>[^\n]+)"
+    r"(?:\nExpiration Time: (?P<expiration_time>[^\n]+))?"
+    r"(?:\nNot Before: (?P<not_before>[^\n]+))?"
+    r"(?:\nRequest ID: (?P<request_id>[^\n]*))?"
+    r"(?:\nResources:(?P<resources>(?:\n- [^\n]+)+))?$"
+)
+
+
+@dataclass(frozen=True)
+class SiweMessage:
+    domain: str
+    address: str
+    statement: str | None
+    uri: str
+    chain_id: int
+    nonce: str
+    issued_at: datetime
+    expiration_time: datetime | None
+    not_before: datetime | None
+
+
+def _iso(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"SIWE message: {field} is not an ISO-8601 time: {value!r}") from None
+    # Aware UTC, like every timestamp in the database; a time without offset is read as UTC.
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_siwe(text: str) -> SiweMessage:
+    """Parses an EIP-4361 message; raises InvalidInput saying what is malformed."""
+    match = _SIWE.match(text)
+    if not match:
+        raise InvalidInput("not a Sign-In with Ethereum (EIP-4361) message")
+    g = match.groupdict()
+    return SiweMessage(
+        domain=g["domain"],
+        address=to_checksum_address(g["address"]),
+        statement=g["statement"],
+        uri=g["uri"],
+        chain_id=int(g["chain_id"]),
+        nonce=g["nonce"],
+        issued_at=_iso(g["issued_at"], "Issued At"),
+        expiration_time=_iso(g["expiration_time"], "Expiration Time") if g["expiration_time"] else None,
+        not_before=_iso(g["not_before"], "Not Before") if g["not_before"] else None,
+    )
+
+
+def _fmt(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def siwe_message(settings: Settings, address: str, nonce: str, chain_id: int, issued_at: datetime,
+                 expires_at: datetime) -> str:
+    """The EIP-4361 message the customer's wallet signs."""
+    return (
+        f"{settings.siwe_domain} wants you to sign in with your Ethereum account:\n"
+        f"{to_checksum_address(address)}\n\n"
+        f"{SIWE_STATEMENT}\n\n"
+        f"URI: {settings.siwe_uri}\n"
+        f"Version: 1\n"
+        f"Chain ID: {chain_id}\n"
+        f"Nonce: {nonce}\n"
+        f"Issued At: {_fmt(issued_at)}\n"
+        f"Expiration Time: {_fmt(expires_at)}"
+    )
+
+
+def issue_nonce(session: Session, settings: Settings, address: str, chain_id: int) -> tuple[str, str]:
+    """A fresh nonce for `address` and the message to sign with it."""
+    nonce = secrets.token_hex(16)
+    now = utcnow()
+    expires = now + timedelta(seconds=settings.siwe_nonce_ttl_seconds)
+    session.add(SiweNonce(nonce=nonce, address=to_checksum_address(address), issued_at=now, expires_at=expires))
+    session.commit()
+    return nonce, siwe_message(settings, address, nonce, chain_id, now, expires)
+
+
+def verify_siwe(session: Session, settings: Settings, message: str, signature: str, chain_id: int) -> tuple[str, datetime]:
+    """Checks a signed SIWE message and opens a session: returns (token, expires_at)."""
+    parsed = parse_siwe(message)
+    now = utcnow()
+    if parsed.domain != settings.siwe_domain:
+        raise NotAuthenticated(f"SIWE domain {parsed.domain!r} is not this service's ({settings.siwe_domain!r})")
+    if parsed.chain_id != chain_id:
+        raise NotAuthenticated(f"SIWE chain id {parsed.chain_id} is not this service's ({chain_id})")
+    if parsed.expiration_time is not None and parsed.expiration_time <= now:
+        raise NotAuthenticated("SIWE message has expired; ask for a new nonce")
+    if parsed.not_before is not None and parsed.not_before > now:
+        raise NotAuthenticated("SIWE message is not valid yet (Not Before)")
+    record = session.get(SiweNonce, parsed.nonce)
+    if record is None or record.address != parsed.address:
+        raise NotAuthenticated("unknown SIWE nonce for this address; ask for a new one")
+    if record.used_at is not None:
+        raise NotAuthenticated("SIWE nonce already used (replay refused); ask for a new one")
+    if record.expires_at <= now:
+        raise NotAuthenticated("SIWE nonce has expired; ask for a new one")
+    try:
+        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
+    except Exception:  # noqa: BLE001 - any malformed signature is the caller's error
+        raise InvalidSignature("the signature cannot be recovered") from None
+    if signer != parsed.address:
+        raise NotAuthenticated("the signature is not from the address in the SIWE message")
+    record.used_at = now
+    customer = session.exec(select(Customer).where(Customer.address == parsed.address)).first()
+    if customer is None:
+        customer = Customer(address=parsed.address)
+        session.add(customer)
+        session.flush()
+    token = CUSTOMER_PREFIX + secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
+    assert customer.id is not None
+    session.add(CustomerSession(customer_id=customer.id, token_hash=_hash(token), expires_at=expires_at))
+    session.commit()
+    return token, expires_at
+
+
+def end_session(session: Session, token: str) -> None:
+    record = session.exec(select(CustomerSession).where(CustomerSession.token_hash == _hash(token))).first()
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Brand API keys and auditor tokens
+# ---------------------------------------------------------------------------------------------
+
+
+def create_api_key(session: Session, brand: Brand, label: str = "") -> tuple[ApiKey, str]:
+    """A new key for `brand`; the plain key is returned once and never stored."""
+    key = BRAND_PREFIX + secrets.token_urlsafe(32)
+    assert brand.id is not None
+    record = ApiKey(brand_id=brand.id, prefix=key[:10], key_hash=_hash(key), label=label)
+    session.add(record)
+    session.commit()
+    session.refresh(record)
+    return record, key
+
+
+def revoke_api_key(session: Session, brand_id: int, key_id: int) -> ApiKey:
+    record = session.get(ApiKey, key_id)
+    if record is None or record.brand_id != brand_id:
+        raise NotFound(f"no API key {key_id} for brand {brand_id}")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.commit()
+        session.refresh(record)
+    return record
+
+
+def create_auditor_token(session: Session, label: str = "") -> tuple[AuditorToken, str]:
+    token = AUDITOR_PREFIX + secrets.token_urlsafe(32)
+    record = AuditorToken(label=label, prefix=token[:10], token_hash=_hash(token))
+    session.add(record)
+    session.commit()
+    session.refresh(record)
+    return record, token
+
+
+def revoke_auditor_token(session: Session, token_id: int) -> AuditorToken:
+    record = session.get(AuditorToken, token_id)
+    if record is None:
+        raise NotFound(f"no auditor token {token_id}")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.commit()
+        session.refresh(record)
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving a bearer token
+# ---------------------------------------------------------------------------------------------
+
+
+def authenticate(session: Session, settings: Settings, token: str) -> Principal:
+    """The principal behind a bearer token; NotAuthenticated if it is unknown, expired or revoked."""
+    now = utcnow()
+    if token.startswith(CUSTOMER_PREFIX):
+        record = session.exec(select(CustomerSession).where(CustomerSession.token_hash == _hash(token))).first()
+        if record is None or record.revoked_at is not None:
+            raise NotAuthenticated("unknown or ended session; sign in again")
+        if record.expires_at <= now:
+            raise NotAuthenticated("session expired; sign in again")
+        customer = session.get(Customer, record.customer_id)
+        return Principal("customer", customer=customer)
+    if token.startswith(BRAND_PREFIX):
+        key = session.exec(select(ApiKey).where(ApiKey.key_hash == _hash(token))).first()
+        if key is None or key.revoked_at is not None:
+            raise NotAuthenticated("unknown or revoked API key")
+        return Principal("brand", brand=session.get(Brand, key.brand_id), label=key.label)
+    if token.startswith(AUDITOR_PREFIX):
+        auditor = session.exec(select(AuditorToken).where(AuditorToken.token_hash == _hash(token))).first()
+        if auditor is None or auditor.revoked_at is not None:
+            raise NotAuthenticated("unknown or revoked auditor token")
+        return Principal("auditor", label=auditor.label)
+    if hmac.compare_digest(token.encode(), settings.admin_key.get_secret_value().encode()):
+        return Principal("operator", label="admin")
+    raise NotAuthenticated("unknown credentials")
