@@ -220,14 +220,11 @@ contract CashbackTokenTest is Test {
         token.permit(owner, spender, 2, deadline, v, r, s);
     }
 
-    function _signPermit(
-        uint256 key,
-        address holder,
-        address to,
-        uint256 value,
-        uint256 nonce,
-        uint256 deadline
-    ) private view returns (uint8 v, bytes32 r, bytes32 s) {
+    function _signPermit(uint256 key, address holder, address to, uint256 value, uint256 nonce, uint256 deadline)
+        private
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
         bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, holder, to, value, nonce, deadline));
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
         return vm.sign(key, digest);

@@ -229,9 +229,7 @@ contract RewardDistributorClaimsTest is Test {
         distributor.claim(accounts[leaf], amounts[leaf], proof);
     }
 
-    function testFuzz_RevertWhen_AmountWrong(uint256 seed, uint256 size, uint256 index, uint256 wrongAmount)
-        public
-    {
+    function testFuzz_RevertWhen_AmountWrong(uint256 seed, uint256 size, uint256 index, uint256 wrongAmount) public {
         (address[] memory accounts, uint256[] memory amounts, uint256 leaf, bytes32[] memory proof) =
             _publishRandomTree(seed, size, index, 1);
         if (wrongAmount == amounts[leaf]) wrongAmount = amounts[leaf] + 1;
@@ -240,9 +238,7 @@ contract RewardDistributorClaimsTest is Test {
         distributor.claim(accounts[leaf], wrongAmount, proof);
     }
 
-    function testFuzz_RevertWhen_AccountWrong(uint256 seed, uint256 size, uint256 index, address wrongAccount)
-        public
-    {
+    function testFuzz_RevertWhen_AccountWrong(uint256 seed, uint256 size, uint256 index, address wrongAccount) public {
         (address[] memory accounts, uint256[] memory amounts, uint256 leaf, bytes32[] memory proof) =
             _publishRandomTree(seed, size, index, 1);
         if (wrongAccount == accounts[leaf]) wrongAccount = address(uint160(wrongAccount) ^ 1);
@@ -251,9 +247,7 @@ contract RewardDistributorClaimsTest is Test {
         distributor.claim(wrongAccount, amounts[leaf], proof);
     }
 
-    function testFuzz_RevertWhen_ProofOfAnotherLeaf(uint256 seed, uint256 size, uint256 index, uint256 other)
-        public
-    {
+    function testFuzz_RevertWhen_ProofOfAnotherLeaf(uint256 seed, uint256 size, uint256 index, uint256 other) public {
         size = bound(size, 2, MAX_LEAVES);
         index = bound(index, 0, size - 1);
         other = bound(other, 0, size - 2);
@@ -266,9 +260,7 @@ contract RewardDistributorClaimsTest is Test {
         distributor.claim(accounts[index], amounts[index], proofs[other]);
     }
 
-    function testFuzz_RevertWhen_ProofRandom(uint256 seed, uint256 size, uint256 index, bytes32[] memory proof)
-        public
-    {
+    function testFuzz_RevertWhen_ProofRandom(uint256 seed, uint256 size, uint256 index, bytes32[] memory proof) public {
         // Two leaves at least, so even an empty proof (the leaf itself) is not the root.
         (address[] memory accounts, uint256[] memory amounts, uint256 leaf,) = _publishRandomTree(seed, size, index, 2);
 

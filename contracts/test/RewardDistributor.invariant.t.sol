@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Test, console2} from "forge-std/Test.sol";
+import {Test} from "forge-std/Test.sol";
 import {StdInvariant} from "forge-std/StdInvariant.sol";
 import {CashbackToken} from "../src/CashbackToken.sol";
 import {RewardDistributor} from "../src/RewardDistributor.sol";
@@ -51,8 +51,7 @@ contract RewardDistributorInvariantTest is Test {
             budgets += distributor.budgetOf(brands[i]);
         }
         assertEq(
-            token.balanceOf(address(distributor)),
-            budgets + distributor.totalAllocated() - distributor.totalClaimed()
+            token.balanceOf(address(distributor)), budgets + distributor.totalAllocated() - distributor.totalClaimed()
         );
     }
 
@@ -79,11 +78,5 @@ contract RewardDistributorInvariantTest is Test {
             cumulative += handler.ghost_cumulative(customers[i]);
         }
         assertEq(cumulative, handler.ghost_allocated());
-    }
-
-    function afterInvariant() public view {
-        console2.log("claim", handler.calls("claim"), handler.calls("claim (nothing owed)"));
-        console2.log("claimMany", handler.calls("claimMany"), "publish", handler.calls("publishEpoch"));
-        console2.log("claimed/allocated", handler.ghost_claimed(), handler.ghost_allocated());
     }
 }

@@ -771,9 +771,7 @@ contract RewardDistributorTest is Test {
 
         // One bad entry reverts the whole batch: bob's valid leaf is not paid either.
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InvalidProof.selector, carol, 31e18));
-        distributor.claimMany(
-            _addresses(bob, carol), _amounts(50e18, 31e18), _proofs(_proof1(1), _proof1(2))
-        );
+        distributor.claimMany(_addresses(bob, carol), _amounts(50e18, 31e18), _proofs(_proof1(1), _proof1(2)));
     }
 
     function test_RevertWhen_ClaimManyExceedsAllocated() public {

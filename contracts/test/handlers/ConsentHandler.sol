@@ -89,23 +89,18 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
     // ----------------------------------------------------------------------------------------
 
     /// @notice A customer grants (or replaces) a consent, directly or by a relayed signature.
-    function grant(
-        uint256 actorSeed,
-        uint256 brandSeed,
-        uint256 purposeSeed,
-        uint256 categories,
-        uint256 lifetime,
-        uint256 price,
-        bool bySig
-    ) external useTime {
-        uint256 actor = _bound(actorSeed, 0, actors.length - 1);
+    function grant(uint256 keySeed, uint256 categories, uint256 lifetime, uint256 price, bool bySig)
+        external
+        useTime
+    {
+        (uint256 actor, address brand, uint8 purpose) = _key(keySeed);
         IConsentRegistry.GrantTerms memory terms = IConsentRegistry.GrantTerms({
             customer: actors[actor],
-            brand: brands[_bound(brandSeed, 0, BRANDS - 1)],
-            purpose: uint8(_bound(purposeSeed, 0, PURPOSES - 1)),
+            brand: brand,
+            purpose: purpose,
             categories: uint64(_bound(categories, 0, ALL_CATEGORIES)),
-            // 0 is open-ended; 1 lands on now, which is already past.
-            expiresAt: _expiryIn(_bound(lifetime, 0, 60 days)),
+            // One in four is open-ended; a lifetime of 1 lands on now, which is already past.
+            expiresAt: lifetime % 4 == 0 ? 0 : _expiryIn(_bound(lifetime, 1, 120 days)),
             price: uint96(_bound(price, 0, 1e24)),
             receiptHash: keccak256(abi.encode("receipt", price)),
             noticeHash: keccak256(abi.encode("notice", lifetime))
@@ -145,30 +140,26 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
         }
     }
 
-    /// @notice A customer narrows a consent; mostly a true narrowing, sometimes not.
-    function narrow(
-        uint256 actorSeed,
-        uint256 brandSeed,
-        uint256 purposeSeed,
-        uint256 categoriesSeed,
-        uint256 expirySeed,
-        bool bySig
-    ) external useTime {
-        uint256 actor = _bound(actorSeed, 0, actors.length - 1);
-        Narrowing memory n = Narrowing({
-            customer: actors[actor],
-            brand: brands[_bound(brandSeed, 0, BRANDS - 1)],
-            purpose: uint8(_bound(purposeSeed, 0, PURPOSES - 1)),
-            categories: 0,
-            expiresAt: 0
-        });
+    /// @notice A customer narrows a consent; mostly an existing one and a true narrowing.
+    function narrow(uint256 keySeed, uint256 categoriesSeed, uint256 expirySeed, bool bySig) external useTime {
+        (uint256 actor, address brand, uint8 purpose) = _liveKey(keySeed);
+        Narrowing memory n =
+            Narrowing({customer: actors[actor], brand: brand, purpose: purpose, categories: 0, expiresAt: 0});
         IConsentRegistry.Consent memory current = _ghostConsents[n.customer][n.brand][n.purpose];
         n.categories = uint64(_bound(categoriesSeed, 0, ALL_CATEGORIES));
         // Three in four tries keep to the granted categories.
         if (categoriesSeed % 4 != 0) n.categories &= current.categories;
-        uint256 expiryChoice = expirySeed % 3;
-        if (expiryChoice == 0) n.expiresAt = current.expiresAt;
-        else if (expiryChoice == 2) n.expiresAt = _expiryIn(_bound(expirySeed, 1, 60 days));
+        // Keep the expiry, drop it (a narrowing only of an open-ended consent), bring it forward,
+        // or draw any.
+        uint256 expiryChoice = expirySeed % 4;
+        if (expiryChoice == 0) {
+            n.expiresAt = current.expiresAt;
+        } else if (expiryChoice == 2) {
+            uint256 latest = current.expiresAt > currentTime ? current.expiresAt - currentTime + 1 : 60 days;
+            n.expiresAt = _expiryIn(_bound(expirySeed, 1, latest));
+        } else if (expiryChoice == 3) {
+            n.expiresAt = _expiryIn(_bound(expirySeed, 0, 120 days));
+        }
         bytes4 expected = _predictNarrow(n, current);
 
         bool ok;
@@ -199,11 +190,9 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
     }
 
     /// @notice A customer revokes a consent, directly or by a relayed signature.
-    function revoke(uint256 actorSeed, uint256 brandSeed, uint256 purposeSeed, bool bySig) external useTime {
-        uint256 actor = _bound(actorSeed, 0, actors.length - 1);
+    function revoke(uint256 keySeed, bool bySig) external useTime {
+        (uint256 actor, address brand, uint8 purpose) = _liveKey(keySeed);
         address customer = actors[actor];
-        address brand = brands[_bound(brandSeed, 0, BRANDS - 1)];
-        uint8 purpose = uint8(_bound(purposeSeed, 0, PURPOSES - 1));
         bytes4 expected = _ghostConsents[customer][brand][purpose].categories == 0
             ? IConsentRegistry.ConsentNotFound.selector
             : bytes4(0);
@@ -235,20 +224,27 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
     }
 
     /// @notice A brand (or the relayer for it) records an access to a subset of the customers.
-    /// @param coveredOnly Keep only the customers the ghost model says are covered, so that
-    /// batches also succeed; otherwise the subset is taken as drawn.
+    /// @dev The brand and purpose are mostly those of an existing consent, and the categories
+    /// mostly within it, so that batches also succeed.
+    /// @param coveredOnly Keep only the customers the ghost model says are covered; otherwise the
+    /// subset is taken as drawn.
     function recordAccess(
-        uint256 brandSeed,
-        uint256 purposeSeed,
+        uint256 keySeed,
         uint256 categories,
         uint256 subset,
         bool coveredOnly,
         bool byRelayer
     ) external useTime {
-        address brand = brands[_bound(brandSeed, 0, BRANDS - 1)];
-        uint8 purpose = uint8(_bound(purposeSeed, 0, PURPOSES - 1));
+        (uint256 actor, address brand, uint8 purpose) = _coveringKey(keySeed);
         uint64 cats = uint64(_bound(categories, 0, ALL_CATEGORIES));
-        address[] memory customers = _drawCustomers(brand, purpose, cats, subset, coveredOnly);
+        uint64 granted = _ghostConsents[actors[actor]][brand][purpose].categories;
+        // Three in four tries ask for categories the drawn consent holds.
+        if (categories % 4 != 0) {
+            cats &= granted;
+            if (cats == 0) cats = granted;
+        }
+        // The drawn consent's customer is always asked for.
+        address[] memory customers = _drawCustomers(brand, purpose, cats, subset | 1 << actor, coveredOnly);
         bytes4 expected = _predictAccess(brand, purpose, cats, customers);
 
         vm.prank(byRelayer ? operator : brand);
@@ -264,7 +260,7 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
 
     /// @notice Time passes, so consents reach their expiry.
     function warp(uint256 seconds_) external useTime {
-        currentTime += uint40(_bound(seconds_, 0, 20 days));
+        currentTime += uint40(_bound(seconds_, 0, 5 days));
         vm.warp(currentTime);
         vm.roll(block.number + 1);
     }
@@ -278,9 +274,9 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
         ghost_brandRegistered[brand] = !ghost_brandRegistered[brand];
     }
 
-    /// @notice The pauser pauses (one time in four) or unpauses the registry.
+    /// @notice The pauser pauses (one time in eight) or unpauses the registry.
     function setPaused(uint256 seed) external useTime {
-        bool pause = seed % 4 == 0;
+        bool pause = seed % 8 == 0;
         if (pause == ghost_paused) return;
         vm.prank(operator);
         if (pause) registry.pause();
@@ -315,6 +311,43 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
     // ----------------------------------------------------------------------------------------
     // Model
     // ----------------------------------------------------------------------------------------
+
+    /// @dev The (customer, brand, purpose) numbered `seed` modulo their count.
+    function _key(uint256 seed) internal view returns (uint256 actor, address brand, uint8 purpose) {
+        uint256 i = seed % (actors.length * BRANDS * PURPOSES);
+        actor = i % actors.length;
+        brand = brands[i / actors.length % BRANDS];
+        purpose = uint8(i / (actors.length * BRANDS));
+    }
+
+    /// @dev Three in four tries, the first key from `seed` on whose ghost consent is not empty
+    /// (if any); otherwise the key `seed` names.
+    function _liveKey(uint256 seed) internal view returns (uint256 actor, address brand, uint8 purpose) {
+        (actor, brand, purpose) = _key(seed);
+        if (_oneInFour(seed)) return (actor, brand, purpose);
+        uint256 keys = actors.length * BRANDS * PURPOSES;
+        for (uint256 k; k < keys; ++k) {
+            (uint256 a, address b, uint8 p) = _key(seed % keys + k);
+            if (_ghostConsents[actors[a]][b][p].categories != 0) return (a, b, p);
+        }
+    }
+
+    /// @dev Three in four tries, the first key from `seed` on whose ghost consent covers something
+    /// now (if any); otherwise the key `seed` names.
+    function _coveringKey(uint256 seed) internal view returns (uint256 actor, address brand, uint8 purpose) {
+        (actor, brand, purpose) = _key(seed);
+        if (_oneInFour(seed)) return (actor, brand, purpose);
+        uint256 keys = actors.length * BRANDS * PURPOSES;
+        for (uint256 k; k < keys; ++k) {
+            (uint256 a, address b, uint8 p) = _key(seed % keys + k);
+            if (_ghostCovers(actors[a], b, p, _ghostConsents[actors[a]][b][p].categories)) return (a, b, p);
+        }
+    }
+
+    /// @dev A choice independent of `seed % n`, which the key is drawn from.
+    function _oneInFour(uint256 seed) internal pure returns (bool) {
+        return uint256(keccak256(abi.encode(seed))) % 4 == 0;
+    }
 
     function _expiryIn(uint256 lifetime) internal view returns (uint40) {
         return lifetime == 0 ? 0 : uint40(currentTime + lifetime - 1);

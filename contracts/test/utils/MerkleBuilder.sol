@@ -34,7 +34,9 @@ library MerkleBuilder {
         pure
         returns (bytes32[] memory hashed)
     {
-        if (accounts.length != amounts.length) revert LengthMismatch(accounts.length, amounts.length);
+        if (accounts.length != amounts.length) {
+            revert LengthMismatch(accounts.length, amounts.length);
+        }
         hashed = new bytes32[](accounts.length);
         for (uint256 i; i < accounts.length; ++i) {
             hashed[i] = leaf(accounts[i], amounts[i]);
