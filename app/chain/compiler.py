@@ -13,7 +13,8 @@ import solcx
 
 from app.paths import ARTIFACTS_DIR, CONTRACTS_SRC, FOUNDRY_TOML, PACKAGE_LOCK, REPO_ROOT, SOLC
 
-DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor")
+# The three deployed by us, and BudgetVault (created by RewardDistributor; its ABI decodes its errors).
+DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def _sources() -> list[Path]:
 
 def source_hash() -> str:
     """Hash of everything that decides the bytecode: sources, settings, dependency versions."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(",".join(DEPLOYABLES).encode())
     for path in [*_sources(), FOUNDRY_TOML, PACKAGE_LOCK]:
         h.update(str(path.relative_to(REPO_ROOT)).encode())
         h.update(path.read_bytes())

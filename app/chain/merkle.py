@@ -55,3 +55,15 @@ def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
     for sibling in proof:
         node = _parent(node, sibling)
     return node == root
+
+
+def pack_debit(brand: str, amount: int) -> int:
+    """One entry of publishEpoch's `debits`: the brand in the high 160 bits, the amount in the low 96."""
+    if not 0 <= amount < 2**96:
+        raise ValueError(f"a brand's debit must be below 2^96, got {amount}")
+    return (int(brand, 16) << 96) | amount
+
+
+def unpack_debit(debit: int) -> tuple[str, int]:
+    """(brand address, amount) of a packed debit (address not checksummed)."""
+    return "0x" + (debit >> 96).to_bytes(20, "big").hex(), debit & (2**96 - 1)

@@ -7,24 +7,31 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {BudgetVault} from "./BudgetVault.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 
 /// @title RewardDistributor
 /// @notice Brands' budgets and per-epoch settlement of rewards by cumulative Merkle claims.
 /// Publishing costs the same whatever the number of customers: one root per epoch.
+/// @dev Pausing stops publication and deposits only. Claims stay open on purpose: they pay only
+/// what an already-published root allocated out of this contract's own balance, and a pause
+/// could not outrun a claim sent in the block after a bad root anyway.
 contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
+    uint256 private constant _AMOUNT_BITS = 96;
+    uint256 private constant _AMOUNT_MASK = (1 << _AMOUNT_BITS) - 1;
+
     IERC20 private immutable _TOKEN;
+    BudgetVault private immutable _VAULT;
 
     bytes32 private _currentRoot;
     bytes32 private _previousRoot;
-    // Packed: claims read and write both totals in one slot.
+    // Packed: publishing writes both in one slot.
     uint128 private _totalAllocated;
-    uint128 private _totalClaimed;
     uint64 private _currentEpoch;
 
     mapping(address account => uint256) private _claimed;
@@ -33,6 +40,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     constructor(address token_, address admin) {
         if (token_ == address(0) || admin == address(0)) revert ZeroAddress();
         _TOKEN = IERC20(token_);
+        _VAULT = new BudgetVault(IERC20(token_));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
@@ -43,12 +51,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IRewardDistributor
-    function deposit(address brand, uint256 amount) external {
+    function deposit(address brand, uint256 amount) external whenNotPaused {
         if (brand == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
         _budgets[brand] += amount;
         emit BudgetDeposited(brand, msg.sender, amount);
-        _TOKEN.safeTransferFrom(msg.sender, address(this), amount);
+        _TOKEN.safeTransferFrom(msg.sender, address(_VAULT), amount);
     }
 
     /// @inheritdoc IRewardDistributor
@@ -62,7 +70,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
             _budgets[msg.sender] = available - amount;
         }
         emit BudgetWithdrawn(msg.sender, to, amount);
-        _TOKEN.safeTransfer(to, amount);
+        _VAULT.release(to, amount);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -70,26 +78,24 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IRewardDistributor
-    function publishEpoch(
-        uint64 epoch,
-        bytes32 root,
-        bytes32 commitment,
-        address[] calldata brands,
-        uint256[] calldata amounts
-    ) external onlyRole(OPERATOR_ROLE) whenNotPaused {
+    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, uint256[] calldata debits)
+        external
+        onlyRole(OPERATOR_ROLE)
+        whenNotPaused
+    {
         uint64 expected = _currentEpoch + 1;
         if (epoch != expected) revert EpochOutOfOrder(expected, epoch);
         if (root == bytes32(0)) revert ZeroRoot();
-        uint256 n = brands.length;
-        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
 
         uint256 total = 0;
+        uint256 n = debits.length;
         for (uint256 i; i < n; ++i) {
-            address brand = brands[i];
-            uint256 amount = amounts[i];
+            uint256 debit = debits[i];
+            address brand = address(uint160(debit >> _AMOUNT_BITS));
+            uint256 amount = debit & _AMOUNT_MASK;
             uint256 available = _budgets[brand];
             if (amount > available) revert InsufficientBudget(brand, available, amount);
-            // Cannot underflow: checked above. `total` is bounded by the token's supply.
+            // Cannot underflow: checked above. Cannot overflow: n amounts below 2^96 each.
             unchecked {
                 _budgets[brand] = available - amount;
                 total += amount;
@@ -101,7 +107,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         _currentEpoch = epoch;
         // SafeCast: the allocated total must fit in 128 bits (far above any token supply).
         _totalAllocated = SafeCast.toUint128(uint256(_totalAllocated) + total);
-        emit EpochPublished(epoch, root, commitment, total, brands, amounts);
+        emit EpochPublished(epoch, root, commitment, total, debits);
+        if (total != 0) _VAULT.release(address(this), total);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -111,12 +118,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     /// @inheritdoc IRewardDistributor
     function claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof)
         external
-        whenNotPaused
         returns (uint256 amount)
     {
         amount = _settle(account, cumulativeAmount, proof);
         if (amount == 0) revert NothingToClaim(account, cumulativeAmount, _claimed[account]);
-        _addClaimed(amount);
         _TOKEN.safeTransfer(account, amount);
     }
 
@@ -125,22 +130,22 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         address[] calldata accounts,
         uint256[] calldata cumulativeAmounts,
         bytes32[][] calldata proofs
-    ) external whenNotPaused returns (uint256 total) {
+    ) external returns (uint256 total) {
         uint256 n = accounts.length;
-        if (n != cumulativeAmounts.length || n != proofs.length) revert LengthMismatch(n, cumulativeAmounts.length);
+        if (cumulativeAmounts.length != n) revert LengthMismatch(n, cumulativeAmounts.length);
+        if (proofs.length != n) revert LengthMismatch(n, proofs.length);
         for (uint256 i; i < n; ++i) {
             uint256 amount = _settle(accounts[i], cumulativeAmounts[i], proofs[i]);
             if (amount == 0) continue;
-            // Cannot overflow: bounded by the allocated total, checked in _addClaimed below.
+            // Cannot overflow: the sum is bounded by this contract's token balance.
             unchecked {
                 total += amount;
             }
             _TOKEN.safeTransfer(accounts[i], amount);
         }
-        if (total != 0) _addClaimed(total);
     }
 
-    /// @notice Stops publishing and claims (deposits and withdrawals stay open).
+    /// @notice Stops publication and deposits (claims and withdrawals stay open).
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -157,6 +162,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     /// @inheritdoc IRewardDistributor
     function token() external view returns (address) {
         return address(_TOKEN);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function vault() external view returns (address) {
+        return address(_VAULT);
     }
 
     /// @inheritdoc IRewardDistributor
@@ -189,11 +199,6 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         return _totalAllocated;
     }
 
-    /// @inheritdoc IRewardDistributor
-    function totalClaimed() external view returns (uint256) {
-        return _totalClaimed;
-    }
-
     // ----------------------------------------------------------------------------------------
     // Internal
     // ----------------------------------------------------------------------------------------
@@ -219,14 +224,5 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         }
         _claimed[account] = cumulativeAmount;
         emit Claimed(account, amount, cumulativeAmount);
-    }
-
-    function _addClaimed(uint256 amount) private {
-        uint256 claimedAfter = uint256(_totalClaimed) + amount;
-        uint128 allocated = _totalAllocated;
-        if (claimedAfter > allocated) revert ExceedsAllocated(allocated, claimedAfter);
-        // casting to 'uint128' is safe because claimedAfter <= allocated, itself a uint128
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _totalClaimed = uint128(claimedAfter);
     }
 }

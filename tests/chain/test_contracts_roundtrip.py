@@ -12,7 +12,7 @@ from app.chain import eip712
 from app.chain.compiler import compile_contracts
 from app.chain.errors import ContractRevert
 from app.chain.deployment import Deployment, ensure_deployed
-from app.chain.merkle import MerkleTree, leaf_hash, verify
+from app.chain.merkle import MerkleTree, leaf_hash, pack_debit, verify
 from app.chain.transactions import Sender
 
 pytestmark = pytest.mark.chain
@@ -102,7 +102,7 @@ def test_consent_access_epoch_claim_roundtrip(
     accounts = sorted(owed)
     tree = MerkleTree([leaf_hash(a, owed[a]) for a in accounts])
     total = sum(owed.values())
-    ops.send(distributor.functions.publishEpoch(1, tree.root, b"\x33" * 32, [brand.address], [total]))
+    ops.send(distributor.functions.publishEpoch(1, tree.root, b"\x33" * 32, [pack_debit(brand.address, total)]))
     assert distributor.functions.currentRoot().call() == tree.root
     assert distributor.functions.budgetOf(brand.address).call() == budget - total
 
@@ -119,8 +119,9 @@ def test_consent_access_epoch_claim_roundtrip(
     for account in accounts:
         assert token.functions.balanceOf(account).call() == owed[account]
         assert distributor.functions.claimed(account).call() == owed[account]
-    assert distributor.functions.totalClaimed().call() == total
-    assert token.functions.balanceOf(deployment.distributor).call() == budget - total
+    assert token.functions.balanceOf(deployment.distributor).call() == 0
+    vault = distributor.functions.vault().call()
+    assert token.functions.balanceOf(vault).call() == budget - total
 
     # Nothing is paid twice.
     with pytest.raises(ContractRevert) as refused:

@@ -8,20 +8,21 @@ pragma solidity ^0.8.24;
 /// earned. A claim pays the difference between the proven cumulative amount and what the account
 /// already claimed, so one claim covers any number of epochs and nothing is paid twice.
 /// @dev Leaves are `keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))))`;
-/// inner nodes hash the sorted pair (OpenZeppelin MerkleProof).
+/// inner nodes hash the sorted pair (OpenZeppelin MerkleProof); a level's last node without a
+/// sibling moves up unchanged. Budgets sit in a BudgetVault, so this contract only ever holds what
+/// epochs allocated and nobody claimed yet: claims cannot reach unspent budgets. Cumulative
+/// amounts never decrease from one epoch to the next (the previous root stays claimable).
 interface IRewardDistributor {
     /// @notice Epochs are published in order, starting at 1.
     error EpochOutOfOrder(uint64 expected, uint64 given);
-    /// @notice Brands and amounts lists differ in length.
-    error LengthMismatch(uint256 brands, uint256 amounts);
+    /// @notice Two lists that must be as long as each other are not.
+    error LengthMismatch(uint256 expected, uint256 given);
     /// @notice A brand's budget cannot pay what the epoch debits from it.
     error InsufficientBudget(address brand, uint256 available, uint256 requested);
     /// @notice The proof does not lead to the current (or previous) root.
     error InvalidProof(address account, uint256 cumulativeAmount);
     /// @notice The account has already claimed its cumulative amount.
     error NothingToClaim(address account, uint256 cumulativeAmount, uint256 claimed);
-    /// @notice Claims would exceed what epochs have allocated in total.
-    error ExceedsAllocated(uint256 allocated, uint256 claimedAfter);
     /// @notice The amount is zero.
     error ZeroAmount();
     /// @notice The root is zero.
@@ -33,15 +34,9 @@ interface IRewardDistributor {
     event BudgetDeposited(address indexed brand, address indexed from, uint256 amount);
     /// @notice `brand` withdrew `amount` of unspent budget to `to`.
     event BudgetWithdrawn(address indexed brand, address indexed to, uint256 amount);
-    /// @notice An epoch's root was published; `brands[i]`' budget paid `amounts[i]` into it.
-    event EpochPublished(
-        uint64 indexed epoch,
-        bytes32 root,
-        bytes32 commitment,
-        uint256 total,
-        address[] brands,
-        uint256[] amounts
-    );
+    /// @notice An epoch's root was published. Each debit packs a brand (high 160 bits) and the
+    /// amount its budget paid into the epoch (low 96 bits); `total` is their sum.
+    event EpochPublished(uint64 indexed epoch, bytes32 root, bytes32 commitment, uint256 total, uint256[] debits);
     /// @notice `account` was paid `amount`, bringing its claimed total to `cumulativeAmount`.
     event Claimed(address indexed account, uint256 amount, uint256 cumulativeAmount);
 
@@ -51,18 +46,13 @@ interface IRewardDistributor {
     /// @notice Withdraws `amount` of the caller's own unspent budget to `to`.
     function withdraw(uint256 amount, address to) external;
 
-    /// @notice Publishes epoch `epoch` (the next in order). Operator only. The epoch's total is
-    /// the sum of `amounts`, debited from `brands`' budgets.
-    function publishEpoch(
-        uint64 epoch,
-        bytes32 root,
-        bytes32 commitment,
-        address[] calldata brands,
-        uint256[] calldata amounts
-    ) external;
+    /// @notice Publishes epoch `epoch` (the next in order). Operator only. Each entry of `debits` is
+    /// `uint256(uint160(brand)) << 96 | amount` (amount < 2^96); the epoch's total is their sum,
+    /// moved from the budgets into this contract for claims.
+    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, uint256[] calldata debits) external;
 
-    /// @notice Pays `account` what it is owed under the current root. Anyone may call; the tokens
-    /// always go to `account`.
+    /// @notice Pays `account` what it is owed under the current (or previous) root. Anyone may
+    /// call; the tokens always go to `account`.
     /// @return amount What was paid.
     function claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof)
         external
@@ -80,6 +70,9 @@ interface IRewardDistributor {
     /// @notice The CASH token paid out.
     function token() external view returns (address);
 
+    /// @notice The vault holding brands' unspent budgets.
+    function vault() external view returns (address);
+
     /// @notice The root of the latest published epoch.
     function currentRoot() external view returns (bytes32);
 
@@ -95,9 +88,6 @@ interface IRewardDistributor {
     /// @notice `brand`'s unspent budget.
     function budgetOf(address brand) external view returns (uint256);
 
-    /// @notice Sum of all epochs' totals.
+    /// @notice Sum of all epochs' totals (what claims may pay in all).
     function totalAllocated() external view returns (uint256);
-
-    /// @notice Sum of all claims paid.
-    function totalClaimed() external view returns (uint256);
 }
