@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
+
+import requests
+from eth_utils import keccak
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from app.chain.errors import as_revert
@@ -81,10 +85,40 @@ class Sender:
             tx["maxFeePerGas"] = 2 * int(base_fee) + tip
             built = call.build_transaction(tx)
             signed = self.account.sign_transaction(built)
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            try:
+                tx_hash = self._broadcast(signed.raw_transaction)
+            except BaseException:
+                self._next_nonce = None  # unknown whether it went out: re-read the nonce next time
+                raise
             self._next_nonce = tx["nonce"] + 1
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        receipt = self._await_receipt(tx_hash, signed.raw_transaction)
         hex_hash = Web3.to_hex(tx_hash)
         if receipt["status"] != 1:
             raise TransactionFailed(hex_hash, receipt)
         return Sent(hex_hash, receipt)
+
+    def _broadcast(self, raw: bytes, attempts: int = 3) -> bytes:
+        """Sends a signed transaction, retrying the very same bytes (same nonce, same hash) on a
+        dropped connection, so a retry can never become a second transaction."""
+        tx_hash = keccak(raw)
+        for attempt in range(attempts):
+            try:
+                return bytes(self.w3.eth.send_raw_transaction(raw))
+            except Web3RPCError as exc:
+                # A previous attempt reached the node after all.
+                if any(s in str(exc).lower() for s in ("already known", "nonce too low", "already imported")):
+                    return tx_hash
+                raise
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+        return tx_hash
+
+    def _await_receipt(self, tx_hash: bytes, raw: bytes) -> TxReceipt:
+        """Waits for the receipt; if it takes too long, re-broadcasts the same transaction once."""
+        try:
+            return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        except TimeExhausted:
+            self._broadcast(raw)
+            return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
