@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from dataclasses import dataclass
@@ -59,17 +60,46 @@ def print_deployment(chain: LocalChain, settings: Settings) -> None:
     console.print(f"  operator {d.operator}  relayer {d.relayer}  (addresses kept in {settings.deployments_dir})")
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, *, with_api: bool = True) -> None:
     """Brings the stack up and keeps it up until Ctrl-C / SIGTERM; anvil then saves its state."""
     chain = bring_up_chain(settings)
     print_deployment(chain, settings)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    console.print("[green]local stack running[/green]; Ctrl-C stops it (chain state is kept in data/)")
     try:
-        stop.wait()
+        if with_api:
+            _serve_api(settings)
+        else:
+            _wait_for_signal()
     finally:
         if chain.anvil is not None:
             console.print("stopping anvil (saving state)")
             stop_anvil(chain.anvil)
+
+
+def _serve_api(settings: Settings) -> None:
+    import uvicorn
+
+    from app import db
+    from app.main import create_app
+
+    db.migrate(settings)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    console.print(f"[bold]API[/bold] {base}  (OpenAPI docs: {base}/docs; database: {settings.sqlalchemy_url})")
+    console.print("[green]local stack running[/green]; Ctrl-C stops it (chain and database are kept in data/)")
+    config = uvicorn.Config(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill this process before
+    # anvil is stopped (and its state saved): take the signals ourselves.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, server.handle_exit)
+    server.run()
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print("[green]chain running[/green]; Ctrl-C stops it (chain state is kept in data/)")
+    stop.wait()

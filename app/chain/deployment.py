@@ -8,6 +8,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from app.chain.compiler import Artifact, compile_contracts, source_hash
 from app.chain.transactions import Sender
@@ -20,6 +21,7 @@ class Deployment:
     chain_id: int
     genesis_hash: str
     block: int
+    block_hash: str
     token: str
     registry: str
     distributor: str
@@ -36,13 +38,35 @@ def genesis_hash(w3: Web3) -> str:
     return Web3.to_hex(w3.eth.get_block(0)["hash"])
 
 
+def block_hash(w3: Web3, number: int) -> str | None:
+    """The hash of block `number`, or None if this chain has no such block yet."""
+    try:
+        return Web3.to_hex(w3.eth.get_block(number)["hash"])
+    except BlockNotFound:
+        return None
+
+
+def is_same_chain(w3: Web3, deployment: Deployment) -> bool:
+    """Whether the chain at `w3` is the one `deployment` was made on.
+
+    Identity is the hash of the deployment's block, not the genesis hash: anvil regenerates its
+    genesis block when it reloads a dumped state (seen with anvil 1.7.1 --state), while later
+    blocks keep their hashes; a fresh chain, even with the same chain id and the same contract
+    addresses, has another hash at that height.
+    """
+    return w3.eth.chain_id == deployment.chain_id and block_hash(w3, deployment.block) == deployment.block_hash
+
+
 def load_deployment(w3: Web3, store_dir: Path) -> Deployment | None:
     """The remembered deployment if it is still on this chain (same genesis, code present)."""
     path = _store_file(store_dir, w3.eth.chain_id)
     if not path.exists():
         return None
-    known = Deployment(**json.loads(path.read_text()))
-    if known.genesis_hash != genesis_hash(w3):
+    try:
+        known = Deployment(**json.loads(path.read_text()))
+    except TypeError:  # written by an older version without block_hash
+        return None
+    if not is_same_chain(w3, known):
         return None
     if any(w3.eth.get_code(Web3.to_checksum_address(a)) in (b"", None) for a in
            (known.token, known.registry, known.distributor)):
@@ -71,6 +95,7 @@ def deploy(w3: Web3, operator: LocalAccount, relayer_address: str) -> Deployment
         chain_id=w3.eth.chain_id,
         genesis_hash=genesis_hash(w3),
         block=first_block,
+        block_hash=block_hash(w3, first_block) or "",
         token=token,
         registry=registry,
         distributor=distributor,
