@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_utils import keccak, to_bytes
+# safe-pysha3's C keccak: about 5x faster per call than eth-utils' default backend, which is what
+# keeps a 1,000,000-leaf epoch tree to a few seconds (see bench/epoch.py).
+from sha3 import keccak_256
+
+_PAD = bytes(12)
 
 
 def leaf_hash(account: str, cumulative: int) -> bytes:
-    encoded = bytes(12) + to_bytes(hexstr=account) + cumulative.to_bytes(32, "big")
-    return keccak(keccak(encoded))
+    encoded = _PAD + bytes.fromhex(account[2:]) + cumulative.to_bytes(32, "big")
+    return keccak_256(keccak_256(encoded).digest()).digest()
 
 
 def _parent(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
+    return keccak_256(a + b).digest() if a < b else keccak_256(b + a).digest()
 
 
 class MerkleTree:
@@ -29,7 +33,11 @@ class MerkleTree:
         self.levels: list[list[bytes]] = [list(leaves)]
         level = self.levels[0]
         while len(level) > 1:
-            nxt = [_parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            pairs = iter(level)
+            nxt = [
+                keccak_256(a + b).digest() if a < b else keccak_256(b + a).digest()
+                for a, b in zip(pairs, pairs, strict=False)
+            ]
             if len(level) % 2:
                 nxt.append(level[-1])
             self.levels.append(nxt)
