@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 2_000_000_000
 
+    # Consents: receipts (ISO/IEC TS 27560 / Kantara) and how long a signature request stays valid.
+    consent_controller: str = "Loyalty and data-consent ledger"
+    consent_controller_contact: str = "privacy@ledger.local"
+    consent_jurisdiction: str = "KR"
+    consent_notice_version: str = "2025-01"
+    # keccak256 of the published notice text (0x-hex); empty: keccak256 of the version string.
+    consent_notice_hash: str = ""
+    consent_signature_ttl_seconds: int = 900
+
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":
         if not self.siwe_domain:

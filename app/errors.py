@@ -51,6 +51,11 @@ class InvalidSignature(LedgerError):
     code = "invalid_signature"
 
 
+class SignatureExpired(LedgerError):
+    status_code = 400
+    code = "signature_expired"
+
+
 class ConsentNotCovering(LedgerError):
     status_code = 403
     code = "consent_not_covering"

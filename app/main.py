@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
-from app.api.routes import auditors, auth, brands, health
+from app.api.routes import auditors, auth, brands, consents, health
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
 from app.errors import ChainMismatch, ChainUnavailable, LedgerError
@@ -64,6 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = db.make_engine(settings.sqlalchemy_url)
     app.state.gateway = ChainGateway(settings)
     _install_error_handlers(app)
-    for module in (health, auth, brands, auditors):
+    for module in (health, auth, brands, auditors, consents):
         app.include_router(module.router)
     return app

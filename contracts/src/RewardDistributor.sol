@@ -62,6 +62,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     /// @inheritdoc IRewardDistributor
     function withdraw(uint256 amount, address to) external {
         if (to == address(0)) revert ZeroAddress();
+        if (to == address(this) || to == address(_VAULT)) revert InvalidRecipient(to);
         if (amount == 0) revert ZeroAmount();
         uint256 available = _budgets[msg.sender];
         if (amount > available) revert InsufficientBudget(msg.sender, available, amount);

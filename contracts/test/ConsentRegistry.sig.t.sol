@@ -69,9 +69,8 @@ contract ConsentRegistrySigTest is Test, ConsentSigner {
     }
 
     function _narrowing(uint64 categories, uint40 expiresAt) internal view returns (Narrowing memory) {
-        return Narrowing({
-            customer: alice, brand: brand, purpose: MARKETING, categories: categories, expiresAt: expiresAt
-        });
+        return
+            Narrowing({customer: alice, brand: brand, purpose: MARKETING, categories: categories, expiresAt: expiresAt});
     }
 
     function _invalid(address customer) internal pure returns (bytes memory) {
@@ -377,7 +376,13 @@ contract ConsentRegistrySigTest is Test, ConsentSigner {
 
         Narrowing memory n = Narrowing(address(wallet), brand, MARKETING, EMAIL, START + 1 days);
         registry.narrowBySig(
-            address(wallet), brand, MARKETING, EMAIL, START + 1 days, DEADLINE, _signNarrow(registry, ownerKey, n, DEADLINE)
+            address(wallet),
+            brand,
+            MARKETING,
+            EMAIL,
+            START + 1 days,
+            DEADLINE,
+            _signNarrow(registry, ownerKey, n, DEADLINE)
         );
         assertFalse(registry.covers(address(wallet), brand, MARKETING, PURCHASES));
 

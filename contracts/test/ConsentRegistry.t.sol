@@ -110,9 +110,8 @@ contract ConsentRegistryTest is Test, ConsentSigner {
     }
 
     function _narrowing(uint64 categories, uint40 expiresAt) internal view returns (Narrowing memory) {
-        return Narrowing({
-            customer: alice, brand: brand, purpose: MARKETING, categories: categories, expiresAt: expiresAt
-        });
+        return
+            Narrowing({customer: alice, brand: brand, purpose: MARKETING, categories: categories, expiresAt: expiresAt});
     }
 
     function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {

@@ -6,14 +6,16 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {CashbackToken} from "../src/CashbackToken.sol";
 import {RewardDistributor} from "../src/RewardDistributor.sol";
 import {IRewardDistributor} from "../src/interfaces/IRewardDistributor.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {Debits} from "./utils/Debits.sol";
 import {MerkleBuilder} from "./utils/MerkleBuilder.sol";
 
 /// Fuzz tests of claims against random Merkle trees, and of the MerkleBuilder format itself.
 contract RewardDistributorClaimsTest is Test {
     bytes32 private constant COMMITMENT = keccak256("epoch records");
     uint256 private constant MAX_LEAVES = 64;
-    // 64 leaves of at most 1e30 stay far below the distributor's uint128 totals.
-    uint256 private constant MAX_AMOUNT = 1e30;
+    // 64 leaves of at most 1e26 stay below a debit's 96-bit amount (about 7.9e28) in total.
+    uint256 private constant MAX_AMOUNT = 1e26;
     uint256 private constant BUDGET = 1e36;
     // Root over (0x…01, 100), (0x…02, 200), (0x…03, 300), computed outside Solidity with `cast`.
     bytes32 private constant REFERENCE_ROOT = 0x8a85cf898ab62a50cffef6e365a3c0ddf4e6039d82c7d713d7a4a03e09a1288f;
@@ -59,14 +61,23 @@ contract RewardDistributorClaimsTest is Test {
         }
     }
 
-    /// @dev Publishes the next epoch with `root`, the brand paying `total` into it.
-    function _publish(bytes32 root, uint256 total) private {
-        address[] memory brands = new address[](1);
-        uint256[] memory amounts = new uint256[](1);
-        (brands[0], amounts[0]) = (brand, total);
+    /// @dev Publishes the next epoch with `root`, `payer`'s budget paying `total` into it.
+    function _publish(bytes32 root, address payer, uint256 total) private {
+        uint256[] memory debits = new uint256[](1);
+        debits[0] = Debits.pack(payer, total);
         uint64 epoch = distributor.currentEpoch() + 1;
         vm.prank(admin);
-        distributor.publishEpoch(epoch, root, COMMITMENT, brands, amounts);
+        distributor.publishEpoch(epoch, root, COMMITMENT, debits);
+    }
+
+    /// @dev Publishes the next epoch with `root`, the brand paying `total` into it.
+    function _publish(bytes32 root, uint256 total) private {
+        _publish(root, brand, total);
+    }
+
+    /// @dev What claims have paid in all: the distributor holds exactly the rest of the allocation.
+    function _paidOut() private view returns (uint256) {
+        return distributor.totalAllocated() - token.balanceOf(address(distributor));
     }
 
     /// @dev A random tree of 1..MAX_LEAVES leaves (at least `minSize`), published with the exact
@@ -117,7 +128,7 @@ contract RewardDistributorClaimsTest is Test {
         assertEq(paid, amount);
         assertEq(token.balanceOf(account) - balanceBefore, amount);
         assertEq(distributor.claimed(account), amount);
-        assertEq(distributor.totalClaimed(), amount);
+        assertEq(_paidOut(), amount);
     }
 
     function testFuzz_claimMany_PaysEveryLeafExactlyOnce(uint256 seed, uint256 size) public {
@@ -131,11 +142,11 @@ contract RewardDistributorClaimsTest is Test {
         for (uint256 i; i < size; ++i) {
             assertEq(token.balanceOf(accounts[i]), amounts[i]);
         }
-        assertEq(distributor.totalClaimed(), distributor.totalAllocated());
+        assertEq(token.balanceOf(address(distributor)), 0);
 
         // Resending the batch pays nothing more.
         assertEq(distributor.claimMany(accounts, amounts, proofs), 0);
-        assertEq(distributor.totalClaimed(), total);
+        assertEq(_paidOut(), total);
     }
 
     function testFuzz_claim_TwiceIsPaidOnce(uint256 seed, uint256 size, uint256 index) public {
@@ -155,7 +166,7 @@ contract RewardDistributorClaimsTest is Test {
         assertEq(distributor.claimMany(batchAccounts, batchAmounts, batchProofs), 0);
 
         assertEq(token.balanceOf(account), amount);
-        assertEq(distributor.totalClaimed(), amount);
+        assertEq(_paidOut(), amount);
     }
 
     function testFuzz_claim_AcrossEpochsPaysSumOfIncreases(
@@ -204,6 +215,58 @@ contract RewardDistributorClaimsTest is Test {
 
         assertEq(distributor.claim(account, first, proof1), first);
         assertEq(token.balanceOf(account), first);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Faulty roots
+    // ----------------------------------------------------------------------------------------
+
+    function testFuzz_claim_FaultyRootCannotReachUnspentBudgets(
+        uint256 seed,
+        uint256 size,
+        uint256 shortfall,
+        uint256 otherBudget
+    ) public {
+        size = bound(size, 1, MAX_LEAVES);
+        otherBudget = bound(otherBudget, 1, BUDGET);
+        address other = makeAddr("other brand");
+        vm.prank(admin);
+        token.mint(other, otherBudget);
+        vm.startPrank(other);
+        token.approve(address(distributor), otherBudget);
+        distributor.deposit(other, otherBudget);
+        vm.stopPrank();
+        (address[] memory accounts, uint256[] memory amounts) = _randomTree(seed, size);
+        (bytes32 root, bytes32[][] memory proofs) = MerkleBuilder.proofs(accounts, amounts);
+        // The leaves add up to more than the epoch allocates.
+        uint256 total = _sum(amounts);
+        shortfall = bound(shortfall, 1, total);
+        uint256 allocated = total - shortfall;
+        _publish(root, allocated);
+        address vault = distributor.vault();
+        uint256 budgets = BUDGET - allocated + otherBudget;
+        assertEq(token.balanceOf(vault), budgets);
+
+        for (uint256 i; i < size; ++i) {
+            uint256 left = token.balanceOf(address(distributor));
+            if (amounts[i] > left) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        IERC20Errors.ERC20InsufficientBalance.selector, address(distributor), left, amounts[i]
+                    )
+                );
+            }
+            distributor.claim(accounts[i], amounts[i], proofs[i]);
+            // Whatever the claims, the vault still holds every unspent budget.
+            assertEq(token.balanceOf(vault), budgets);
+        }
+
+        assertLe(_paidOut(), allocated);
+        assertEq(distributor.budgetOf(brand), BUDGET - allocated);
+        assertEq(distributor.budgetOf(other), otherBudget);
+        vm.prank(other);
+        distributor.withdraw(otherBudget, other);
+        assertEq(token.balanceOf(other), otherBudget);
     }
 
     // ----------------------------------------------------------------------------------------

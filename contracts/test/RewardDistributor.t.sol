@@ -5,9 +5,11 @@ import {Test, Vm} from "forge-std/Test.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {BudgetVault} from "../src/BudgetVault.sol";
 import {CashbackToken} from "../src/CashbackToken.sol";
 import {RewardDistributor} from "../src/RewardDistributor.sol";
 import {IRewardDistributor} from "../src/interfaces/IRewardDistributor.sol";
+import {Debits} from "./utils/Debits.sol";
 import {MerkleBuilder} from "./utils/MerkleBuilder.sol";
 
 /// Unit tests of RewardDistributor: budgets, epoch publication, claims, pausing and views.
@@ -98,9 +100,23 @@ contract RewardDistributorTest is Test {
     }
 
     function _publish(bytes32 root, address[] memory brands, uint256[] memory amounts) private {
+        _publish(root, Debits.pack(brands, amounts));
+    }
+
+    function _publish(bytes32 root, uint256[] memory debits) private {
         uint64 epoch = distributor.currentEpoch() + 1;
         vm.prank(operator);
-        distributor.publishEpoch(epoch, root, COMMITMENT, brands, amounts);
+        distributor.publishEpoch(epoch, root, COMMITMENT, debits);
+    }
+
+    /// @dev The vault holds exactly the brands' unspent budgets.
+    function _assertVaultHoldsBudgets() private view {
+        assertEq(token.balanceOf(distributor.vault()), distributor.budgetOf(brandA) + distributor.budgetOf(brandB));
+    }
+
+    /// @dev The distributor holds exactly what epochs allocated and claims have not paid yet.
+    function _assertUnclaimed(uint256 claimedInAll) private view {
+        assertEq(token.balanceOf(address(distributor)), distributor.totalAllocated() - claimedInAll);
     }
 
     function _addresses(address a) private pure returns (address[] memory list) {
@@ -131,6 +147,11 @@ contract RewardDistributorTest is Test {
     function _amounts(uint256 a, uint256 b, uint256 c) private pure returns (uint256[] memory list) {
         list = new uint256[](3);
         (list[0], list[1], list[2]) = (a, b, c);
+    }
+
+    function _debits(uint256 a) private pure returns (uint256[] memory list) {
+        list = new uint256[](1);
+        list[0] = a;
     }
 
     function _proofs(bytes32[] memory a, bytes32[] memory b) private pure returns (bytes32[][] memory list) {
@@ -170,8 +191,23 @@ contract RewardDistributorTest is Test {
         assertEq(distributor.currentRoot(), bytes32(0));
         assertEq(distributor.previousRoot(), bytes32(0));
         assertEq(distributor.totalAllocated(), 0);
-        assertEq(distributor.totalClaimed(), 0);
+        assertEq(token.balanceOf(address(distributor)), 0);
         assertFalse(distributor.paused());
+    }
+
+    function test_constructor_CreatesVaultOwnedByDistributor() public view {
+        BudgetVault vault = BudgetVault(distributor.vault());
+
+        assertGt(address(vault).code.length, 0);
+        assertEq(vault.distributor(), address(distributor));
+        assertEq(token.balanceOf(address(vault)), 0);
+    }
+
+    function test_constructor_EachDistributorHasItsOwnVault() public {
+        RewardDistributor other = new RewardDistributor(address(token), admin);
+
+        assertTrue(other.vault() != distributor.vault());
+        assertEq(BudgetVault(other.vault()).distributor(), address(other));
     }
 
     function test_RevertWhen_ConstructorTokenIsZero() public {
@@ -204,14 +240,16 @@ contract RewardDistributorTest is Test {
     // deposit
     // ----------------------------------------------------------------------------------------
 
-    function test_deposit_CreditsBudgetAndPullsTokens() public {
+    function test_deposit_CreditsBudgetAndPullsTokensIntoVault() public {
         vm.expectEmit(address(distributor));
         emit IRewardDistributor.BudgetDeposited(brandA, brandA, 300e18);
         vm.prank(brandA);
         distributor.deposit(brandA, 300e18);
 
         assertEq(distributor.budgetOf(brandA), 300e18);
-        assertEq(token.balanceOf(address(distributor)), 300e18);
+        assertEq(token.balanceOf(distributor.vault()), 300e18);
+        // Budgets never sit in the distributor itself, so claims cannot reach them.
+        assertEq(token.balanceOf(address(distributor)), 0);
         assertEq(token.balanceOf(brandA), MINTED - 300e18);
     }
 
@@ -224,6 +262,7 @@ contract RewardDistributorTest is Test {
         assertEq(distributor.budgetOf(brandB), 40e18);
         assertEq(distributor.budgetOf(sponsor), 0);
         assertEq(token.balanceOf(sponsor), MINTED - 40e18);
+        assertEq(token.balanceOf(distributor.vault()), 40e18);
     }
 
     function test_deposit_AddsUp() public {
@@ -233,13 +272,13 @@ contract RewardDistributorTest is Test {
         assertEq(distributor.budgetOf(brandA), 3e18);
     }
 
-    function test_deposit_WorksWhilePaused() public {
+    function test_RevertWhen_DepositWhilePaused() public {
         vm.prank(pauser);
         distributor.pause();
 
-        _deposit(brandA, 5e18);
-
-        assertEq(distributor.budgetOf(brandA), 5e18);
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(brandA);
+        distributor.deposit(brandA, 5e18);
     }
 
     function test_RevertWhen_DepositBrandIsZero() public {
@@ -287,7 +326,7 @@ contract RewardDistributorTest is Test {
 
         assertEq(distributor.budgetOf(brandA), 70e18);
         assertEq(token.balanceOf(stranger), 30e18);
-        assertEq(token.balanceOf(address(distributor)), 70e18);
+        assertEq(token.balanceOf(distributor.vault()), 70e18);
     }
 
     function test_withdraw_WholeBudget() public {
@@ -309,6 +348,7 @@ contract RewardDistributorTest is Test {
         distributor.withdraw(100e18, brandA);
 
         assertEq(distributor.budgetOf(brandA), 0);
+        assertEq(token.balanceOf(brandA), MINTED);
     }
 
     function test_RevertWhen_WithdrawExceedsBudget() public {
@@ -357,6 +397,19 @@ contract RewardDistributorTest is Test {
         distributor.withdraw(1e18, address(0));
     }
 
+    function test_RevertWhen_WithdrawToDistributorOrVault() public {
+        _deposit(brandA, 100e18);
+
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InvalidRecipient.selector, address(distributor)));
+        vm.prank(brandA);
+        distributor.withdraw(1e18, address(distributor));
+
+        address vault = distributor.vault();
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InvalidRecipient.selector, vault));
+        vm.prank(brandA);
+        distributor.withdraw(1e18, vault);
+    }
+
     // ----------------------------------------------------------------------------------------
     // publishEpoch
     // ----------------------------------------------------------------------------------------
@@ -364,13 +417,12 @@ contract RewardDistributorTest is Test {
     function test_publishEpoch_StoresRootAndDebitsBudgets() public {
         _fundBrands();
         bytes32 root = keccak256("root 1");
-        address[] memory brands = _addresses(brandA, brandB);
-        uint256[] memory amounts = _amounts(120e18, 80e18);
+        uint256[] memory debits = Debits.pack(_addresses(brandA, brandB), _amounts(120e18, 80e18));
 
         vm.expectEmit(address(distributor));
-        emit IRewardDistributor.EpochPublished(1, root, COMMITMENT, 200e18, brands, amounts);
+        emit IRewardDistributor.EpochPublished(1, root, COMMITMENT, 200e18, debits);
         vm.prank(operator);
-        distributor.publishEpoch(1, root, COMMITMENT, brands, amounts);
+        distributor.publishEpoch(1, root, COMMITMENT, debits);
 
         assertEq(distributor.currentEpoch(), 1);
         assertEq(distributor.currentRoot(), root);
@@ -378,8 +430,64 @@ contract RewardDistributorTest is Test {
         assertEq(distributor.budgetOf(brandA), BUDGET - 120e18);
         assertEq(distributor.budgetOf(brandB), BUDGET - 80e18);
         assertEq(distributor.totalAllocated(), 200e18);
-        // Publishing moves no tokens: the allocation stays in the distributor until claimed.
-        assertEq(token.balanceOf(address(distributor)), 2 * BUDGET);
+        // The epoch's total moves from the vault to the distributor, where claims can reach it.
+        assertEq(token.balanceOf(address(distributor)), 200e18);
+        assertEq(token.balanceOf(distributor.vault()), 2 * BUDGET - 200e18);
+    }
+
+    function test_publishEpoch_PacksDebits() public {
+        _fundBrands();
+        // brandB's amount uses every one of the 96 low bits that hold it.
+        vm.prank(admin);
+        token.mint(brandB, Debits.MAX_AMOUNT);
+        _deposit(brandB, Debits.MAX_AMOUNT);
+        uint256[] memory debits = new uint256[](2);
+        debits[0] = uint256(uint160(brandA)) << 96 | 7e18;
+        debits[1] = uint256(uint160(brandB)) << 96 | Debits.MAX_AMOUNT;
+
+        vm.recordLogs();
+        vm.prank(operator);
+        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, debits);
+
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        Vm.Log memory published;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == IRewardDistributor.EpochPublished.selector) published = logs[i];
+        }
+        assertEq(published.emitter, address(distributor));
+        assertEq(published.topics[1], bytes32(uint256(1)));
+        (bytes32 root, bytes32 commitment, uint256 total, uint256[] memory emitted) =
+            abi.decode(published.data, (bytes32, bytes32, uint256, uint256[]));
+        assertEq(root, keccak256("root"));
+        assertEq(commitment, COMMITMENT);
+        assertEq(total, 7e18 + Debits.MAX_AMOUNT);
+        assertEq(emitted.length, 2);
+        // An indexer decodes each debit as brand = high 160 bits, amount = low 96 bits.
+        assertEq(address(uint160(emitted[0] >> 96)), brandA);
+        assertEq(emitted[0] & Debits.MAX_AMOUNT, 7e18);
+        assertEq(address(uint160(emitted[1] >> 96)), brandB);
+        assertEq(emitted[1] & Debits.MAX_AMOUNT, Debits.MAX_AMOUNT);
+        // ...and the budgets were debited by exactly those amounts.
+        assertEq(distributor.budgetOf(brandA), BUDGET - 7e18);
+        assertEq(distributor.budgetOf(brandB), BUDGET);
+        assertEq(distributor.totalAllocated(), total);
+    }
+
+    function testFuzz_publishEpoch_DebitsPackedBrandAndAmount(address brand, uint256 budget, uint256 amount) public {
+        if (brand == address(0)) brand = sponsor;
+        budget = bound(budget, 1, Debits.MAX_AMOUNT);
+        amount = bound(amount, 0, budget);
+        vm.prank(admin);
+        token.mint(address(this), budget);
+        token.approve(address(distributor), budget);
+        distributor.deposit(brand, budget);
+
+        _publish(keccak256("root"), _debits(Debits.pack(brand, amount)));
+
+        assertEq(distributor.budgetOf(brand), budget - amount);
+        assertEq(distributor.totalAllocated(), amount);
+        assertEq(token.balanceOf(address(distributor)), amount);
+        assertEq(token.balanceOf(distributor.vault()), budget - amount);
     }
 
     function test_publishEpoch_RotatesRoots() public {
@@ -400,10 +508,23 @@ contract RewardDistributorTest is Test {
 
         assertEq(distributor.budgetOf(brandA), 0);
         assertEq(distributor.totalAllocated(), 100e18);
+        assertEq(token.balanceOf(address(distributor)), 100e18);
+        assertEq(token.balanceOf(distributor.vault()), 0);
+    }
+
+    function test_publishEpoch_ZeroDebitMovesNothing() public {
+        _fundBrands();
+
+        _publish(keccak256("root"), _addresses(brandA), _amounts(0));
+
+        assertEq(distributor.budgetOf(brandA), BUDGET);
+        assertEq(distributor.totalAllocated(), 0);
+        assertEq(token.balanceOf(address(distributor)), 0);
+        _assertVaultHoldsBudgets();
     }
 
     function test_publishEpoch_WithoutBrandsAllocatesNothing() public {
-        _publish(keccak256("root"), new address[](0), new uint256[](0));
+        _publish(keccak256("root"), new uint256[](0));
 
         assertEq(distributor.currentEpoch(), 1);
         assertEq(distributor.totalAllocated(), 0);
@@ -411,7 +532,7 @@ contract RewardDistributorTest is Test {
 
     function test_publishEpoch_ByAdminHoldingOperatorRole() public {
         vm.prank(admin);
-        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, new address[](0), new uint256[](0));
+        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, new uint256[](0));
 
         assertEq(distributor.currentEpoch(), 1);
     }
@@ -419,13 +540,13 @@ contract RewardDistributorTest is Test {
     function test_RevertWhen_EpochOutOfOrder() public {
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 1, 2));
         vm.prank(operator);
-        distributor.publishEpoch(2, keccak256("root"), COMMITMENT, new address[](0), new uint256[](0));
+        distributor.publishEpoch(2, keccak256("root"), COMMITMENT, new uint256[](0));
     }
 
     function test_RevertWhen_EpochIsZero() public {
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 1, 0));
         vm.prank(operator);
-        distributor.publishEpoch(0, keccak256("root"), COMMITMENT, new address[](0), new uint256[](0));
+        distributor.publishEpoch(0, keccak256("root"), COMMITMENT, new uint256[](0));
     }
 
     function test_RevertWhen_EpochPublishedTwice() public {
@@ -436,15 +557,7 @@ contract RewardDistributorTest is Test {
 
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 2, 1));
         vm.prank(operator);
-        distributor.publishEpoch(1, root2, COMMITMENT, _addresses(brandA), _amounts(200e18));
-    }
-
-    function test_RevertWhen_PublishLengthMismatch() public {
-        _fundBrands();
-
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.LengthMismatch.selector, 2, 1));
-        vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, _addresses(brandA, brandB), _amounts(1e18));
+        distributor.publishEpoch(1, root2, COMMITMENT, Debits.pack(_addresses(brandA), _amounts(200e18)));
     }
 
     function test_RevertWhen_PublishExceedsBrandBudget() public {
@@ -455,8 +568,17 @@ contract RewardDistributorTest is Test {
         );
         vm.prank(operator);
         distributor.publishEpoch(
-            1, keccak256("root"), COMMITMENT, _addresses(brandA, brandB), _amounts(1e18, BUDGET + 1)
+            1, keccak256("root"), COMMITMENT, Debits.pack(_addresses(brandA, brandB), _amounts(1e18, BUDGET + 1))
         );
+    }
+
+    function test_RevertWhen_PublishDebitsBrandWithoutBudget() public {
+        _fundBrands();
+
+        // A debit naming a brand that never deposited (here the zero brand) cannot be paid.
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InsufficientBudget.selector, address(0), 0, 1));
+        vm.prank(operator);
+        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, _debits(Debits.pack(address(0), 1)));
     }
 
     function test_RevertWhen_PublishDebitsBrandTwiceBeyondBudget() public {
@@ -464,13 +586,15 @@ contract RewardDistributorTest is Test {
 
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InsufficientBudget.selector, brandA, 40e18, 41e18));
         vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, _addresses(brandA, brandA), _amounts(60e18, 41e18));
+        distributor.publishEpoch(
+            1, keccak256("root"), COMMITMENT, Debits.pack(_addresses(brandA, brandA), _amounts(60e18, 41e18))
+        );
     }
 
     function test_RevertWhen_RootIsZero() public {
         vm.expectRevert(IRewardDistributor.ZeroRoot.selector);
         vm.prank(operator);
-        distributor.publishEpoch(1, bytes32(0), COMMITMENT, new address[](0), new uint256[](0));
+        distributor.publishEpoch(1, bytes32(0), COMMITMENT, new uint256[](0));
     }
 
     function test_RevertWhen_PublisherLacksOperatorRole() public {
@@ -480,7 +604,7 @@ contract RewardDistributorTest is Test {
             )
         );
         vm.prank(stranger);
-        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, new address[](0), new uint256[](0));
+        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, new uint256[](0));
     }
 
     function test_RevertWhen_PublishWhilePaused() public {
@@ -489,7 +613,7 @@ contract RewardDistributorTest is Test {
 
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, new address[](0), new uint256[](0));
+        distributor.publishEpoch(1, keccak256("root"), COMMITMENT, new uint256[](0));
     }
 
     // ----------------------------------------------------------------------------------------
@@ -509,7 +633,7 @@ contract RewardDistributorTest is Test {
         assertEq(paid, 100e18);
         assertEq(token.balanceOf(alice), 100e18);
         assertEq(distributor.claimed(alice), 100e18);
-        assertEq(distributor.totalClaimed(), 100e18);
+        _assertUnclaimed(100e18);
     }
 
     function test_claim_PromotedLeafWithShortProof() public {
@@ -562,7 +686,7 @@ contract RewardDistributorTest is Test {
 
         assertEq(paid, 150e18);
         assertEq(token.balanceOf(alice), 250e18);
-        assertEq(distributor.totalClaimed(), 250e18);
+        _assertUnclaimed(250e18);
     }
 
     function test_claim_PreviousRootStillClaimable() public {
@@ -634,40 +758,75 @@ contract RewardDistributorTest is Test {
         distributor.claim(alice, 100e18, _proof1(0));
     }
 
-    function test_RevertWhen_ClaimsExceedAllocated() public {
+    function test_claim_FaultyRootStopsAtDistributorBalance() public {
         _fundBrands();
         // A faulty root: its leaves add up to 1200 while the epoch allocates only 1000.
         address[] memory accounts = _addresses(alice, bob);
         uint256[] memory amounts = _amounts(600e18, 600e18);
         (bytes32 root, bytes32[][] memory proofs) = MerkleBuilder.proofs(accounts, amounts);
         _publish(root, _addresses(brandA), _amounts(1_000e18));
+        _assertVaultHoldsBudgets();
 
         distributor.claim(alice, 600e18, proofs[0]);
+        _assertVaultHoldsBudgets();
 
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.ExceedsAllocated.selector, 1_000e18, 1_200e18));
+        // The distributor holds 400, the rest of the allocation: bob's 600 cannot be paid.
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, address(distributor), 400e18, 600e18)
+        );
         distributor.claim(bob, 600e18, proofs[1]);
 
-        // Claims stop at the allocated total: nothing of the other brands' budgets was touched.
-        assertEq(distributor.totalClaimed(), 600e18);
+        // Claims stop at the allocated total: brandB's unspent budget was not touched.
         assertEq(distributor.claimed(bob), 0);
         assertEq(token.balanceOf(bob), 0);
-        assertEq(token.balanceOf(address(distributor)), 2 * BUDGET - 600e18);
+        _assertUnclaimed(600e18);
         assertEq(distributor.budgetOf(brandB), BUDGET);
+        assertEq(token.balanceOf(distributor.vault()), BUDGET);
+        _assertVaultHoldsBudgets();
 
         // Once a later epoch allocates the shortfall, the same leaf pays.
         _publish(root, _addresses(brandB), _amounts(200e18));
         distributor.claim(bob, 600e18, proofs[1]);
-        assertEq(distributor.totalClaimed(), distributor.totalAllocated());
+        _assertUnclaimed(1_200e18);
+        assertEq(token.balanceOf(address(distributor)), 0);
+        assertEq(distributor.budgetOf(brandB), BUDGET - 200e18);
+        _assertVaultHoldsBudgets();
     }
 
-    function test_RevertWhen_ClaimWhilePaused() public {
+    function test_claim_FaultyRootCannotTakeWithdrawableBudget() public {
+        _fundBrands();
+        // A faulty root gives alice 1,500 against an epoch total of 10.
+        bytes32 root = MerkleBuilder.leaf(alice, 1_500e18);
+        _publish(root, _addresses(brandA), _amounts(10e18));
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientBalance.selector, address(distributor), 10e18, 1_500e18
+            )
+        );
+        distributor.claim(alice, 1_500e18, new bytes32[](0));
+
+        // Both brands can still take back every unit of their unspent budgets.
+        vm.prank(brandA);
+        distributor.withdraw(BUDGET - 10e18, brandA);
+        vm.prank(brandB);
+        distributor.withdraw(BUDGET, brandB);
+        assertEq(token.balanceOf(brandA), MINTED - 10e18);
+        assertEq(token.balanceOf(brandB), MINTED);
+        assertEq(token.balanceOf(distributor.vault()), 0);
+    }
+
+    function test_claim_WorksWhilePaused() public {
         _fundBrands();
         _publishEpoch1();
         vm.prank(pauser);
         distributor.pause();
 
-        vm.expectRevert(Pausable.EnforcedPause.selector);
-        distributor.claim(alice, 100e18, _proof1(0));
+        uint256 paid = distributor.claim(alice, 100e18, _proof1(0));
+
+        assertEq(paid, 100e18);
+        assertEq(token.balanceOf(alice), 100e18);
+        assertTrue(distributor.paused());
     }
 
     // ----------------------------------------------------------------------------------------
@@ -693,8 +852,8 @@ contract RewardDistributorTest is Test {
         assertEq(token.balanceOf(alice), 100e18);
         assertEq(token.balanceOf(bob), 50e18);
         assertEq(token.balanceOf(carol), 30e18);
-        assertEq(distributor.totalClaimed(), 180e18);
-        assertEq(distributor.totalClaimed(), distributor.totalAllocated());
+        // Everything allocated was claimed.
+        assertEq(token.balanceOf(address(distributor)), 0);
     }
 
     function test_claimMany_SkipsAlreadyClaimedAccount() public {
@@ -712,7 +871,7 @@ contract RewardDistributorTest is Test {
         assertEq(token.balanceOf(alice), 100e18);
         assertEq(token.balanceOf(bob), 50e18);
         assertEq(token.balanceOf(carol), 30e18);
-        assertEq(distributor.totalClaimed(), 180e18);
+        _assertUnclaimed(180e18);
     }
 
     function test_claimMany_MixesRootsAndPaysIncreases() public {
@@ -729,7 +888,7 @@ contract RewardDistributorTest is Test {
 
         assertEq(total, 230e18);
         assertEq(distributor.claimed(carol), 30e18);
-        assertEq(distributor.totalClaimed(), 330e18);
+        _assertUnclaimed(330e18);
     }
 
     function test_claimMany_ResentBatchPaysNothing() public {
@@ -744,7 +903,7 @@ contract RewardDistributorTest is Test {
 
         assertEq(total, 0);
         assertEq(_countClaimedEvents(vm.getRecordedLogs()), 0);
-        assertEq(distributor.totalClaimed(), 180e18);
+        _assertUnclaimed(180e18);
     }
 
     function test_claimMany_EmptyBatchPaysNothing() public {
@@ -759,9 +918,7 @@ contract RewardDistributorTest is Test {
     }
 
     function test_RevertWhen_ClaimManyProofsLengthMismatch() public {
-        // The error's arguments name accounts and amounts only, so a proofs mismatch reads
-        // LengthMismatch(2, 2); the selector is what is checked here.
-        vm.expectPartialRevert(IRewardDistributor.LengthMismatch.selector);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.LengthMismatch.selector, 2, 1));
         distributor.claimMany(_addresses(alice, bob), _amounts(1, 2), new bytes32[][](1));
     }
 
@@ -774,23 +931,38 @@ contract RewardDistributorTest is Test {
         distributor.claimMany(_addresses(bob, carol), _amounts(50e18, 31e18), _proofs(_proof1(1), _proof1(2)));
     }
 
-    function test_RevertWhen_ClaimManyExceedsAllocated() public {
+    function test_RevertWhen_ClaimManyExceedsDistributorBalance() public {
         _fundBrands();
         address[] memory accounts = _addresses(alice, bob);
         uint256[] memory amounts = _amounts(600e18, 600e18);
         (bytes32 root, bytes32[][] memory proofs) = MerkleBuilder.proofs(accounts, amounts);
         _publish(root, _addresses(brandA), _amounts(1_000e18));
 
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.ExceedsAllocated.selector, 1_000e18, 1_200e18));
+        // alice is paid 600 first; bob's 600 then meets the 400 left, and the whole batch reverts.
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, address(distributor), 400e18, 600e18)
+        );
         distributor.claimMany(accounts, amounts, proofs);
+
+        assertEq(distributor.claimed(alice), 0);
+        _assertUnclaimed(0);
+        assertEq(distributor.budgetOf(brandB), BUDGET);
+        _assertVaultHoldsBudgets();
     }
 
-    function test_RevertWhen_ClaimManyWhilePaused() public {
+    function test_claimMany_WorksWhilePaused() public {
+        _fundBrands();
+        _publishEpoch1();
+        (address[] memory accounts, uint256[] memory amounts) = _epoch1();
+        (, bytes32[][] memory proofs) = MerkleBuilder.proofs(accounts, amounts);
         vm.prank(pauser);
         distributor.pause();
 
-        vm.expectRevert(Pausable.EnforcedPause.selector);
-        distributor.claimMany(new address[](0), new uint256[](0), new bytes32[][](0));
+        vm.prank(relayer);
+        uint256 total = distributor.claimMany(accounts, amounts, proofs);
+
+        assertEq(total, 180e18);
+        assertEq(token.balanceOf(carol), 30e18);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -806,9 +978,7 @@ contract RewardDistributorTest is Test {
         assertTrue(distributor.paused());
     }
 
-    function test_unpause_ResumesClaims() public {
-        _fundBrands();
-        _publishEpoch1();
+    function test_unpause_ResumesPublicationAndDeposits() public {
         vm.prank(pauser);
         distributor.pause();
 
@@ -818,7 +988,10 @@ contract RewardDistributorTest is Test {
         distributor.unpause();
 
         assertFalse(distributor.paused());
-        assertEq(distributor.claim(alice, 100e18, _proof1(0)), 100e18);
+        _fundBrands();
+        _publishEpoch1();
+        assertEq(distributor.currentEpoch(), 1);
+        assertEq(distributor.budgetOf(brandA), BUDGET - 180e18);
     }
 
     function test_RevertWhen_PauseWithoutPauserRole() public {
@@ -887,7 +1060,7 @@ contract RewardDistributorTest is Test {
 
     function test_currentEpoch_CountsPublications() public {
         for (uint64 epoch = 1; epoch <= 5; ++epoch) {
-            _publish(keccak256(abi.encode(epoch)), new address[](0), new uint256[](0));
+            _publish(keccak256(abi.encode(epoch)), new uint256[](0));
             assertEq(distributor.currentEpoch(), epoch);
         }
     }
@@ -929,18 +1102,29 @@ contract RewardDistributorTest is Test {
         assertEq(distributor.totalAllocated(), 380e18);
     }
 
-    function test_totalClaimed_SumsClaims() public {
+    function test_vault_HoldsUnspentBudgets() public {
+        _fundBrands();
+        assertEq(token.balanceOf(distributor.vault()), 2 * BUDGET);
+
+        _publishEpoch1();
+        vm.prank(brandB);
+        distributor.withdraw(30e18, brandB);
+
+        assertEq(token.balanceOf(distributor.vault()), 2 * BUDGET - 180e18 - 30e18);
+        _assertVaultHoldsBudgets();
+    }
+
+    function test_totalAllocated_MinusClaimsIsDistributorBalance() public {
         _fundBrands();
         _publishEpoch1();
         distributor.claim(alice, 100e18, _proof1(0));
         distributor.claim(bob, 50e18, _proof1(1));
+        _assertUnclaimed(150e18);
 
-        assertEq(distributor.totalClaimed(), 150e18);
-        // What remains in the distributor is the unspent budgets plus the unclaimed allocation.
-        assertEq(
-            token.balanceOf(address(distributor)),
-            distributor.budgetOf(brandA) + distributor.budgetOf(brandB) + distributor.totalAllocated()
-                - distributor.totalClaimed()
-        );
+        _publishEpoch2();
+        distributor.claim(carol, 80e18, _proof2(2));
+        _assertUnclaimed(230e18);
+        assertEq(token.balanceOf(address(distributor)), 380e18 - 230e18);
+        _assertVaultHoldsBudgets();
     }
 }

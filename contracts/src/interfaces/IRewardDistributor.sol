@@ -29,6 +29,8 @@ interface IRewardDistributor {
     error ZeroRoot();
     /// @notice The address is zero.
     error ZeroAddress();
+    /// @notice Budget cannot be withdrawn to the distributor or its vault (it would be lost to claims).
+    error InvalidRecipient(address to);
 
     /// @notice `from` deposited `amount` into `brand`'s budget.
     event BudgetDeposited(address indexed brand, address indexed from, uint256 amount);

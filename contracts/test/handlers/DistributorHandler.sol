@@ -6,19 +6,23 @@ import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 import {CashbackToken} from "../../src/CashbackToken.sol";
 import {RewardDistributor} from "../../src/RewardDistributor.sol";
+import {Debits} from "../utils/Debits.sol";
 import {MerkleBuilder} from "../utils/MerkleBuilder.sol";
 
 /// @title DistributorHandler
 /// @notice Drives RewardDistributor with bounded actions over a fixed set of brands and customers
 /// for the invariant suite, keeping ghost totals of what went in and out.
-/// @dev Holds MINTER_ROLE on the token (to fund brands) and OPERATOR_ROLE on the distributor (to
-/// publish). Every epoch's tree has one leaf per customer, in `_customers` order, with the
-/// customer's cumulative amount; cumulative amounts only grow, and the brands' debits add up to
-/// exactly the epoch's increase, so the distributor is never asked to pay what was not allocated.
+/// @dev Holds MINTER_ROLE on the token (to fund brands), and OPERATOR_ROLE and PAUSER_ROLE on the
+/// distributor (to publish and to pause). Every epoch's tree has one leaf per customer, in
+/// `_customers` order, with the customer's cumulative amount; cumulative amounts only grow, and
+/// the brands' debits add up to exactly the epoch's increase, so the distributor is never asked
+/// to pay what was not allocated. Deposits and publications wait while the distributor is paused
+/// (they would revert); claims and withdrawals go on.
 contract DistributorHandler is CommonBase, StdCheats, StdUtils {
     uint256 private constant BRANDS = 3;
     uint256 private constant CUSTOMERS = 6;
     uint256 private constant MAX_DEPOSIT = 1e24;
+    // Far below a debit's 96-bit amount (about 7.9e28).
     uint256 private constant MAX_EPOCH_INCREASE = 1e24;
     uint256 private constant MAX_BATCH = 8;
 
@@ -68,6 +72,10 @@ contract DistributorHandler is CommonBase, StdCheats, StdUtils {
 
     /// @notice A brand (or a sponsor on its behalf) tops up the brand's budget.
     function deposit(uint256 brandSeed, uint256 amount, bool bySponsor) external {
+        if (distributor.paused()) {
+            ++calls["deposit (paused)"];
+            return;
+        }
         address brand = _brands[brandSeed % BRANDS];
         address from = bySponsor ? _sponsor : brand;
         amount = _bound(amount, 1, MAX_DEPOSIT);
@@ -99,6 +107,10 @@ contract DistributorHandler is CommonBase, StdCheats, StdUtils {
     /// @notice Publishes the next epoch: raises customers' cumulative amounts by a random split of
     /// an increase the brands' budgets can pay, and debits the brands by amounts adding up to it.
     function publishEpoch(uint256 seed, uint256 increase) external {
+        if (distributor.paused()) {
+            ++calls["publishEpoch (paused)"];
+            return;
+        }
         uint256 available;
         for (uint256 i; i < BRANDS; ++i) {
             available += distributor.budgetOf(_brands[i]);
@@ -106,11 +118,11 @@ contract DistributorHandler is CommonBase, StdCheats, StdUtils {
         increase = _bound(increase, 0, available < MAX_EPOCH_INCREASE ? available : MAX_EPOCH_INCREASE);
 
         uint256[] memory amounts = _splitAmongCustomers(seed, increase);
-        uint256[] memory debits = _debitBrands(seed, increase);
+        uint256[] memory debits = Debits.pack(_brands, _debitBrands(seed, increase));
 
         bytes32 root = MerkleBuilder.root(_customers, amounts);
         uint64 epoch = distributor.currentEpoch() + 1;
-        distributor.publishEpoch(epoch, root, keccak256(abi.encode("records", epoch)), _brands, debits);
+        distributor.publishEpoch(epoch, root, keccak256(abi.encode("records", epoch)), debits);
 
         _previousAmounts = _currentAmounts;
         _currentAmounts = amounts;
@@ -173,6 +185,17 @@ contract DistributorHandler is CommonBase, StdCheats, StdUtils {
             _recordPayment(_customers[i], token.balanceOf(_customers[i]) - balancesBefore[i]);
         }
         ++calls["claimMany"];
+    }
+
+    /// @notice The pauser pauses or unpauses the distributor.
+    function togglePause() external {
+        if (distributor.paused()) {
+            distributor.unpause();
+            ++calls["unpause"];
+        } else {
+            distributor.pause();
+            ++calls["pause"];
+        }
     }
 
     // ----------------------------------------------------------------------------------------

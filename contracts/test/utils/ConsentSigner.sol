@@ -65,7 +65,14 @@ abstract contract ConsentSigner is CommonBase {
     {
         bytes32 structHash = keccak256(
             abi.encode(
-                keccak256(bytes(NARROW_TYPE)), n.customer, n.brand, n.purpose, n.categories, n.expiresAt, nonce, deadline
+                keccak256(bytes(NARROW_TYPE)),
+                n.customer,
+                n.brand,
+                n.purpose,
+                n.categories,
+                n.expiresAt,
+                nonce,
+                deadline
             )
         );
         return _typedDataHash(domainSeparator, structHash);
@@ -79,8 +86,9 @@ abstract contract ConsentSigner is CommonBase {
         uint256 nonce,
         uint256 deadline
     ) internal pure returns (bytes32) {
-        bytes32 structHash =
-            keccak256(abi.encode(keccak256(bytes(REVOKE_TYPE)), customer, brand, purpose, nonce, deadline));
+        bytes32 structHash = keccak256(
+            abi.encode(keccak256(bytes(REVOKE_TYPE)), customer, brand, purpose, nonce, deadline)
+        );
         return _typedDataHash(domainSeparator, structHash);
     }
 
@@ -119,8 +127,9 @@ abstract contract ConsentSigner is CommonBase {
         uint8 purpose,
         uint256 deadline
     ) internal view returns (bytes memory) {
-        bytes32 digest =
-            _revokeDigest(registry.DOMAIN_SEPARATOR(), customer, brand, purpose, registry.nonces(customer), deadline);
+        bytes32 digest = _revokeDigest(
+            registry.DOMAIN_SEPARATOR(), customer, brand, purpose, registry.nonces(customer), deadline
+        );
         return _sign(privateKey, digest);
     }
 

@@ -1,0 +1,294 @@
+"""Consent routes: typed data to sign, relaying the customer's signature, listing, receipt download."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    TypeAdapter,
+    model_validator,
+)
+
+from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep
+from app.domain import Purpose, category_mask, purpose_id
+from app.models.consents import ConsentAction, ConsentChange, ConsentReceipt, ReceiptStatus
+from app.models.types import Address, Signature, TokenAmount
+from app.services import consents
+from app.services.consents import ConsentView, OnChainConsent
+
+router = APIRouter(prefix="/consents", tags=["consents"])
+
+
+def _purpose_name(value: str) -> str:
+    purpose_id(value)  # raises ValueError naming the known purposes
+    return value.lower()
+
+
+def _category_names(value: list[str]) -> list[str]:
+    category_mask(value)  # raises ValueError naming the known categories
+    return sorted({v.lower() for v in value})
+
+
+_ADDRESS = TypeAdapter(Address)
+
+
+def _brand_ref(value: object) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        if value.isascii() and value.isdigit():
+            return int(value)
+        try:
+            return _ADDRESS.validate_python(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a brand id (a positive integer) or a 0x-prefixed 20-byte hex address")
+
+
+BrandRefIn = Annotated[int | str, PlainValidator(_brand_ref, json_schema_input_type=int | str)]
+PurposeName = Annotated[str, AfterValidator(_purpose_name)]
+CategoryNames = Annotated[list[str], AfterValidator(_category_names)]
+
+
+class ConsentTypedDataRequest(BaseModel):
+    """What the customer wants to sign: a grant, a narrowing or a revocation of one consent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: ConsentAction
+    brand: BrandRefIn = Field(description="The brand's id or its address")
+    purpose: PurposeName = Field(description="One of: " + ", ".join(p.name.lower() for p in Purpose))
+    categories: CategoryNames | None = Field(default=None, description="Data category names (grant, narrow)")
+    expires_at: datetime | None = Field(
+        default=None, description="When the consent ends (grant, narrow); none: never"
+    )
+    price: Annotated[TokenAmount, Strict()] | None = Field(
+        default=None, description="CASH smallest units a brand pays per access, a JSON integer (grant)"
+    )
+
+    @model_validator(mode="after")
+    def _fits_action(self) -> ConsentTypedDataRequest:
+        if self.action == ConsentAction.GRANT and not self.categories:
+            raise ValueError("a grant needs `categories`: at least one data category")
+        if self.action == ConsentAction.NARROW and self.categories is None and self.expires_at is None:
+            raise ValueError("a narrowing needs fewer `categories` or an earlier `expires_at`")
+        if self.action == ConsentAction.NARROW and self.categories == []:
+            raise ValueError("a narrowing keeps at least one category; to withdraw consent entirely, revoke")
+        if self.action != ConsentAction.GRANT and self.price is not None:
+            raise ValueError("`price` is set by a grant only")
+        if self.action == ConsentAction.REVOKE and (
+            self.categories is not None or self.expires_at is not None
+        ):
+            raise ValueError("a revocation takes only `brand` and `purpose`")
+        return self
+
+    def expires_at_seconds(self) -> int | None:
+        if self.expires_at is None:
+            return None
+        moment = self.expires_at if self.expires_at.tzinfo else self.expires_at.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+
+
+class ConsentTypedData(BaseModel):
+    request_id: str = Field(description="Send it back with the signature to POST /consents")
+    action: ConsentAction
+    receipt_id: str | None = Field(description="The consent receipt this change belongs to")
+    receipt_hash: str | None = None
+    nonce: int
+    deadline: int = Field(description="Unix seconds; the signature is refused after it")
+    typed_data: dict[str, Any] = Field(description="Sign with eth_signTypedData_v4")
+
+
+class ConsentSignature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: uuid.UUID
+    signature: Signature
+
+
+class OnChainConsentPublic(BaseModel):
+    categories: list[str]
+    categories_mask: int
+    granted_at: int | None
+    expires_at: int | None
+    price: int
+    receipt_hash: str
+    notice_hash: str
+    in_force: bool
+
+
+class BrandRef(BaseModel):
+    id: int
+    name: str
+    address: str
+
+
+class ConsentPublic(BaseModel):
+    receipt_id: str
+    status: ReceiptStatus
+    brand: BrandRef
+    purpose: str
+    receipt_hash: str
+    notice_version: str
+    created_at: datetime
+    activated_at: datetime | None
+    grant_tx_hash: str | None
+    withdrawn_at: datetime | None
+    withdrawal_tx_hash: str | None
+    receipt_on_chain: bool = Field(description="The registry holds this receipt's hash now")
+    on_chain: OnChainConsentPublic = Field(description="The registry's consent for (you, brand, purpose) now")
+
+
+class ConsentChangePublic(BaseModel):
+    request_id: str
+    action: ConsentAction
+    status: str
+    nonce: int
+    deadline: int
+    created_at: datetime
+    relayed_at: datetime | None
+    tx_hash: str | None
+    block_number: int | None
+
+
+class ConsentDetail(ConsentPublic):
+    changes: list[ConsentChangePublic]
+
+
+class ConsentRelayed(BaseModel):
+    request_id: str
+    action: ConsentAction
+    receipt_id: str | None
+    receipt_status: ReceiptStatus | None
+    tx_hash: str
+    block_number: int
+    consent: OnChainConsentPublic = Field(description="As recorded on chain in that block")
+
+
+def _on_chain(consent: OnChainConsent) -> OnChainConsentPublic:
+    return OnChainConsentPublic(**consent.public())
+
+
+def _change(change: ConsentChange) -> ConsentChangePublic:
+    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id"}))
+
+
+def _consent(view: ConsentView) -> ConsentPublic:
+    r: ConsentReceipt = view.receipt
+    return ConsentPublic(
+        receipt_id=r.id,
+        status=ReceiptStatus(r.status),
+        brand=BrandRef(id=view.brand.id or 0, name=view.brand.name, address=view.brand.address),
+        purpose=Purpose(r.purpose).name.lower(),
+        receipt_hash=r.receipt_hash,
+        notice_version=r.notice_version,
+        created_at=r.created_at,
+        activated_at=r.activated_at,
+        grant_tx_hash=r.grant_tx_hash,
+        withdrawn_at=r.withdrawn_at,
+        withdrawal_tx_hash=r.withdrawal_tx_hash,
+        receipt_on_chain=view.receipt_on_chain,
+        on_chain=_on_chain(view.consent),
+    )
+
+
+@router.post("/typed-data")
+def create_consent_typed_data(
+    *,
+    body: ConsentTypedDataRequest,
+    customer: CurrentCustomer,
+    session: SessionDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+) -> ConsentTypedData:
+    """EIP-712 typed data for a grant (with its pending receipt), a narrowing or a revocation (customer)."""
+    prepared = consents.prepare_change(
+        session,
+        settings,
+        chain,
+        customer,
+        action=body.action,
+        brand_ref=body.brand,
+        purpose=purpose_id(body.purpose),
+        categories=None if body.categories is None else int(category_mask(body.categories)),
+        expires_at=body.expires_at_seconds(),
+        price=body.price or 0,
+    )
+    change = prepared.change
+    message = prepared.typed_data["message"]
+    return ConsentTypedData(
+        request_id=change.id,
+        action=ConsentAction(change.action),
+        receipt_id=change.receipt_id,
+        receipt_hash=message.get("receiptHash"),
+        nonce=change.nonce,
+        deadline=change.deadline,
+        typed_data=prepared.typed_data,
+    )
+
+
+@router.post("")
+def submit_consent_change(
+    *, body: ConsentSignature, customer: CurrentCustomer, session: SessionDep, chain: ChainDep
+) -> ConsentRelayed:
+    """Relays the customer's signed grant, narrowing or revocation on chain (customer)."""
+    relayed = consents.submit_change(session, chain, customer, str(body.request_id), body.signature)
+    return ConsentRelayed(
+        request_id=relayed.change.id,
+        action=ConsentAction(relayed.change.action),
+        receipt_id=relayed.receipt.id if relayed.receipt else None,
+        receipt_status=ReceiptStatus(relayed.receipt.status) if relayed.receipt else None,
+        tx_hash=relayed.change.tx_hash or "",
+        block_number=relayed.change.block_number or 0,
+        consent=_on_chain(relayed.consent),
+    )
+
+
+@router.get("")
+def read_consents(
+    *,
+    customer: CurrentCustomer,
+    session: SessionDep,
+    chain: ChainDep,
+    status: Annotated[
+        list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active")
+    ] = None,
+) -> list[ConsentPublic]:
+    """The calling customer's consent receipts joined with the registry's state now (customer)."""
+    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE])
+    return [_consent(v) for v in views]
+
+
+@router.get("/{receipt_id}")
+def read_consent(
+    *, receipt_id: uuid.UUID, customer: CurrentCustomer, session: SessionDep, chain: ChainDep
+) -> ConsentDetail:
+    """One of the calling customer's consents with its signed changes (customer, owner only)."""
+    view = consents.view_consent(session, chain, customer, str(receipt_id))
+    changes = [_change(c) for c in consents.changes_of(session, view.receipt)]
+    return ConsentDetail(**_consent(view).model_dump(), changes=changes)
+
+
+@router.get("/{receipt_id}/receipt")
+def download_consent_receipt(
+    *, receipt_id: uuid.UUID, customer: CurrentCustomer, session: SessionDep
+) -> Response:
+    """The full consent receipt as the exact JSON whose keccak256 is on chain (customer, owner only)."""
+    receipt = consents.get_receipt(session, customer, str(receipt_id))
+    return Response(
+        content=receipt.document.encode("utf-8"),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="consent-receipt-{receipt.id}.json"',
+            "X-Receipt-Hash": receipt.receipt_hash,
+        },
+    )

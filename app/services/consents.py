@@ -1,0 +1,567 @@
+"""Consents: receipts, EIP-712 requests the customer signs, relaying them; never a condition of cashback.
+
+A customer's consent to share data with a brand is their own EIP-712 signature, relayed on chain
+by the programme's relayer so the customer pays no gas. Granting writes an off-chain consent
+receipt first (ISO/IEC TS 27560 / Kantara Consent Receipt fields) whose keccak256 goes into the
+signed terms, so the receipt the customer downloads is provably the one on chain.
+
+Purchase cashback never depends on consent to data sharing (GDPR art. 7(4): a service may not be
+made conditional on consent that is not necessary for it). Nothing here is read by the purchase
+and reward rules, and nothing here may ever gate them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_utils import keccak
+from sqlmodel import Session, col, select
+
+from app.chain.eip712 import recover_signer, typed_data
+from app.chain.gateway import ChainGateway
+from app.config import Settings
+from app.domain import Purpose, category_names
+from app.errors import (
+    ChainRefused,
+    Conflict,
+    ConsentNotFound,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    SignatureExpired,
+)
+from app.models.accounts import Brand, Customer, utcnow
+from app.models.consents import (
+    ChangeStatus,
+    ConsentAction,
+    ConsentChange,
+    ConsentReceipt,
+    ReceiptStatus,
+)
+
+COLLECTION_METHOD = "eip712-signature"
+RECEIPT_VERSION = "KI-CR-v1.1.0"  # Kantara Consent Receipt v1.1, the field set ISO/IEC TS 27560 builds on
+MAX_EXPIRY = 2**40 - 1  # uint40 on chain
+WITHDRAWAL_METHOD = (
+    "Sign an EIP-712 Revoke with your wallet: POST /consents/typed-data with action 'revoke', then POST "
+    "/consents with the signature. The relayer pays the gas; the consent stops covering any access from "
+    "the block the revocation is mined in."
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the chain
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnChainConsent:
+    """A consent as the ConsentRegistry stores it; `categories == 0` means none."""
+
+    categories: int
+    granted_at: int
+    expires_at: int
+    price: int
+    receipt_hash: str
+    notice_hash: str
+    in_force: bool  # the registry's `covers` for these categories, now
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "categories": category_names(self.categories),
+            "categories_mask": self.categories,
+            "granted_at": self.granted_at or None,
+            "expires_at": self.expires_at or None,
+            "price": self.price,
+            "receipt_hash": self.receipt_hash,
+            "notice_hash": self.notice_hash,
+            "in_force": self.in_force,
+        }
+
+
+def consent_on_chain(
+    chain: ChainGateway, customer: str, brand: str, purpose: int, block: int | str = "latest"
+) -> OnChainConsent:
+    registry = chain.registry
+    raw = chain.call(registry.functions.consentOf(customer, brand, purpose), block)
+    categories, granted_at, expires_at, price, receipt_hash, notice_hash = raw
+    in_force = bool(categories) and chain.call(
+        registry.functions.covers(customer, brand, purpose, categories), block
+    )
+    return OnChainConsent(
+        categories=int(categories),
+        granted_at=int(granted_at),
+        expires_at=int(expires_at),
+        price=int(price),
+        receipt_hash="0x" + bytes(receipt_hash).hex(),
+        notice_hash="0x" + bytes(notice_hash).hex(),
+        in_force=bool(in_force),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Receipts
+# ---------------------------------------------------------------------------------------------
+
+
+def notice_hash(settings: Settings) -> str:
+    """The hash of the notice customers are shown: configured, or keccak256 of its version string."""
+    configured = settings.consent_notice_hash.strip().lower()
+    if configured:
+        if len(configured) != 66 or not configured.startswith("0x"):
+            raise InvalidInput("CONSENT_NOTICE_HASH must be a 0x-prefixed 32-byte hex string")
+        return configured
+    return "0x" + keccak(text=settings.consent_notice_version).hex()
+
+
+def canonical_json(document: dict[str, Any]) -> str:
+    """Sorted keys, no spaces, UTF-8: the exact text whose keccak256 is the receipt hash."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def receipt_hash_of(text: str) -> str:
+    return "0x" + keccak(text.encode("utf-8")).hex()
+
+
+def build_receipt(
+    settings: Settings,
+    *,
+    receipt_id: str,
+    customer: Customer,
+    brand: Brand,
+    purpose: int,
+    categories: int,
+    expires_at: int,
+    price: int,
+    issued_at: datetime,
+    chain_id: int,
+    registry: str,
+) -> dict[str, Any]:
+    """The consent receipt (ISO/IEC TS 27560 / Kantara CR v1.1 fields); pseudonymous, no personal data."""
+    purpose_name = Purpose(purpose).name.lower()
+    return {
+        "version": RECEIPT_VERSION,
+        "consentReceiptID": receipt_id,
+        "jurisdiction": settings.consent_jurisdiction,
+        "consentTimestamp": int(issued_at.timestamp()),
+        "collectionMethod": COLLECTION_METHOD,
+        "language": "en",
+        "piiPrincipalId": customer.address,
+        "piiControllers": [
+            {
+                "piiController": settings.consent_controller,
+                "contact": settings.consent_controller_contact,
+                "role": "programme operator",
+                "onBehalf": False,
+            },
+            {
+                "piiController": brand.name,
+                "address": brand.address,
+                "role": "recipient brand",
+                "onBehalf": False,
+            },
+        ],
+        "notice": {"version": settings.consent_notice_version, "hash": notice_hash(settings)},
+        "services": [
+            {
+                "service": f"sharing profile data with {brand.name}",
+                "purposes": [
+                    {
+                        "purpose": purpose_name,
+                        "purposeCategory": [purpose_name],
+                        "consentType": "EXPLICIT",
+                        "piiCategory": category_names(categories),
+                        "primaryPurpose": False,
+                        "termination": "on revocation by the customer, or at expiresAt if set",
+                        "thirdPartyDisclosure": True,
+                        "thirdPartyName": brand.name,
+                    }
+                ],
+            }
+        ],
+        "sensitive": False,
+        "spiCat": [],
+        "expiresAt": expires_at or None,
+        # A decimal string so that JavaScript readers re-hash it without losing digits.
+        "price": {"amount": str(price), "unit": "CASH smallest unit (18 decimals)", "per": "access"},
+        "withdrawalMethod": WITHDRAWAL_METHOD,
+        "cashback": "Purchase cashback does not depend on this consent (GDPR art. 7(4)).",
+        "ledger": {
+            "chainId": chain_id,
+            "registry": registry,
+            "categoriesMask": categories,
+            "purposeId": purpose,
+        },
+    }
+
+
+def get_receipt(session: Session, customer: Customer, receipt_id: str) -> ConsentReceipt:
+    """The customer's own receipt; someone else's is reported as not found."""
+    receipt = session.get(ConsentReceipt, receipt_id)
+    if receipt is None or receipt.customer_id != customer.id:
+        raise ConsentNotFound(f"no consent receipt {receipt_id} of yours")
+    return receipt
+
+
+def _active_receipt(
+    session: Session, customer: Customer, brand: Brand, purpose: int
+) -> ConsentReceipt | None:
+    return session.exec(
+        select(ConsentReceipt).where(
+            ConsentReceipt.customer_id == customer.id,
+            ConsentReceipt.brand_id == brand.id,
+            ConsentReceipt.purpose == purpose,
+            ConsentReceipt.status == ReceiptStatus.ACTIVE,
+        )
+    ).first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Asking for a signature
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedChange:
+    change: ConsentChange
+    typed_data: dict[str, Any]
+
+
+def resolve_brand(session: Session, brand: int | str) -> Brand:
+    """A brand by id or address."""
+    if isinstance(brand, int):
+        found = session.get(Brand, brand)
+    else:
+        found = session.exec(select(Brand).where(Brand.address == brand)).first()
+    if found is None:
+        raise NotFound(f"no brand {brand}")
+    return found
+
+
+def _check_expiry(expires_at: int, now: int) -> None:
+    if expires_at and expires_at <= now:
+        raise InvalidInput("expires_at lies in the past; give a future time or none for no expiry")
+    if expires_at > MAX_EXPIRY:
+        raise InvalidInput(f"expires_at must be below {MAX_EXPIRY + 1} (unix seconds, uint40)")
+
+
+def prepare_change(
+    session: Session,
+    settings: Settings,
+    chain: ChainGateway,
+    customer: Customer,
+    *,
+    action: ConsentAction,
+    brand_ref: int | str,
+    purpose: int,
+    categories: int | None = None,
+    expires_at: int | None = None,
+    price: int = 0,
+) -> PreparedChange:
+    """Checks a change against the chain, records it (a grant with its pending receipt), returns typed data.
+
+    Every chain read happens before anything is written, so an unreachable chain leaves no row.
+    """
+    brand = resolve_brand(session, brand_ref)
+    now = utcnow()
+    now_s = int(now.timestamp())
+    registry = chain.registry
+    chain_id = chain.chain_id
+    nonce = int(chain.call(registry.functions.nonces(customer.address)))
+    deadline = now_s + settings.consent_signature_ttl_seconds
+    base = {"customer": customer.address, "brand": brand.address, "purpose": purpose}
+    receipt: ConsentReceipt | None = None
+
+    if action == ConsentAction.GRANT:
+        if not categories:
+            raise InvalidInput("a grant needs at least one data category")
+        _check_expiry(expires_at or 0, now_s)
+        if not chain.call(registry.functions.isBrand(brand.address)):
+            raise Conflict(
+                f"brand {brand.name} is not registered in the ConsentRegistry; it cannot receive consents"
+            )
+        receipt_id = str(uuid.uuid4())
+        document = build_receipt(
+            settings,
+            receipt_id=receipt_id,
+            customer=customer,
+            brand=brand,
+            purpose=purpose,
+            categories=categories,
+            expires_at=expires_at or 0,
+            price=price,
+            issued_at=now,
+            chain_id=chain_id,
+            registry=registry.address,
+        )
+        text = canonical_json(document)
+        assert customer.id is not None and brand.id is not None
+        receipt = ConsentReceipt(
+            id=receipt_id,
+            customer_id=customer.id,
+            brand_id=brand.id,
+            customer_address=customer.address,
+            brand_address=brand.address,
+            purpose=purpose,
+            categories=categories,
+            expires_at=expires_at or 0,
+            price=str(price),
+            notice_version=settings.consent_notice_version,
+            notice_hash=notice_hash(settings),
+            document=text,
+            receipt_hash=receipt_hash_of(text),
+            created_at=now,
+        )
+        message = {
+            **base,
+            "categories": categories,
+            "expiresAt": expires_at or 0,
+            "price": price,
+            "receiptHash": receipt.receipt_hash,
+            "noticeHash": receipt.notice_hash,
+        }
+    else:
+        current = consent_on_chain(chain, customer.address, brand.address, purpose)
+        if current.categories == 0:
+            raise ConsentNotFound(
+                f"you have no consent for brand {brand.name} and purpose {Purpose(purpose).name.lower()} to "
+                f"{action.value}"
+            )
+        receipt = _active_receipt(session, customer, brand, purpose)
+        if action == ConsentAction.NARROW:
+            categories = current.categories if categories is None else categories
+            expires_at = current.expires_at if expires_at is None else expires_at
+            if categories & current.categories != categories:
+                extra = category_names(categories & ~current.categories)
+                raise InvalidInput(
+                    f"a narrowing can only take categories away; not in your consent: {', '.join(extra)}"
+                )
+            if current.expires_at and (expires_at == 0 or expires_at > current.expires_at):
+                raise InvalidInput(
+                    f"a narrowing cannot extend the expiry beyond {current.expires_at}; grant again to extend"
+                )
+            if (categories, expires_at) == (current.categories, current.expires_at):
+                raise InvalidInput(
+                    "this narrowing changes nothing: give fewer categories or an earlier expiry"
+                )
+            _check_expiry(expires_at, now_s)
+            message = {**base, "categories": categories, "expiresAt": expires_at}
+        else:
+            categories, expires_at = None, None
+            message = dict(base)
+
+    message |= {"nonce": nonce, "deadline": deadline}
+    document = typed_data(action.value.capitalize(), message, chain_id=chain_id, registry=registry.address)
+    assert customer.id is not None and brand.id is not None
+    change = ConsentChange(
+        id=str(uuid.uuid4()),
+        customer_id=customer.id,
+        brand_id=brand.id,
+        receipt_id=receipt.id if receipt else None,
+        action=action.value,
+        purpose=purpose,
+        categories=categories,
+        expires_at=expires_at,
+        nonce=nonce,
+        deadline=deadline,
+        typed_data=json.dumps(document),
+        created_at=now,
+    )
+    if action == ConsentAction.GRANT:
+        session.add(receipt)
+        session.flush()  # the change refers to the receipt
+    session.add(change)
+    session.commit()
+    session.refresh(change)
+    return PreparedChange(change, document)
+
+
+# ---------------------------------------------------------------------------------------------
+# Relaying the signature
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelayedChange:
+    change: ConsentChange
+    receipt: ConsentReceipt | None
+    consent: OnChainConsent
+
+
+def get_change(session: Session, customer: Customer, change_id: str) -> ConsentChange:
+    change = session.get(ConsentChange, change_id)
+    if change is None or change.customer_id != customer.id:
+        raise NotFound(f"no consent change {change_id} of yours; ask for typed data first")
+    return change
+
+
+def _hex_bytes(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _contract_call(chain: ChainGateway, change: ConsentChange, document: dict[str, Any], signature: bytes):  # type: ignore[no-untyped-def]
+    registry = chain.registry
+    m = document["message"]
+    if change.action == ConsentAction.GRANT:
+        terms = (
+            m["customer"],
+            m["brand"],
+            m["purpose"],
+            m["categories"],
+            m["expiresAt"],
+            m["price"],
+            _hex_bytes(m["receiptHash"]),
+            _hex_bytes(m["noticeHash"]),
+        )
+        return registry.functions.grantBySig(terms, m["deadline"], signature)
+    if change.action == ConsentAction.NARROW:
+        return registry.functions.narrowBySig(
+            m["customer"], m["brand"], m["purpose"], m["categories"], m["expiresAt"], m["deadline"], signature
+        )
+    return registry.functions.revokeBySig(m["customer"], m["brand"], m["purpose"], m["deadline"], signature)
+
+
+def submit_change(
+    session: Session, chain: ChainGateway, customer: Customer, change_id: str, signature: str
+) -> RelayedChange:
+    """Checks the customer's signature off chain, relays it, and only then records the outcome."""
+    change = get_change(session, customer, change_id)
+    if change.status == ChangeStatus.RELAYED:
+        raise Conflict(
+            f"this {change.action} was relayed already in transaction {change.tx_hash}; it counts once",
+            tx_hash=change.tx_hash,
+        )
+    if int(utcnow().timestamp()) > change.deadline:
+        deadline = datetime.fromtimestamp(change.deadline, UTC).isoformat()
+        raise SignatureExpired(
+            f"the signature request expired at {deadline}; ask for new typed data and sign again"
+        )
+    document = json.loads(change.typed_data)
+    raw = _hex_bytes(signature)
+    try:
+        signer = recover_signer(document, raw)
+    except Exception:  # noqa: BLE001 - any unrecoverable signature is the caller's error
+        raise InvalidSignature("the signature cannot be recovered for these typed data") from None
+    if signer != customer.address:
+        raise InvalidSignature(
+            f"signature is not yours: it was made by {signer}, you are signed in as {customer.address}",
+            signer=signer,
+        )
+
+    registry = chain.registry
+    on_chain_nonce = int(chain.call(registry.functions.nonces(customer.address)))
+    if on_chain_nonce != change.nonce:
+        raise Conflict(
+            f"the signature is for nonce {change.nonce} but the registry expects {on_chain_nonce}: another "
+            "change was signed and relayed since; ask for new typed data",
+            nonce=change.nonce,
+            expected=on_chain_nonce,
+        )
+    try:
+        sent = chain.send(_contract_call(chain, change, document, raw), role="relayer")
+    except ChainRefused as refused:
+        name = refused.detail.get("error")
+        if name == "InvalidSignature":
+            raise InvalidSignature(
+                "the registry refused the signature (InvalidSignature): it does not match these terms and "
+                "the customer's current nonce",
+                error=name,
+            ) from refused
+        if name == "SignatureExpired":
+            raise SignatureExpired(
+                "the registry refused the signature (SignatureExpired): its deadline has passed; sign again",
+                error=name,
+            ) from refused
+        raise
+
+    consent = consent_on_chain(
+        chain, customer.address, document["message"]["brand"], change.purpose, sent.block_number
+    )
+    now = utcnow()
+    change.status = ChangeStatus.RELAYED
+    change.relayed_at = now
+    change.tx_hash = sent.tx_hash
+    change.block_number = sent.block_number
+    receipt = session.get(ConsentReceipt, change.receipt_id) if change.receipt_id else None
+    if receipt is not None and change.action == ConsentAction.GRANT:
+        for previous in session.exec(
+            select(ConsentReceipt).where(
+                ConsentReceipt.customer_id == change.customer_id,
+                ConsentReceipt.brand_id == change.brand_id,
+                ConsentReceipt.purpose == change.purpose,
+                ConsentReceipt.status == ReceiptStatus.ACTIVE,
+            )
+        ):
+            previous.status = ReceiptStatus.SUPERSEDED
+        receipt.status = ReceiptStatus.ACTIVE
+        receipt.activated_at = now
+        receipt.grant_tx_hash = sent.tx_hash
+    elif receipt is not None and change.action == ConsentAction.REVOKE:
+        receipt.status = ReceiptStatus.WITHDRAWN
+        receipt.withdrawn_at = now
+        receipt.withdrawal_tx_hash = sent.tx_hash
+    session.commit()
+    session.refresh(change)
+    if receipt is not None:
+        session.refresh(receipt)
+    return RelayedChange(change, receipt, consent)
+
+
+# ---------------------------------------------------------------------------------------------
+# Listing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    receipt: ConsentReceipt
+    brand: Brand
+    consent: OnChainConsent
+
+    @property
+    def receipt_on_chain(self) -> bool:
+        """Whether the registry still holds this receipt's hash for (customer, brand, purpose)."""
+        return self.consent.categories != 0 and self.consent.receipt_hash == self.receipt.receipt_hash
+
+
+def list_consents(
+    session: Session, chain: ChainGateway, customer: Customer, statuses: list[ReceiptStatus]
+) -> list[ConsentView]:
+    """The customer's receipts with the given statuses, each joined with the registry's state now."""
+    receipts = session.exec(
+        select(ConsentReceipt)
+        .where(ConsentReceipt.customer_id == customer.id, col(ConsentReceipt.status).in_(statuses))
+        .order_by(col(ConsentReceipt.created_at))
+    ).all()
+    views = []
+    for receipt in receipts:
+        brand = session.get(Brand, receipt.brand_id)
+        assert brand is not None
+        consent = consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose)
+        views.append(ConsentView(receipt, brand, consent))
+    return views
+
+
+def view_consent(session: Session, chain: ChainGateway, customer: Customer, receipt_id: str) -> ConsentView:
+    receipt = get_receipt(session, customer, receipt_id)
+    brand = session.get(Brand, receipt.brand_id)
+    assert brand is not None
+    return ConsentView(
+        receipt,
+        brand,
+        consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose),
+    )
+
+
+def changes_of(session: Session, receipt: ConsentReceipt) -> list[ConsentChange]:
+    return list(
+        session.exec(
+            select(ConsentChange)
+            .where(ConsentChange.receipt_id == receipt.id)
+            .order_by(col(ConsentChange.created_at))
+        )
+    )
