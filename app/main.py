@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
 from app.api.routes import auditors, auth, brands, consents, health
+from app.api.routes import ledger as ledger_routes
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
 from app.errors import ChainMismatch, ChainUnavailable, LedgerError
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     for module in (health, auth, brands, auditors, consents):
         app.include_router(module.router)
+    app.include_router(ledger_routes.router)
     return app

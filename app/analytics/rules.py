@@ -144,6 +144,15 @@ class BehaviourRules:
 
 
 @dataclass(frozen=True)
+class EpochRules:
+    """How an epoch settles: which scheme grades customers, how long a period is, won to CASH."""
+
+    scheme: Scheme
+    period_days: int
+    cash_units_per_won: int
+
+
+@dataclass(frozen=True)
 class ProgrammeRules:
     """Everything the analytics need to score, segment, grade and watch customers."""
 
@@ -154,6 +163,7 @@ class ProgrammeRules:
     tiers: tuple[TierRule, ...]
     interests: InterestRules
     behaviour: BehaviourRules
+    epochs: EpochRules
 
     def window_days(self, scheme: Scheme) -> int:
         return self.quintile.window_days if scheme == "quintile" else self.three_level.window_days
@@ -207,6 +217,7 @@ def parse_rules(data: dict[str, Any]) -> ProgrammeRules:
         tiers=_tiers(root.table_list("tiers")),
         interests=_interests(root.section("interests")),
         behaviour=_behaviour(root.section("behaviour")),
+        epochs=_epochs(root.section("epochs")),
     )
     root.done()
     return rules
@@ -415,6 +426,16 @@ def _behaviour(s: _Section) -> BehaviourRules:
         high_value_gone_quiet=HighValueGoneQuiet(
             quintile=by_scheme["quintile"], three_level=by_scheme["three_level"]
         ),
+    )
+    s.done()
+    return rules
+
+
+def _epochs(s: _Section) -> EpochRules:
+    rules = EpochRules(
+        scheme=s.choice("scheme", SCHEMES),
+        period_days=s.integer("period_days", minimum=1),
+        cash_units_per_won=s.integer("cash_units_per_won", minimum=1),
     )
     s.done()
     return rules

@@ -1,0 +1,518 @@
+"""The indexer on a real anvil: mirror equals chain, rebuild identical, restarts resume, wrong chains stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+from web3 import Web3
+from web3.contract import Contract
+
+from app import db
+from app.chain import eip712
+from app.chain.anvil import start_anvil, stop_anvil
+from app.chain.compiler import load_abis
+from app.chain.deployment import Deployment, ensure_deployed, load_deployment
+from app.chain.indexer import ChainReorganized, Indexer, catch_up, decode_epoch, mirror_dump
+from app.chain.merkle import MerkleTree, leaf_hash
+from app.chain.transactions import Sender
+from app.config import Settings
+from app.errors import ChainMismatch
+from app.models.mirror import (
+    IndexerCursor,
+    MirrorAccess,
+    MirrorBrand,
+    MirrorBudgetEvent,
+    MirrorClaim,
+    MirrorConsent,
+    MirrorConsentEvent,
+    MirrorEpoch,
+    MirrorEpochDebit,
+    MirrorTransfer,
+)
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.chain
+
+MARKETING, ANALYTICS = 1, 3
+INTERESTS, PURCHASES, STYLES = 1 << 4, 1 << 2, 1 << 5
+BIG = 10**30  # far above 2^63: amounts must survive the database exactly
+ZERO = "0x" + "00" * 32
+
+
+# -- helpers shared with tests/api/test_ledger.py ---------------------------------------------------
+
+
+@dataclass
+class Contracts:
+    deployment: Deployment
+    token: Contract
+    registry: Contract
+    distributor: Contract
+
+
+def contracts_of(w3: Web3, settings: Settings) -> Contracts:
+    deployment = load_deployment(w3, settings.deployments_dir)
+    assert deployment is not None
+    abis = load_abis()
+    return Contracts(
+        deployment,
+        w3.eth.contract(address=deployment.token, abi=abis["CashbackToken"]),
+        w3.eth.contract(address=deployment.registry, abi=abis["ConsentRegistry"]),
+        w3.eth.contract(address=deployment.distributor, abi=abis["RewardDistributor"]),
+    )
+
+
+def grant_by_sig(w3, c: Contracts, relayer, customer, brand, *, purpose, categories, price, expires_at=0):
+    terms = {
+        "customer": customer.address,
+        "brand": brand.address,
+        "purpose": purpose,
+        "categories": categories,
+        "expiresAt": expires_at,
+        "price": price,
+        "receiptHash": b"\x11" * 32,
+        "noticeHash": b"\x22" * 32,
+    }
+    deadline = int(time.time()) + 3600
+    nonce = c.registry.functions.nonces(customer.address).call()
+    doc = eip712.typed_data(
+        "Grant",
+        {**terms, "nonce": nonce, "deadline": deadline},
+        chain_id=w3.eth.chain_id,
+        registry=c.registry.address,
+    )
+    signature = eip712.sign_typed_data(customer.key, doc)
+    return Sender(w3, relayer).send(
+        c.registry.functions.grantBySig(tuple(terms.values()), deadline, signature)
+    )
+
+
+def publish_epoch(c: Contracts, ops: Sender, epoch: int, root: bytes, debits: list[tuple[str, int]]):
+    """Publishes with whichever publishEpoch the compiled contract has (packed debits or two arrays)."""
+    (abi,) = [i for i in c.distributor.abi if i.get("type") == "function" and i["name"] == "publishEpoch"]
+    commitment = bytes([epoch]) * 32
+    if len(abi["inputs"]) == 4:
+        packed = [(int(brand, 16) << 96) | amount for brand, amount in debits]
+        return ops.send(c.distributor.functions.publishEpoch(epoch, root, commitment, packed))
+    brands, amounts = [b for b, _ in debits], [a for _, a in debits]
+    return ops.send(c.distributor.functions.publishEpoch(epoch, root, commitment, brands, amounts))
+
+
+def run_scenario(
+    w3: Web3, c: Contracts, operator, relayer, accounts: list[LocalAccount], *, register=True
+) -> dict:
+    """Brands, grants (by signature and directly), a narrowing, accesses, a revocation, budgets, an
+    epoch and claims, plus a mint above 2^63. Returns what was owed per account."""
+    ops, relay = Sender(w3, operator), Sender(w3, relayer)
+    alice, bob, carol, brand, brand2 = accounts[0], accounts[1], accounts[2], accounts[5], accounts[6]
+    if register:
+        ops.send(c.registry.functions.registerBrand(brand.address))
+    ops.send(c.registry.functions.registerBrand(brand2.address))
+    ops.send(c.registry.functions.deregisterBrand(brand2.address))
+
+    price = 250 * 10**18
+    grant_by_sig(
+        w3, c, relayer, alice, brand, purpose=MARKETING, categories=INTERESTS | PURCHASES, price=price
+    )
+    far = int(time.time()) + 10 * 86_400
+    grant_by_sig(
+        w3, c, relayer, bob, brand, purpose=MARKETING, categories=INTERESTS | STYLES, price=7, expires_at=far
+    )
+    # Carol grants directly, from her own key, then narrows and keeps it; Bob revokes after an access.
+    terms = (
+        carol.address,
+        brand.address,
+        ANALYTICS,
+        INTERESTS | PURCHASES | STYLES,
+        0,
+        2**96 - 1,
+        b"\x33" * 32,
+        ZERO,
+    )
+    Sender(w3, carol).send(c.registry.functions.grant(terms))
+    Sender(w3, carol).send(c.registry.functions.narrow(carol.address, brand.address, ANALYTICS, INTERESTS, 0))
+    relay.send(
+        c.registry.functions.recordAccess(
+            brand.address, MARKETING, INTERESTS, [alice.address, bob.address], b"\x01" * 32
+        )
+    )
+    relay.send(
+        c.registry.functions.recordAccess(brand.address, ANALYTICS, INTERESTS, [carol.address], b"\x02" * 32)
+    )
+    Sender(w3, bob).send(c.registry.functions.revoke(bob.address, brand.address, MARKETING))
+
+    budget = 1_000 * 10**18
+    ops.send(c.token.functions.mint(brand.address, budget))
+    ops.send(c.token.functions.mint(accounts[7].address, BIG))
+    brand_sender = Sender(w3, brand)
+    brand_sender.send(c.token.functions.approve(c.distributor.address, budget))
+    brand_sender.send(c.distributor.functions.deposit(brand.address, budget))
+    brand_sender.send(c.distributor.functions.withdraw(10**18, brand.address))
+
+    owed = {alice.address: price, bob.address: 7, carol.address: 40 * 10**18}
+    accounts_sorted = sorted(owed)
+    tree = MerkleTree([leaf_hash(a, owed[a]) for a in accounts_sorted])
+    publish_epoch(c, ops, 1, tree.root, [(brand.address, sum(owed.values()))])
+    i = accounts_sorted.index(alice.address)
+    Sender(w3, alice).send(c.distributor.functions.claim(alice.address, price, tree.proof(i)))
+    rest = [a for a in accounts_sorted if a != alice.address]
+    relay.send(
+        c.distributor.functions.claimMany(
+            rest, [owed[a] for a in rest], [tree.proof(accounts_sorted.index(a)) for a in rest]
+        )
+    )
+    return owed
+
+
+def assert_mirror_matches_chain(engine: Engine, c: Contracts) -> None:
+    """Every mirror table against the contracts' own views."""
+    with Session(engine) as s:
+        consents = s.exec(select(MirrorConsent)).all()
+        assert consents
+        for row in consents:
+            on_chain = c.registry.functions.consentOf(row.customer, row.brand, row.purpose).call()
+            categories, granted_at, expires_at, price, receipt, notice = on_chain
+            assert (row.categories, row.granted_at, row.expires_at, row.price) == (
+                categories,
+                granted_at,
+                expires_at,
+                price,
+            )
+            assert (row.receipt_hash, row.notice_hash) == ("0x" + receipt.hex(), "0x" + notice.hex())
+            assert row.status == ("active" if categories else "revoked")
+            if categories:
+                assert c.registry.functions.covers(
+                    row.customer, row.brand, row.purpose, row.categories
+                ).call()
+
+        for brand in s.exec(select(MirrorBrand)).all():
+            assert brand.registered == c.registry.functions.isBrand(brand.brand).call()
+
+        epochs = s.exec(select(MirrorEpoch).order_by(MirrorEpoch.epoch)).all()
+        assert epochs
+        assert epochs[-1].epoch == c.distributor.functions.currentEpoch().call()
+        assert epochs[-1].root == "0x" + c.distributor.functions.currentRoot().call().hex()
+        assert sum(e.total for e in epochs) == c.distributor.functions.totalAllocated().call()
+        debits = s.exec(select(MirrorEpochDebit)).all()
+        assert sum(d.amount for d in debits) == sum(e.total for e in epochs)
+
+        claims = s.exec(select(MirrorClaim)).all()
+        assert claims
+        if has_function(c.distributor, "totalClaimed"):
+            assert sum(cl.amount for cl in claims) == c.distributor.functions.totalClaimed().call()
+        for cl in claims:
+            assert max(x.cumulative_amount for x in claims if x.account == cl.account) == (
+                c.distributor.functions.claimed(cl.account).call()
+            )
+
+        budgets: dict[str, int] = {}
+        for b in s.exec(select(MirrorBudgetEvent)).all():
+            budgets[b.brand] = budgets.get(b.brand, 0) + (b.amount if b.kind == "deposited" else -b.amount)
+        for d in debits:
+            budgets[d.brand] -= d.amount
+        for brand_address, left in budgets.items():
+            assert left == c.distributor.functions.budgetOf(brand_address).call()
+
+        balances: dict[str, int] = {}
+        for t in s.exec(select(MirrorTransfer)).all():
+            balances[t.from_address] = balances.get(t.from_address, 0) - t.amount
+            balances[t.to_address] = balances.get(t.to_address, 0) + t.amount
+        minted = -balances.pop("0x0000000000000000000000000000000000000000")
+        assert minted == c.token.functions.totalSupply().call()
+        for holder, balance in balances.items():
+            assert balance == c.token.functions.balanceOf(holder).call(), holder
+
+
+def has_function(contract: Contract, name: str) -> bool:
+    return any(i.get("type") == "function" and i["name"] == name for i in contract.abi)
+
+
+def count(engine: Engine, model) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+# -- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def engine(settings: Settings) -> Iterator[Engine]:
+    db.migrate(settings)
+    engine = db.make_engine(settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def chain(w3: Web3, settings: Settings) -> Contracts:
+    return contracts_of(w3, settings)
+
+
+# -- tests ------------------------------------------------------------------------------------------
+
+
+def test_mirror_matches_chain_after_the_whole_lifecycle(
+    w3, settings, engine, chain, operator, relayer, dev_accounts
+):
+    run_scenario(w3, chain, operator, relayer, dev_accounts)
+    report = catch_up(settings, engine=engine)
+    assert report.to_block == w3.eth.block_number
+    assert report.events > 0
+    assert_mirror_matches_chain(engine, chain)
+
+    alice, bob, carol, brand = dev_accounts[0], dev_accounts[1], dev_accounts[2], dev_accounts[5]
+    with Session(engine) as s:
+        kinds = [
+            e.kind for e in s.exec(select(MirrorConsentEvent).order_by(MirrorConsentEvent.block_number)).all()
+        ]
+        assert kinds == ["granted", "granted", "granted", "narrowed", "revoked"]
+        carol_now = s.get(MirrorConsent, (carol.address, brand.address, ANALYTICS))
+        assert carol_now.categories == INTERESTS and carol_now.price == 2**96 - 1
+        assert s.get(MirrorConsent, (bob.address, brand.address, MARKETING)).status == "revoked"
+        accesses = s.exec(
+            select(MirrorAccess).order_by(MirrorAccess.block_number, MirrorAccess.position)
+        ).all()
+        assert [(a.customer, a.price, a.request_id) for a in accesses] == [
+            (alice.address, 250 * 10**18, "0x" + "01" * 32),
+            (bob.address, 7, "0x" + "01" * 32),
+            (carol.address, 2**96 - 1, "0x" + "02" * 32),
+        ]
+        assert accesses[0].batch_total == 250 * 10**18 + 7
+        assert {b.brand: b.registered for b in s.exec(select(MirrorBrand)).all()} == {
+            brand.address: True,
+            dev_accounts[6].address: False,
+        }
+        big = s.exec(select(MirrorTransfer).where(MirrorTransfer.to_address == dev_accounts[7].address)).one()
+        assert big.amount == BIG
+        cursor = s.get(IndexerCursor, 1)
+        assert cursor.last_block_hash == "0x" + w3.eth.get_block(cursor.last_block)["hash"].hex()
+        assert cursor.genesis_hash == chain.deployment.genesis_hash.lower()
+
+
+def test_rebuild_produces_identical_rows(w3, settings, engine, chain, operator, relayer, dev_accounts):
+    run_scenario(w3, chain, operator, relayer, dev_accounts)
+    indexer = Indexer(settings, engine=engine, chunk_blocks=4)  # many chunks
+    indexer.catch_up()
+    with Session(engine) as s:
+        before = mirror_dump(s)
+        cursor_before = s.get(IndexerCursor, 1).last_block
+    assert all(before[t] for t in ("mirror_consents", "mirror_accesses", "mirror_epochs", "mirror_transfers"))
+
+    indexer.rebuild()
+    with Session(engine) as s:
+        assert mirror_dump(s) == before
+        assert s.get(IndexerCursor, 1).last_block == cursor_before
+
+    # Chunk size does not change the result either.
+    Indexer(settings, engine=engine, chunk_blocks=CHUNK_ALL).rebuild()
+    with Session(engine) as s:
+        assert mirror_dump(s) == before
+
+
+CHUNK_ALL = 100_000
+
+
+def test_restart_resumes_without_duplicates(w3, settings, engine, chain, operator, relayer, dev_accounts):
+    ops = Sender(w3, operator)
+    brand = dev_accounts[5]
+    ops.send(chain.registry.functions.registerBrand(brand.address))
+    first = catch_up(settings, engine=engine)
+    assert first.events >= 1
+    assert catch_up(settings, engine=engine).events == 0  # nothing new: nothing applied twice
+    consents_after_first = count(engine, MirrorConsentEvent)
+
+    # More transactions while the indexer is "down"; a new process (new engine) resumes at the cursor.
+    run_scenario(w3, chain, operator, relayer, dev_accounts, register=False)
+    restarted = db.make_engine(settings.sqlalchemy_url)
+    try:
+        second = catch_up(settings, engine=restarted)
+        assert second.from_block == first.to_block + 1
+        assert count(restarted, MirrorConsentEvent) == consents_after_first + 5
+        assert_mirror_matches_chain(restarted, chain)
+    finally:
+        restarted.dispose()
+
+    with Session(engine) as s:
+        resumed = mirror_dump(s)
+    Indexer(settings, engine=engine).rebuild()
+    with Session(engine) as s:
+        assert mirror_dump(s) == resumed
+
+
+def test_confirmations_keep_the_indexer_behind_the_head(w3, settings, engine, chain, operator, dev_accounts):
+    Sender(w3, operator).send(chain.registry.functions.registerBrand(dev_accounts[5].address))
+    for _ in range(3):
+        w3.provider.make_request("evm_mine", [])
+    behind = settings.model_copy(update={"confirmations": 2})
+    report = catch_up(behind, engine=engine)
+    assert report.to_block == w3.eth.block_number - 2
+    status = Indexer(behind, engine=engine).status()
+    assert status.indexed_block == report.to_block
+    assert status.lag == 2 and status.confirmations == 2
+
+
+def test_decode_epoch_reads_packed_and_array_debits() -> None:
+    brand = "0x" + "ab" * 20
+    args = {"epoch": 3, "root": b"\x01" * 32, "commitment": b"\x02" * 32, "total": 5}
+    packed = decode_epoch({**args, "debits": [(int(brand, 16) << 96) | 5]})
+    arrays = decode_epoch({**args, "brands": [Web3.to_checksum_address(brand)], "amounts": [5]})
+    assert (
+        packed == arrays == (3, "0x" + "01" * 32, "0x" + "02" * 32, 5, [(Web3.to_checksum_address(brand), 5)])
+    )
+
+
+# -- another chain at the same URL, and reorgs ---------------------------------------------------------
+
+
+@pytest.fixture()
+def other_anvil() -> Iterator[tuple[str, Web3]]:
+    """A second anvil with another genesis (its own genesis timestamp), same chain id."""
+    port = free_port()
+    process = start_anvil(port, extra=["--timestamp", "1000"])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        yield url, Web3(Web3.HTTPProvider(url))
+    finally:
+        stop_anvil(process)
+
+
+def test_another_chain_at_the_url_is_refused(
+    w3, settings, engine, chain, operator, relayer, dev_accounts, other_anvil
+):
+    Sender(w3, operator).send(chain.registry.functions.registerBrand(dev_accounts[5].address))
+    catch_up(settings, engine=engine)
+    url, other = other_anvil
+    ensure_deployed(other, operator, relayer.address, settings.deployments_dir)
+    moved = settings.model_copy(update={"rpc_url": url})
+    before = count(engine, MirrorBrand)
+
+    with pytest.raises(ChainMismatch) as refused:
+        catch_up(moved, engine=engine)
+    message = refused.value.message
+    assert chain.deployment.genesis_hash.lower() in message
+    assert ("0x" + other.eth.get_block(0)["hash"].hex()) in message
+    assert chain.deployment.block_hash.lower() in message
+    assert "ledger index --rebuild" in message and "DATA_DIR" in message
+    assert count(engine, MirrorBrand) == before  # nothing of the other chain was mixed in
+
+    # The way out: rebuild against the chain now served.
+    Indexer(moved, engine=engine).rebuild()
+    with Session(engine) as s:
+        assert s.get(IndexerCursor, 1).genesis_hash == "0x" + other.eth.get_block(0)["hash"].hex()
+        assert s.exec(select(MirrorBrand)).all() == []
+
+
+def test_anvil_restarted_on_the_same_port(tmp_path, settings, engine, operator, relayer, dev_accounts):
+    """Same state file: the mirror carries on (anvil's regenerated genesis is no reason to stop).
+    A fresh anvil on that port: ChainMismatch."""
+    port = free_port()
+    state = tmp_path / "anvil" / "state.json"
+    url = f"http://127.0.0.1:{port}"
+    local = settings.model_copy(update={"rpc_url": url, "data_dir": tmp_path / "restart"})
+    process = start_anvil(port, state_file=state)
+    try:
+        other = Web3(Web3.HTTPProvider(url))
+        ensure_deployed(other, operator, relayer.address, local.deployments_dir)
+        c = contracts_of(other, local)
+        Sender(other, operator).send(c.registry.functions.registerBrand(dev_accounts[5].address))
+        catch_up(local, engine=engine)
+    finally:
+        stop_anvil(process)
+
+    process = start_anvil(port, state_file=state)
+    try:
+        Sender(other, operator).send(c.registry.functions.registerBrand(dev_accounts[6].address))
+        catch_up(local, engine=engine)
+        assert count(engine, MirrorBrand) == 2
+    finally:
+        stop_anvil(process)
+
+    process = start_anvil(port, extra=["--timestamp", "1000"])  # a new chain, no state
+    try:
+        with pytest.raises(ChainMismatch) as refused:
+            catch_up(local, engine=engine)
+        assert "ledger index --rebuild" in refused.value.message
+    finally:
+        stop_anvil(process)
+
+
+def test_reorg_below_the_cursor_stops_the_indexer(
+    settings, engine, operator, relayer, dev_accounts, other_anvil
+):
+    url, other = other_anvil
+    local = settings.model_copy(update={"rpc_url": url, "data_dir": settings.data_dir / "other"})
+    ensure_deployed(other, operator, relayer.address, local.deployments_dir)
+    c = contracts_of(other, local)
+    ops = Sender(other, operator)
+    snapshot = other.provider.make_request("evm_snapshot", [])["result"]
+    ops.send(c.registry.functions.registerBrand(dev_accounts[5].address))
+    catch_up(local, engine=engine)
+
+    # The chain drops the block the mirror applied and grows a different one in its place.
+    other.provider.make_request("evm_revert", [snapshot])
+    ops2 = Sender(other, operator)
+    ops2.send(c.registry.functions.registerBrand(dev_accounts[6].address))
+    other.provider.make_request("evm_mine", [])
+    with pytest.raises(ChainReorganized) as refused:
+        catch_up(local, engine=engine)
+    assert "ledger index --rebuild" in refused.value.message
+
+    Indexer(local, engine=engine).rebuild()
+    with Session(engine) as s:
+        assert [b.brand for b in s.exec(select(MirrorBrand)).all()] == [dev_accounts[6].address]
+
+
+def test_follow_picks_up_new_blocks_until_stopped(w3, settings, engine, chain, operator, dev_accounts):
+    indexer = Indexer(settings, engine=engine)
+    stop = threading.Event()
+    follower = threading.Thread(target=indexer.follow, args=(stop,), kwargs={"poll_seconds": 0.05})
+    follower.start()
+    try:
+        Sender(w3, operator).send(chain.registry.functions.registerBrand(dev_accounts[5].address))
+        deadline = time.monotonic() + 10
+        while count(engine, MirrorBrand) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert count(engine, MirrorBrand) == 1
+    finally:
+        stop.set()
+        follower.join(5)
+    assert not follower.is_alive()
+
+
+def test_cli_index_once_and_rebuild(w3, settings, engine, chain, operator, dev_accounts, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    Sender(w3, operator).send(chain.registry.functions.registerBrand(dev_accounts[5].address))
+    for name, value in {
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(settings.data_dir),
+        "RPC_URL": settings.rpc_url,
+        "START_ANVIL": "false",
+        "DATABASE_URL": settings.sqlalchemy_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        once = runner.invoke(cli, ["index", "--once"])
+        assert once.exit_code == 0, once.output
+        assert f"indexed to block {w3.eth.block_number}" in once.output
+        with Session(engine) as s:
+            before = mirror_dump(s)
+        assert before["mirror_brands"]
+        rebuilt = runner.invoke(cli, ["index", "--once", "--rebuild"])
+        assert rebuilt.exit_code == 0, rebuilt.output
+        with Session(engine) as s:
+            assert mirror_dump(s) == before
+    finally:
+        get_settings.cache_clear()
