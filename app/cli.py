@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -56,6 +57,62 @@ def index(
         pass
     finally:
         indexer.close()
+
+
+epoch_cli = typer.Typer(help="Epoch settlement: score, reward, publish one root, store proofs.", no_args_is_help=True)
+cli.add_typer(epoch_cli, name="epoch")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+    return typer.Exit(1)
+
+
+@epoch_cli.command("run")
+def epoch_run(
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            help="End of the new epoch's period (UTC, e.g. 2026-11-01T00:00:00). Required unless an "
+            "unfinished epoch is resumed.",
+            formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        ),
+    ] = None,
+) -> None:
+    """Run the next epoch (or finish an interrupted one): scores, rewards, root on chain, proofs."""
+    import time
+
+    from rich.console import Console
+
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services.epochs import EpochRunner
+
+    settings = get_settings()
+    db.migrate(settings)
+    console = Console(soft_wrap=True)
+    started = last = time.monotonic()
+    with console.status("starting") as status:
+
+        def progress(message: str) -> None:
+            nonlocal last
+            now = time.monotonic()
+            console.log(f"{message}  [dim](+{now - last:.1f} s)[/dim]")
+            status.update(message)
+            last = now
+
+        runner = EpochRunner(settings, db.get_engine(), ChainGateway(settings), progress=progress)
+        try:
+            outcome = runner.run(as_of.replace(tzinfo=UTC) if as_of else None)
+        except LedgerError as exc:
+            raise _fail(exc) from None
+    e = outcome.epoch
+    console.print(
+        f"[bold]epoch {e.number}[/bold] {e.status}: {', '.join(outcome.steps)} in {time.monotonic() - started:.1f} s; "
+        f"{e.accounts} accounts, total {e.total} units, root {e.root}, tx {e.tx_hash}"
+    )
 
 
 def main() -> None:

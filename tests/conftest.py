@@ -142,3 +142,16 @@ def auditor_headers(client, admin_headers) -> dict[str, str]:
     created = client.post("/auditors/tokens", json={"label": "auditor"}, headers=admin_headers)
     assert created.status_code == 201, created.text
     return {"Authorization": f"Bearer {created.json()['token']}"}
+
+
+@pytest.fixture()
+def deployment_of(w3: Web3):
+    """The deployment a `settings` fixture made (read back from its deployments folder)."""
+    from app.chain.deployment import load_deployment
+
+    def read(s) -> Deployment:
+        found = load_deployment(w3, s.deployments_dir)
+        assert found is not None
+        return found
+
+    return read

@@ -16,28 +16,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-UINT_DIGITS = 78  # len(str(2**256 - 1))
-
-
-class UintString(TypeDecorator[int]):
-    """An unsigned integer of up to 256 bits, stored exactly as its decimal string."""
-
-    impl = sa.String(UINT_DIGITS)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        number = int(value)
-        if number < 0 or number >= 2**256:
-            raise ValueError(f"not a uint256: {number}")
-        return str(number)
-
-    def process_result_value(self, value: Any, dialect: Any) -> int | None:
-        return None if value is None else int(value)
+from app.models.types import UintString
 
 
 def _uint(*, nullable: bool = False) -> Any:

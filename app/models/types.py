@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 from eth_utils import to_checksum_address
 from pydantic import AfterValidator, Field
+from sqlalchemy.types import TypeDecorator
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -42,3 +44,26 @@ Signature = Annotated[str, AfterValidator(_signature)]
 
 TokenAmount = Annotated[int, Field(ge=0, lt=2**96)]
 """CASH in its smallest unit (18 decimals); never a float. Bounded by the contracts' uint96 prices."""
+
+
+# -- database column types ------------------------------------------------------------------------
+
+UINT_DIGITS = 78  # len(str(2**256 - 1))
+
+
+class UintString(TypeDecorator[int]):
+    """An unsigned integer of up to 256 bits, stored exactly as its decimal string."""
+
+    impl = sa.String(UINT_DIGITS)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        number = int(value)
+        if number < 0 or number >= 2**256:
+            raise ValueError(f"not a uint256: {number}")
+        return str(number)
+
+    def process_result_value(self, value: Any, dialect: Any) -> int | None:
+        return None if value is None else int(value)

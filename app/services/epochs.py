@@ -1,0 +1,482 @@
+"""Epoch settlement: grade customers, compute rewards, commit, publish one root, store proofs; resumable.
+
+Each step is recorded in the `epochs` row before the next starts (open → computed → published →
+done), and every step can be re-run: computing is deterministic and replaces its own rows,
+publishing first asks the chain whether this epoch is already there, proofs are rebuilt from the
+stored rewards. So a crash at any point resumes without paying twice or losing anything, and an
+epoch can never be published twice (the contract also refuses an out-of-order epoch number).
+
+What an epoch covers (docs/epochs.md):
+- purchases ingested up to `max_purchase_id` and made up to `as_of`, not covered by an earlier
+  epoch (a late-ingested old purchase is paid in the next epoch), at the cashback rate of the tier
+  the customer earned at the previous epoch (the last tier when not graded yet);
+- accesses recorded on chain in blocks `from_block`..`to_block`, at the price in the consent;
+  money is integers: cashback = floor(won * bps * cash_units_per_won / 10,000).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from eth_utils import keccak, to_checksum_address
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, select
+
+from app.analytics import behaviour
+from app.analytics.rfm import cut_points_sql, rfm_sql, timestamp_sql, utc_naive
+from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
+from app.analytics.store import analytics
+from app.chain.gateway import ChainGateway
+from app.chain.indexer import catch_up
+from app.chain.merkle import pack_debit
+from app.chain.proofs import TreeFiles, write_tree
+from app.config import Settings
+from app.errors import Conflict, InsufficientBudget, InvalidInput
+from app.models.accounts import utcnow
+from app.models.epochs import (
+    BehaviourChange,
+    Epoch,
+    EpochCutPoint,
+    EpochDebit,
+    EpochReward,
+    EpochScore,
+    EpochStatus,
+)
+from app.models.mirror import IndexerCursor
+
+Progress = Callable[[str], None]
+
+# Crash points for the fault test (tests/jobs/test_epoch_faults.py): the job SIGKILLs itself there.
+FAULT_ENV = "LEDGER_FAULT_AT"
+
+
+def _fault_point(name: str) -> None:
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class EpochOutcome:
+    """What a run did: the epoch it worked on and the steps it carried out."""
+
+    epoch: Epoch
+    steps: list[str]
+
+
+class EpochRunner:
+    """Runs (or resumes) one epoch against the store and the chain."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        gateway: ChainGateway,
+        *,
+        rules: ProgrammeRules | None = None,
+        progress: Progress | None = None,
+    ):
+        self.settings = settings
+        self.engine = engine
+        self.gateway = gateway
+        self.rules = rules or default_rules()
+        self.progress = progress or (lambda _msg: None)
+
+    # -- entry point ------------------------------------------------------------------------
+
+    def run(self, as_of: datetime | None) -> EpochOutcome:
+        """Finishes an unfinished epoch if there is one, else opens one ending at `as_of` and runs it."""
+        steps: list[str] = []
+        epoch = self._unfinished()
+        if epoch is None:
+            if as_of is None:
+                raise InvalidInput("no unfinished epoch to resume: give the as-of time of the new epoch")
+            epoch = self._open(as_of)
+            steps.append("opened")
+        elif as_of is not None and utc_naive(as_of) != utc_naive(epoch.as_of):
+            steps.append(
+                f"resumed epoch {epoch.number} (as of {epoch.as_of:%Y-%m-%d %H:%M}); --as-of ignored"
+            )
+        if epoch.status == EpochStatus.OPEN:
+            epoch = self._compute(epoch)
+            steps.append("computed")
+        if epoch.status == EpochStatus.COMPUTED:
+            epoch = self._publish(epoch)
+            steps.append("published")
+        if epoch.status == EpochStatus.PUBLISHED:
+            epoch = self._store_proofs(epoch)
+            steps.append("proofs stored")
+        return EpochOutcome(epoch, steps)
+
+    def _session(self) -> Session:
+        # Epoch rows outlive their session (they are passed from step to step).
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- step 1: open -----------------------------------------------------------------------
+
+    def _unfinished(self) -> Epoch | None:
+        with self._session() as session:
+            return session.exec(
+                select(Epoch).where(Epoch.status != EpochStatus.DONE).order_by(Epoch.number)  # type: ignore[arg-type]
+            ).first()
+
+    def _open(self, as_of: datetime) -> Epoch:
+        as_of = as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        if as_of > utcnow():
+            raise InvalidInput(f"the as-of time {as_of:%Y-%m-%d %H:%M:%S}Z lies in the future")
+        self.progress("indexing the chain up to its confirmed head")
+        catch_up(self.settings, engine=self.engine, gateway=self.gateway)
+        with self._session() as session:
+            previous = session.exec(select(Epoch).order_by(Epoch.number.desc())).first()  # type: ignore[attr-defined]
+            if previous is not None and as_of <= previous.as_of.replace(tzinfo=UTC):
+                raise InvalidInput(
+                    f"the as-of time must be after the previous epoch's ({previous.as_of:%Y-%m-%d %H:%M:%S}Z)"
+                )
+            cursor = session.get(IndexerCursor, 1)
+            if cursor is None:
+                raise Conflict("the indexer has not read the chain yet; run `ledger index --once`")
+            max_purchase_id = session.exec(select(_max_purchase_id())).one() or 0
+            number = (previous.number + 1) if previous else 1
+            epoch = Epoch(
+                number=number,
+                status=EpochStatus.OPEN,
+                as_of=as_of,
+                period_start=previous.as_of if previous else None,
+                max_purchase_id=max(max_purchase_id, previous.max_purchase_id if previous else 0),
+                from_block=(previous.to_block + 1) if previous else cursor.deployment_block,
+                to_block=cursor.last_block,
+                scheme=self.rules.epochs.scheme,
+                rules_hash=rules_hash(self.rules),
+            )
+            session.add(epoch)
+            session.commit()
+            session.refresh(epoch)
+            return epoch
+
+    # -- step 2: compute --------------------------------------------------------------------
+
+    def _compute(self, epoch: Epoch) -> Epoch:
+        n = epoch.number
+        with self._session() as session:
+            previous = session.get(Epoch, n - 1)
+            for model in (EpochScore, EpochCutPoint, BehaviourChange, EpochReward, EpochDebit):
+                session.execute(delete(model).where(model.epoch == n))  # type: ignore[attr-defined]
+            session.commit()
+        with analytics(self.settings) as con:
+            self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
+            self._score(con, epoch)
+            self.progress(f"epoch {n}: behaviour changes")
+            self._behaviour(con, epoch, previous)
+            self.progress(f"epoch {n}: rewards and brand debits")
+            self._covered_purchases(con, epoch, previous)
+            self._rewards(con, epoch)
+            debits = [
+                (brand, int(amount))
+                for brand, amount in con.execute(
+                    "SELECT brand, amount FROM store.epoch_debits WHERE epoch = ? ORDER BY brand", [n]
+                ).fetchall()
+            ]
+            self._check_budgets(debits)
+            self.progress(f"epoch {n}: commitment to the records")
+            purchases_hash = _purchases_hash(con)
+            self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
+            leaves = con.execute(_LEAVES_SQL, [n]).fetchall()
+        tree = write_tree(self._epoch_dir(n), [(a, int(c)) for a, c in leaves], final=False)
+        total = sum(amount for _, amount in debits)
+        manifest = {
+            "epoch": n,
+            "as_of": _iso(epoch.as_of),
+            "period_start": _iso(epoch.period_start) if epoch.period_start else None,
+            "max_purchase_id": epoch.max_purchase_id,
+            "previous_max_purchase_id": previous.max_purchase_id if previous else 0,
+            "from_block": epoch.from_block,
+            "to_block": epoch.to_block,
+            "scheme": epoch.scheme,
+            "rules_hash": epoch.rules_hash,
+            "purchases_hash": purchases_hash,
+            "accounts": len(leaves),
+            "total": str(total),
+            "debits": [{"brand": brand, "amount": str(amount)} for brand, amount in debits],
+        }
+        canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+        with self._session() as session:
+            row = session.get(Epoch, n)
+            assert row is not None
+            row.manifest = canonical
+            row.commitment = "0x" + keccak(text=canonical).hex()
+            row.root = "0x" + tree.root.hex()
+            row.total = total
+            row.accounts = len(leaves)
+            row.status = EpochStatus.COMPUTED
+            row.computed_at = utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def _score(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+        scheme = epoch.scheme
+        sql = rfm_sql(
+            "purchases_v",
+            as_of=epoch.as_of,
+            window_days=self.rules.window_days(scheme),  # type: ignore[arg-type]
+            rules=self.rules,
+            scheme=scheme,  # type: ignore[arg-type]
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scores AS {sql}")
+        con.execute(
+            "INSERT INTO store.epoch_scores SELECT ?, customer_id, recency_days, frequency, monetary_total, "
+            "monetary_avg, r, f, m, segment, tier, cashback_bps FROM scores",
+            [epoch.number],
+        )
+        con.execute(
+            "INSERT INTO store.epoch_cut_points SELECT ?, measure, score, lower_bound, upper_bound, customers "
+            f"FROM ({cut_points_sql('scores', rules=self.rules, scheme=scheme)})",  # type: ignore[arg-type]
+            [epoch.number],
+        )
+
+    def _behaviour(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None) -> None:
+        current = con.execute(_FRAME_SQL, [timestamp_sql_value(epoch.as_of), epoch.number]).df()
+        before = (
+            con.execute(_FRAME_SQL, [timestamp_sql_value(previous.as_of), previous.number]).df()
+            if previous is not None
+            else None
+        )
+        changes = behaviour.detect_changes(before, current, self.rules, scheme=epoch.scheme)  # type: ignore[arg-type]
+        changes["threshold"] = changes["threshold"].astype("string").fillna("")
+        con.register("changes", changes)
+        con.execute(
+            "INSERT INTO store.behaviour_changes SELECT ?, customer_id, event, threshold, previous, current "
+            "FROM changes",
+            [epoch.number],
+        )
+        con.unregister("changes")
+
+    def _covered_purchases(
+        self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None
+    ) -> None:
+        earlier = (
+            f"AND NOT (id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)})"
+            if previous is not None
+            else ""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE covered AS
+            SELECT * FROM purchases_v
+            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)} {earlier}"""
+        )
+
+    def _rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+        n = epoch.number
+        base_bps = self.rules.tiers[-1].cashback_bps
+        units = self.rules.epochs.cash_units_per_won
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE lines AS
+            WITH rates AS (SELECT customer_id, cashback_bps FROM store.epoch_scores WHERE epoch = {n - 1}),
+            cashback AS (
+                SELECT lower(p.customer) AS account, lower(p.brand) AS brand,
+                       CAST(sum(p.amount) AS HUGEINT) * coalesce(r.cashback_bps, {base_bps}) * {units} // 10000
+                           AS purchase_cashback,
+                       CAST(0 AS HUGEINT) AS access_earnings
+                FROM covered p LEFT JOIN rates r ON r.customer_id = p.customer_id
+                GROUP BY 1, 2, r.cashback_bps
+            ),
+            accesses AS (
+                SELECT lower(customer) AS account, lower(brand) AS brand, CAST(0 AS HUGEINT),
+                       sum(CAST(price AS HUGEINT))
+                FROM store.mirror_accesses
+                WHERE block_number BETWEEN {epoch.from_block} AND {epoch.to_block}
+                GROUP BY 1, 2
+            )
+            SELECT account, brand, sum(purchase_cashback) AS purchase_cashback,
+                   sum(access_earnings) AS access_earnings
+            FROM (SELECT * FROM cashback UNION ALL SELECT * FROM accesses)
+            GROUP BY 1, 2
+            HAVING sum(purchase_cashback) + sum(access_earnings) > 0"""
+        )
+        con.execute(
+            f"""INSERT INTO store.epoch_debits
+            SELECT {n}, brand, CAST(sum(purchase_cashback) AS VARCHAR), CAST(sum(access_earnings) AS VARCHAR),
+                   CAST(sum(purchase_cashback) + sum(access_earnings) AS VARCHAR)
+            FROM lines GROUP BY brand"""
+        )
+        con.execute(
+            f"""INSERT INTO store.epoch_rewards
+            WITH earned AS (
+                SELECT account, sum(purchase_cashback) AS pc, sum(access_earnings) AS ae FROM lines GROUP BY account
+            ),
+            before AS (
+                SELECT account, arg_max(CAST(cumulative AS HUGEINT), epoch) AS cumulative
+                FROM store.epoch_rewards WHERE epoch < {n} GROUP BY account
+            )
+            SELECT {n}, e.account, CAST(e.pc AS VARCHAR), CAST(e.ae AS VARCHAR), CAST(e.pc + e.ae AS VARCHAR),
+                   CAST(coalesce(b.cumulative, 0) + e.pc + e.ae AS VARCHAR)
+            FROM earned e LEFT JOIN before b USING (account)"""
+        )
+
+    def _check_budgets(self, debits: list[tuple[str, int]]) -> None:
+        distributor = self.gateway.distributor
+        short = []
+        for brand, amount in debits:
+            budget = int(self.gateway.call(distributor.functions.budgetOf(to_checksum_address(brand))))
+            if budget < amount:
+                short.append(
+                    f"{to_checksum_address(brand)} needs {amount} but has {budget} (short {amount - budget})"
+                )
+        if short:
+            raise InsufficientBudget(
+                "brand budgets cannot pay this epoch; top them up and run again: " + "; ".join(short),
+                shortfalls=short,
+            )
+
+    # -- step 3: publish --------------------------------------------------------------------
+
+    def _publish(self, epoch: Epoch) -> Epoch:
+        distributor = self.gateway.distributor
+        on_chain = int(self.gateway.call(distributor.functions.currentEpoch()))
+        if on_chain >= epoch.number:
+            # Sent before a crash: take the chain's record, never send twice.
+            tx_hash, block, root, commitment = self._find_published(epoch.number)
+            if root != epoch.root or commitment != epoch.commitment:
+                raise Conflict(
+                    f"epoch {epoch.number} on chain has root {root} / commitment {commitment}, not the "
+                    f"computed {epoch.root} / {epoch.commitment}: refusing to continue"
+                )
+            self.progress(f"epoch {epoch.number}: already on chain (tx {tx_hash}), recording it")
+        elif on_chain == epoch.number - 1:
+            manifest = json.loads(epoch.manifest or "{}")
+            debits = [pack_debit(d["brand"], int(d["amount"])) for d in manifest["debits"]]
+            self.progress(f"epoch {epoch.number}: publishing the root ({len(debits)} brand debits)")
+            sent = self.gateway.send(
+                distributor.functions.publishEpoch(
+                    epoch.number, bytes.fromhex(epoch.root[2:]), bytes.fromhex(epoch.commitment[2:]), debits
+                ),
+                role="operator",
+            )
+            _fault_point("publish_sent")
+            tx_hash, block = sent.tx_hash, sent.block_number
+        else:
+            raise Conflict(f"the chain is at epoch {on_chain}; epoch {epoch.number} cannot follow it")
+        with self._session() as session:
+            row = session.get(Epoch, epoch.number)
+            assert row is not None
+            row.tx_hash, row.block_number = tx_hash, block
+            row.status = EpochStatus.PUBLISHED
+            row.published_at = utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+        _fault_point("publish_recorded")
+        return row
+
+    def _find_published(self, number: int) -> tuple[str, int, str, str]:
+        event = self.gateway.distributor.events.EpochPublished()
+        deployment = self.gateway.deployment
+        logs = self.gateway.guard(
+            lambda: event.get_logs(from_block=deployment.block, argument_filters={"epoch": number})
+        )
+        if not logs:
+            raise Conflict(f"the chain reports epoch {number} but no EpochPublished event for it was found")
+        log = logs[-1]
+        return (
+            "0x" + bytes(log["transactionHash"]).hex(),
+            int(log["blockNumber"]),
+            "0x" + bytes(log["args"]["root"]).hex(),
+            "0x" + bytes(log["args"]["commitment"]).hex(),
+        )
+
+    # -- step 4: proofs ---------------------------------------------------------------------
+
+    def _store_proofs(self, epoch: Epoch) -> Epoch:
+        n = epoch.number
+        directory = self._epoch_dir(n)
+        files = TreeFiles(directory)
+        if not files.is_final(epoch.root or ""):
+            self.progress(f"epoch {n}: storing proofs")
+            if not files.finalize(epoch.root or ""):
+                with analytics(self.settings, read_only=True) as con:
+                    leaves = con.execute(_LEAVES_SQL, [n]).fetchall()
+                tree = write_tree(directory, [(a, int(c)) for a, c in leaves], final=True)
+                if "0x" + tree.root.hex() != epoch.root:
+                    raise Conflict(f"epoch {n}: the stored rewards no longer give the published root")
+        with self._session() as session:
+            row = session.get(Epoch, n)
+            assert row is not None
+            row.status = EpochStatus.DONE
+            row.completed_at = utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def _epoch_dir(self, number: int) -> Path:
+        return self.settings.data_dir / "epochs" / str(number)
+
+
+# -- SQL and helpers -----------------------------------------------------------------------------
+
+# Every account's cumulative amount after epoch ?, sorted: the Merkle tree's leaves.
+_LEAVES_SQL = """
+SELECT account, CAST(arg_max(CAST(cumulative AS HUGEINT), epoch) AS VARCHAR) AS cumulative
+FROM store.epoch_rewards WHERE epoch <= ?
+GROUP BY account
+HAVING arg_max(CAST(cumulative AS HUGEINT), epoch) > 0
+ORDER BY account
+"""
+
+# A scored epoch's customers with what behaviour.detect_changes needs.
+_FRAME_SQL = """
+SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
+       coalesce(spend.total, 0) AS cumulative_spend,
+       coalesce(points.points, 0) AS cumulative_points
+FROM store.epoch_scores s
+LEFT JOIN (
+    SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM purchases_v
+    WHERE purchased_at <= CAST(? AS TIMESTAMP) GROUP BY customer_id
+) spend USING (customer_id)
+LEFT JOIN (
+    SELECT c.id AS customer_id,
+           CAST(arg_max(CAST(r.cumulative AS HUGEINT), r.epoch) // 1000000000000000000 AS BIGINT) AS points
+    FROM store.epoch_rewards r JOIN store.customers c ON lower(c.address) = r.account
+    GROUP BY c.id
+) points USING (customer_id)
+WHERE s.epoch = ?
+ORDER BY s.customer_id
+"""
+
+
+def timestamp_sql_value(moment: datetime) -> str:
+    return utc_naive(moment).isoformat(sep=" ")
+
+
+def _iso(moment: datetime) -> str:
+    return utc_naive(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _max_purchase_id():  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    from app.models.purchases import Purchase
+
+    return func.max(Purchase.id)
+
+
+def _purchases_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """sha256 over the covered purchases in id order, in chunks of 65,536 rows (computed in DuckDB)."""
+    chunks = con.execute(
+        """SELECT sha256(string_agg(h, '' ORDER BY id))
+        FROM (
+            SELECT id, id // 65536 AS chunk,
+                   sha256(concat_ws('|', id, lower(customer), lower(brand), amount, epoch_us(purchased_at))) AS h
+            FROM covered
+        )
+        GROUP BY chunk ORDER BY chunk"""
+    ).fetchall()
+    return "0x" + hashlib.sha256("".join(c for (c,) in chunks).encode()).hexdigest()
