@@ -40,4 +40,13 @@ if ! current .venv-slither/.ledger-stamp "$sl_fp"; then
   echo "$sl_fp" > .venv-slither/.ledger-stamp
 fi
 
+# 4. Chromium for the page tests (Debian's; Playwright drives it, never downloads a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  say "apt: chromium (page tests)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -q chromium fonts-liberation >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium fonts-liberation >/dev/null
+  }
+fi
+
 say "ready"
