@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.paths import REPO_ROOT
@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # keccak256 of the published notice text (0x-hex); empty: keccak256 of the version string.
     consent_notice_hash: str = ""
     consent_signature_ttl_seconds: int = 900
+
+    # Brand access: audience counts under this many customers are shown as "fewer than" it.
+    audience_k_min: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":

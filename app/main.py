@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
-from app.api.routes import auditors, auth, brands, consents, health
+from app.api.routes import auditors, auth, brands, consents, health, me
+from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = db.make_engine(settings.sqlalchemy_url)
     app.state.gateway = ChainGateway(settings)
     _install_error_handlers(app)
-    for module in (health, auth, brands, auditors, consents):
+    for module in (health, auth, brands, auditors, consents, me):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)
+    app.include_router(ingest_routes.router)
     return app

@@ -96,3 +96,16 @@ def record_access(
 ) -> None:
     _, registry, _ = contracts(w3, d)
     Sender(w3, relayer).send(registry.functions.recordAccess(brand, purpose, categories, customers, b"\x07" * 32))
+
+
+def interest_event(
+    engine: Engine, customer_id: int, brand_id: int, at: datetime, kind: str, category: str, style: str, external_id: str
+) -> None:
+    from app.models.purchases import InterestEvent
+
+    with Session(engine) as session:
+        session.add(
+            InterestEvent(customer_id=customer_id, brand_id=brand_id, external_id=external_id, kind=kind,
+                          item_id=f"item-{external_id}", category=category, style=style, occurred_at=at)
+        )
+        session.commit()

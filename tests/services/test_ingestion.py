@@ -52,9 +52,7 @@ def purchase(n: int, brand: int | str, /, **changes) -> dict:
         "external_id": f"o-{n}",
         "purchased_at": "2024-05-01T12:00:00+09:00",
         "amount": 59_000,
-        "items": [
-            {"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}
-        ],
+        "items": [{"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}],
     }
     row.update(changes)
     return {k: v for k, v in row.items() if v is not None}
@@ -205,9 +203,7 @@ def test_bulk_duplicates_skipped_within_and_across_uploads(engine, brand_id, mon
 
 def test_bulk_first_version_of_a_resent_row_stands(engine, brand_id) -> None:
     ingest_bulk(engine, "purchases", "ndjson", [ndjson(purchase(1, brand_id, amount=100))], UNLIMITED)
-    report = ingest_bulk(
-        engine, "purchases", "ndjson", [ndjson(purchase(1, brand_id, amount=999))], UNLIMITED
-    )
+    report = ingest_bulk(engine, "purchases", "ndjson", [ndjson(purchase(1, brand_id, amount=999))], UNLIMITED)
     assert report.duplicates == 1
     with Session(engine) as session:
         assert session.scalars(select(Purchase.amount)).all() == [100]
@@ -268,9 +264,7 @@ def test_bulk_all_rows_bad_is_422(engine, brand_id) -> None:
 
 def test_bulk_overlong_line_rejected_and_skipped(engine, brand_id, monkeypatch) -> None:
     monkeypatch.setattr(ingestion, "MAX_LINE_BYTES", 300)
-    long = json.dumps(
-        purchase(2, brand_id, external_id="x" * 90, items=[{"item_id": "y" * 90, "unit_price": 1}] * 3)
-    )
+    long = json.dumps(purchase(2, brand_id, external_id="x" * 90, items=[{"item_id": "y" * 90, "unit_price": 1}] * 3))
     body = ndjson(purchase(1, brand_id), long, purchase(3, brand_id))
     chunks = [body[i : i + 64] for i in range(0, len(body), 64)]
     report = ingest_bulk(engine, "purchases", "ndjson", chunks, UNLIMITED)
@@ -358,9 +352,7 @@ def test_bulk_many_customers_beyond_the_cache(engine, brand_id, monkeypatch) -> 
             .join(Purchase, Purchase.customer_id == Customer.id)
             .group_by(Customer.address)
         ).all()
-    assert sorted(n for _, n in by_customer) == sorted(
-        sum(1 for k in range(60) if k % 25 == i) for i in range(25)
-    )
+    assert sorted(n for _, n in by_customer) == sorted(sum(1 for k in range(60) if k % 25 == i) for i in range(25))
 
 
 def test_single_purchase_recent_instant_accepted(engine, brand_id) -> None:
@@ -368,3 +360,11 @@ def test_single_purchase_recent_instant_accepted(engine, brand_id) -> None:
     with Session(engine) as session:
         stored, items, created = ingestion.ingest_purchase(session, purchase(1, brand_id, purchased_at=soon))
     assert created and len(items) == 1 and stored.amount == 59_000
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 7, 2048, 4000, 4096, 5000, 12_345])
+def test_pieces_cover_rows_with_few_statement_sizes(count) -> None:
+    pieces = list(ingestion._pieces(count, 4000))
+    assert [start for start, _ in pieces] == [sum(size for _, size in pieces[:i]) for i in range(len(pieces))]
+    assert sum(size for _, size in pieces) == count
+    assert all(size in {1 << k for k in range(12)} for _, size in pieces)  # powers of two up to 2048

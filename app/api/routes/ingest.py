@@ -1,0 +1,221 @@
+"""Ingestion of purchases and interest events by the operator: one row as JSON, or a streamed bulk upload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import anyio.from_thread
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import OperatorDep, SessionDep, SettingsDep
+from app.errors import PayloadTooLarge
+from app.models.accounts import Customer
+from app.services import ingestion
+from app.services.ingestion import Format
+
+
+def _limit_body(request: Request, settings: SettingsDep) -> None:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"the request body exceeds {settings.max_body_bytes} bytes (MAX_BODY_BYTES)")
+
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+
+AwareUTC = Annotated[datetime, AfterValidator(lambda t: t.replace(tzinfo=UTC) if t.tzinfo is None else t)]
+
+
+class PurchaseItemPublic(BaseModel):
+    item_id: str
+    category: str | None
+    style: str | None
+    quantity: int
+    unit_price: int
+
+
+class PurchasePublic(BaseModel):
+    id: int
+    customer: str
+    brand_id: int
+    external_id: str
+    purchased_at: AwareUTC
+    amount: int
+    currency: str
+    items: list[PurchaseItemPublic]
+    created_at: AwareUTC
+    duplicate: bool
+
+
+class InterestEventPublic(BaseModel):
+    id: int
+    customer: str
+    brand_id: int
+    external_id: str
+    kind: str
+    item_id: str | None
+    category: str | None
+    style: str | None
+    occurred_at: AwareUTC
+    created_at: AwareUTC
+    duplicate: bool
+
+
+PURCHASE_EXAMPLE = {
+    "customer": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "brand": 1,
+    "external_id": "order-1001",
+    "purchased_at": "2024-05-01T12:00:00+09:00",
+    "amount": 59000,
+    "currency": "KRW",
+    "items": [{"item_id": "sku-77", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59000}],
+}
+EVENT_EXAMPLE = {
+    "customer": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "brand": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
+    "external_id": "ev-42",
+    "kind": "cart_abandon",
+    "item_id": "sku-77",
+    "category": "shoes",
+    "style": "casual",
+    "occurred_at": "2024-05-01T11:40:00Z",
+}
+MEDIA_TYPES = {
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "text/csv": "csv",
+}
+
+
+def _bulk_doc(fields: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string", "description": "One JSON object per line"}},
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": f"A header line naming columns of {', '.join(fields)}",
+                    }
+                },
+            },
+        }
+    }
+
+
+@router.post("/purchases", status_code=201, dependencies=[Depends(_limit_body)])
+def ingest_purchase(
+    *,
+    body: Annotated[dict[str, Any], Body(openapi_examples={"purchase": {"value": PURCHASE_EXAMPLE}})],
+    session: SessionDep,
+    response: Response,
+    _: OperatorDep,
+) -> PurchasePublic:
+    """Records one purchase (operator); 201 if new, 200 with the stored one if its external_id is known."""
+    purchase, items, created = ingestion.ingest_purchase(session, body)
+    if not created:
+        response.status_code = 200
+    customer = session.get(Customer, purchase.customer_id)
+    assert customer is not None
+    return PurchasePublic(
+        **purchase.model_dump(exclude={"customer_id"}),
+        customer=customer.address,
+        items=[PurchaseItemPublic.model_validate(i, from_attributes=True) for i in items],
+        duplicate=not created,
+    )
+
+
+@router.post("/events", status_code=201, dependencies=[Depends(_limit_body)])
+def ingest_event(
+    *,
+    body: Annotated[dict[str, Any], Body(openapi_examples={"event": {"value": EVENT_EXAMPLE}})],
+    session: SessionDep,
+    response: Response,
+    _: OperatorDep,
+) -> InterestEventPublic:
+    """Records one interest event (operator); 201 if new, 200 with the stored one if external_id is known."""
+    event, created = ingestion.ingest_event(session, body)
+    if not created:
+        response.status_code = 200
+    customer = session.get(Customer, event.customer_id)
+    assert customer is not None
+    return InterestEventPublic(
+        **event.model_dump(exclude={"customer_id"}), customer=customer.address, duplicate=not created
+    )
+
+
+def _format(request: Request) -> Format:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = MEDIA_TYPES.get(media_type)
+    if fmt is None:
+        raise HTTPException(
+            415,
+            f"send the upload as application/x-ndjson (JSON lines) or text/csv, not {media_type or 'none'}",
+        )
+    return fmt  # type: ignore[return-value]
+
+
+def _body_chunks(request: Request) -> Iterator[bytes]:
+    """The request body as it arrives, pulled from the event loop by the worker thread that ingests it."""
+    stream = request.stream().__aiter__()
+
+    async def next_chunk() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+        if chunk:
+            yield chunk
+
+
+async def _ingest_bulk(
+    request: Request, session: SessionDep, settings: SettingsDep, resource: ingestion.Resource
+) -> JSONResponse:
+    fmt = _format(request)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"the upload exceeds the limit of {settings.max_upload_bytes} bytes (MAX_UPLOAD_BYTES)")
+    engine = session.get_bind()
+    session.close()  # the caller is authenticated; no transaction stays open while the upload streams in
+    report = await run_in_threadpool(
+        ingestion.ingest_bulk, engine, resource, fmt, _body_chunks(request), settings.max_upload_bytes
+    )
+    return JSONResponse(report.as_dict(), status_code=report.status_code)
+
+
+_BULK_RULES = (
+    "Good rows are kept and every bad line is reported with its number and reason (the first 1,000 are "
+    "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate), 422 when none "
+    f"was. Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
+    "stored (same brand and external_id) count as `duplicates` and are left unchanged, so re-sending an "
+    "upload is safe. A body over MAX_UPLOAD_BYTES is refused with 413."
+)
+
+
+@router.post(
+    "/purchases/bulk",
+    openapi_extra=_bulk_doc(ingestion.PURCHASE_FIELDS),
+    description=_BULK_RULES
+    + " CSV: one line per purchase; `items`, when present, is a JSON array of item objects in one cell.",
+)
+async def ingest_purchases_bulk(
+    *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
+) -> JSONResponse:
+    """Ingests a streamed upload of purchases, JSON lines or CSV, keeping good rows (operator)."""
+    return await _ingest_bulk(request, session, settings, "purchases")
+
+
+@router.post("/events/bulk", openapi_extra=_bulk_doc(ingestion.EVENT_FIELDS), description=_BULK_RULES)
+async def ingest_events_bulk(
+    *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
+) -> JSONResponse:
+    """Ingests a streamed upload of interest events, JSON lines or CSV, keeping good rows (operator)."""
+    return await _ingest_bulk(request, session, settings, "events")

@@ -1,0 +1,204 @@
+"""The signed-in customer's own view: tier and scores with history, interests, rewards, accesses, claims."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep
+from app.domain import Purpose, category_names
+from app.services import rewards
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+# Token amounts are strings in JSON: they exceed what a JavaScript number holds exactly.
+
+
+class ScorePublic(BaseModel):
+    epoch: int
+    as_of: datetime
+    recency_days: int
+    frequency: int
+    monetary_total: int
+    r: int
+    f: int
+    m: int
+    segment: str
+    tier: str
+    cashback_bps: int
+
+
+class ProfilePublic(BaseModel):
+    address: str
+    current: ScorePublic | None
+    history: list[ScorePublic]
+
+
+class InterestPublic(BaseModel):
+    value: str
+    score: float
+    signals: int
+
+
+class InterestsPublic(BaseModel):
+    as_of: datetime
+    categories: list[InterestPublic]
+    styles: list[InterestPublic]
+    top_styles: list[str]
+
+
+class RewardEpochPublic(BaseModel):
+    epoch: int
+    as_of: datetime
+    purchase_cashback: str
+    access_earnings: str
+    earned: str
+    cumulative: str
+    tx_hash: str | None
+
+
+class RewardLinePublic(BaseModel):
+    source: str
+    brand: str
+    at: datetime
+    reference: str
+    amount_won: int | None
+    rate_bps: int | None
+    reward: str
+
+
+class AccessPublic(BaseModel):
+    brand: str
+    purpose: str
+    categories: list[str]
+    price: str
+    block_number: int
+    block_time: datetime
+    tx_hash: str
+    request_id: str
+
+
+class ClaimPublic(BaseModel):
+    epoch: int | None
+    cumulative: str
+    claimed: str
+    claimable: str
+    proof: list[str]
+
+
+class ClaimSent(BaseModel):
+    tx_hash: str
+    block_number: int
+    amount: str
+
+
+class BalancePublic(BaseModel):
+    address: str
+    balance: str
+
+
+@router.get("/profile")
+def read_profile(*, customer: CurrentCustomer, session: SessionDep) -> ProfilePublic:
+    """My RFM scores, segment and tier now and at every epoch (customer)."""
+    history = [
+        ScorePublic(epoch=e.number, as_of=e.as_of, **s.model_dump(exclude={"epoch", "customer_id", "monetary_avg"}))
+        for e, s in rewards.score_history(session, customer)
+    ]
+    return ProfilePublic(address=customer.address, current=history[-1] if history else None, history=history)
+
+
+@router.get("/interests")
+def read_interests(*, customer: CurrentCustomer, settings: SettingsDep) -> InterestsPublic:
+    """My interest profile by category and style, as a brand with full consent would see it (customer)."""
+    as_of = rewards.now()
+    profile, styles = rewards.interests(settings, customer, as_of=as_of)
+
+    def pick(dimension: str) -> list[InterestPublic]:
+        rows = profile[profile["dimension"] == dimension]
+        return [InterestPublic(value=r.value, score=float(r.score), signals=int(r.signals)) for r in rows.itertuples()]
+
+    return InterestsPublic(
+        as_of=as_of, categories=pick("category"), styles=pick("style"), top_styles=list(styles["style"])
+    )
+
+
+@router.get("/rewards")
+def read_rewards(*, customer: CurrentCustomer, session: SessionDep) -> list[RewardEpochPublic]:
+    """What I earned in each epoch, from purchases and from data accesses (customer)."""
+    return [
+        RewardEpochPublic(
+            epoch=e.number,
+            as_of=e.as_of,
+            purchase_cashback=str(r.purchase_cashback),
+            access_earnings=str(r.access_earnings),
+            earned=str(r.earned),
+            cumulative=str(r.cumulative),
+            tx_hash=e.tx_hash,
+        )
+        for e, r in rewards.rewards_by_epoch(session, customer.address)
+    ]
+
+
+@router.get("/rewards/{epoch}")
+def read_reward_lines(*, epoch: int, customer: CurrentCustomer, session: SessionDep) -> list[RewardLinePublic]:
+    """Every purchase and data access behind my reward in one epoch (customer)."""
+    return [
+        RewardLinePublic(**{**line.__dict__, "reward": str(line.reward)})
+        for line in rewards.reward_lines(session, customer, epoch)
+    ]
+
+
+@router.get("/accesses")
+def read_accesses(
+    *,
+    customer: CurrentCustomer,
+    session: SessionDep,
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+) -> list[AccessPublic]:
+    """Which brand accessed which of my data, when, for what purpose and price (customer)."""
+    return [
+        AccessPublic(
+            brand=a.brand,
+            purpose=Purpose(a.purpose).name.lower() if a.purpose in Purpose._value2member_map_ else str(a.purpose),
+            categories=category_names(a.categories),
+            price=str(a.price),
+            block_number=a.block_number,
+            block_time=a.block_time,
+            tx_hash=a.tx_hash,
+            request_id=a.request_id,
+        )
+        for a in rewards.accesses(session, customer.address, limit=limit, offset=offset)
+    ]
+
+
+@router.get("/claim")
+def read_claim(
+    *, customer: CurrentCustomer, session: SessionDep, settings: SettingsDep, chain: ChainDep
+) -> ClaimPublic:
+    """My claimable amount and the proof to claim it with my own key (customer)."""
+    status = rewards.claim_status(session, settings, chain, customer.address)
+    return ClaimPublic(
+        epoch=status.epoch,
+        cumulative=str(status.cumulative),
+        claimed=str(status.claimed),
+        claimable=str(status.claimable),
+        proof=["0x" + p.hex() for p in status.proof.proof] if status.proof else [],
+    )
+
+
+@router.post("/claim")
+def create_claim(
+    *, customer: CurrentCustomer, session: SessionDep, settings: SettingsDep, chain: ChainDep
+) -> ClaimSent:
+    """Claims what I am owed through the relayer, paid to my address (customer)."""
+    sent, amount = rewards.relay_claim(session, settings, chain, customer.address)
+    return ClaimSent(tx_hash=sent.tx_hash, block_number=sent.block_number, amount=str(amount))
+
+
+@router.get("/balance")
+def read_balance(*, customer: CurrentCustomer, chain: ChainDep) -> BalancePublic:
+    """My CASH balance on chain (customer)."""
+    return BalancePublic(address=customer.address, balance=str(rewards.balance(chain, customer.address)))

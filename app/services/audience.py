@@ -1,0 +1,335 @@
+"""Audiences: who consents to a brand's purpose and categories now, filtered by segment and interest; counts only.
+
+The candidates come from the mirror (mirror_consents, brought up to the chain's confirmed head first):
+fast, and never wider than the chain, since a brand's profile request is re-checked by the registry's
+recordAccess anyway. Expiry is judged against the chain's latest block time, not the server clock.
+
+Filters and groupings use a dimension of the profile only among customers whose consent covers its
+category: segment and tier need SEGMENT, interest category and level need INTERESTS, style needs STYLES.
+Otherwise a filter would disclose a dimension nobody consented to share (a profile request for CONTACT
+filtered by segment would tell the brand these people are champions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from app.analytics.interests import interest_profile
+from app.analytics.rules import ProgrammeRules, default_rules
+from app.analytics.store import analytics
+from app.chain.gateway import ChainGateway
+from app.chain.indexer import catch_up
+from app.config import Settings
+from app.domain import Category, category_mask, category_names, purpose_id
+from app.errors import InvalidInput
+from app.models.accounts import Brand, Customer, utcnow
+from app.models.epochs import EpochScore
+from app.models.mirror import MirrorConsent
+
+UNSCORED = "unscored"  # customers not graded by any epoch yet
+SQL_CHUNK = 5_000  # ids per IN (...) list, below every database's parameter limit
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows an audience or a profile request; every field optional."""
+
+    segment: str | None = None
+    tier: str | None = None
+    category: str | None = None
+    style: str | None = None
+    min_interest: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A purpose and the categories asked, validated."""
+
+    purpose: int
+    categories: int
+
+    @property
+    def purpose_name(self) -> str:
+        from app.domain import Purpose
+
+        return Purpose(self.purpose).name.lower()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A customer whose current consent covers the scope, with the price it sets per access."""
+
+    customer_id: int
+    address: str
+    price: int
+
+
+@dataclass
+class Interests:
+    """Interest scores of some customers: per category and per style, highest first."""
+
+    categories: dict[int, dict[str, float]] = field(default_factory=dict)
+    styles: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChainTime:
+    block: int
+    timestamp: int
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def parse_scope(purpose: str, categories: Iterable[str]) -> Scope:
+    """The scope of a request, or InvalidInput naming the unknown purpose or category."""
+    names = [n.strip() for value in categories for n in value.split(",") if n.strip()]
+    try:
+        scope = Scope(purpose_id(purpose), category_mask(names))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if scope.categories == 0:
+        raise InvalidInput("name at least one data category")
+    return scope
+
+
+def check_filters(scope: Scope, filters: Filters, rules: ProgrammeRules | None = None) -> None:
+    """Refuses unknown segment or tier names and filters on a dimension the scope does not cover."""
+    rules = rules or default_rules()
+    needs = {
+        "segment": Category.SEGMENT,
+        "tier": Category.SEGMENT,
+        "category": Category.INTERESTS,
+        "min_interest": Category.INTERESTS,
+        "style": Category.STYLES,
+    }
+    for name, value in filters.as_dict().items():
+        if not scope.categories & needs[name]:
+            raise InvalidInput(
+                f"filtering by {name} needs the {needs[name].name.lower()} category in `categories`: "  # type: ignore[union-attr]
+                "only customers who consent to share it may be selected by it"
+            )
+    segments = segment_names(rules)
+    if filters.segment is not None and filters.segment not in segments:
+        raise InvalidInput(f"unknown segment {filters.segment!r}; known: {', '.join(segments)}")
+    tiers = rules.tier_names()
+    if filters.tier is not None and filters.tier not in tiers:
+        raise InvalidInput(f"unknown tier {filters.tier!r}; known: {', '.join(tiers)}")
+    if filters.min_interest is not None and filters.category is None:
+        raise InvalidInput("min_interest applies to an interest category: give `category` too")
+
+
+def segment_names(rules: ProgrammeRules) -> list[str]:
+    """Segment names of the scheme epochs grade with, in the rules' order."""
+    names: list[str] = []
+    for rule in rules.segments.for_scheme(rules.epochs.scheme):
+        if rule.name not in names:
+            names.append(rule.name)
+    return names
+
+
+# -- the chain's now and the consenting customers --------------------------------------------------
+
+
+def chain_now(chain: ChainGateway) -> ChainTime:
+    """The chain's latest block and its time (consent expiry is judged by the chain's clock)."""
+    block = chain.guard(lambda: chain.w3.eth.get_block("latest"))
+    return ChainTime(int(block["number"]), int(block["timestamp"]))
+
+
+def refresh_mirror(settings: Settings, engine: Engine, chain: ChainGateway) -> None:
+    """Brings mirror_consents and mirror_accesses up to the chain's confirmed head."""
+    catch_up(settings, engine=engine, gateway=chain)
+
+
+def consenting(
+    session: Session, brand: Brand, scope: Scope, now: int, *, exclude: frozenset[str] = frozenset()
+) -> list[Candidate]:
+    """Customers known off chain (not erased) whose mirrored consent covers the scope at chain time `now`.
+
+    Sorted by customer id. The covering test is the registry's: every category asked is granted and
+    the consent has not expired (expires_at 0 = never).
+    """
+    rows = session.exec(
+        select(MirrorConsent.customer, MirrorConsent.categories, MirrorConsent.expires_at, MirrorConsent.price).where(
+            MirrorConsent.brand == brand.address,
+            MirrorConsent.purpose == scope.purpose,
+            MirrorConsent.status == "active",
+        )
+    ).all()
+    covering = {
+        customer: int(price)
+        for customer, categories, expires_at, price in rows
+        if int(categories) & scope.categories == scope.categories
+        and (expires_at == 0 or expires_at > now)
+        and customer not in exclude
+    }
+    found: list[Candidate] = []
+    for chunk in _chunks(sorted(covering)):
+        for customer_id, address in session.exec(
+            select(Customer.id, Customer.address).where(
+                col(Customer.address).in_(chunk), col(Customer.erased_at).is_(None)
+            )
+        ).all():
+            found.append(Candidate(int(customer_id), address, covering[address]))  # type: ignore[arg-type]
+    found.sort(key=lambda c: c.customer_id)
+    return found
+
+
+# -- dimensions of a profile -----------------------------------------------------------------------
+
+
+def latest_scores(session: Session, customer_ids: list[int]) -> dict[int, EpochScore]:
+    """Each customer's scores at the latest graded epoch (customers not graded there are absent)."""
+    epoch = session.exec(select(func.max(EpochScore.epoch))).one()
+    if epoch is None:
+        return {}
+    scores: dict[int, EpochScore] = {}
+    for chunk in _chunks(customer_ids):
+        for row in session.exec(
+            select(EpochScore).where(EpochScore.epoch == epoch, col(EpochScore.customer_id).in_(chunk))
+        ).all():
+            scores[row.customer_id] = row
+    return scores
+
+
+def interests_of(settings: Settings, customer_ids: list[int], *, as_of: datetime | None = None) -> Interests:
+    """Interest scores per category and style of the given customers (DuckDB over the store)."""
+    found = Interests()
+    if not customer_ids:
+        return found
+    with analytics(settings, read_only=True) as con:
+        con.register("wanted_customers", pd.DataFrame({"customer_id": customer_ids}))
+        con.execute(
+            "CREATE TEMP VIEW wanted_events AS SELECT e.* FROM interest_events_v e "
+            "JOIN wanted_customers w USING (customer_id)"
+        )
+        con.execute(
+            "CREATE TEMP VIEW wanted_items AS SELECT i.* FROM purchase_items_v i "
+            "JOIN wanted_customers w USING (customer_id)"
+        )
+        profile = interest_profile(
+            con, "wanted_events", "wanted_items", as_of=as_of or utcnow(), rules=default_rules()
+        )
+    for customer_id, dimension, value, score in profile[["customer_id", "dimension", "value", "score"]].itertuples(
+        index=False
+    ):
+        if dimension == "category":
+            found.categories.setdefault(int(customer_id), {})[value] = float(score)
+        else:
+            found.styles.setdefault(int(customer_id), []).append((value, float(score)))
+    return found
+
+
+def matches(
+    candidate: Candidate, filters: Filters, scores: dict[int, EpochScore], interests: Interests
+) -> bool:
+    """Whether a candidate passes every filter given."""
+    score = scores.get(candidate.customer_id)
+    if filters.segment is not None and (score is None or score.segment != filters.segment):
+        return False
+    if filters.tier is not None and (score is None or score.tier != filters.tier):
+        return False
+    if filters.category is not None:
+        level = interests.categories.get(candidate.customer_id, {}).get(filters.category)
+        if level is None or level <= 0 or (filters.min_interest is not None and level < filters.min_interest):
+            return False
+    if filters.style is not None:
+        styles = dict(interests.styles.get(candidate.customer_id, []))
+        if styles.get(filters.style, 0) <= 0:
+            return False
+    return True
+
+
+def needs_interests(scope: Scope, filters: Filters) -> bool:
+    return bool(scope.categories & (Category.INTERESTS | Category.STYLES)) or bool(
+        filters.category or filters.style
+    )
+
+
+# -- audience counts -----------------------------------------------------------------------------
+
+
+def shown(count: int, k_min: int) -> dict[str, int | None]:
+    """A count as shown to a brand: exact from k_min up, else only "fewer than k_min" (zero included)."""
+    return {"count": count, "fewer_than": None} if count >= k_min else {"count": None, "fewer_than": k_min}
+
+
+def audience(
+    session: Session, settings: Settings, chain: ChainGateway, brand: Brand, scope: Scope, filters: Filters
+) -> dict[str, Any]:
+    """Counts of consenting customers (after filters), in total and grouped by the dimensions the scope covers."""
+    rules = default_rules()
+    check_filters(scope, filters, rules)
+    refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
+    now = chain_now(chain)
+    candidates = consenting(session, brand, scope, now.timestamp)
+    ids = [c.customer_id for c in candidates]
+    scores = latest_scores(session, ids) if scope.categories & Category.SEGMENT else {}
+    interests = interests_of(settings, ids) if needs_interests(scope, filters) else Interests()
+    chosen = [c for c in candidates if matches(c, filters, scores, interests)]
+    k = settings.audience_k_min
+
+    def grouped(values: Iterable[str], key_of) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+        counts = dict.fromkeys(values, 0)
+        for candidate in chosen:
+            for key in key_of(candidate):
+                counts[key] = counts.get(key, 0) + 1
+        return [{"value": key, **shown(n, k)} for key, n in counts.items()]
+
+    def score_of(c: Candidate) -> EpochScore | None:
+        return scores.get(c.customer_id)
+
+    result: dict[str, Any] = {
+        "brand": brand.address,
+        "purpose": scope.purpose_name,
+        "categories": category_names(scope.categories),
+        "filters": filters.as_dict(),
+        "k_min": k,
+        "block_number": now.block,
+        "total": shown(len(chosen), k),
+        "by_segment": None,
+        "by_tier": None,
+        "by_category": None,
+        "by_style": None,
+    }
+    if scope.categories & Category.SEGMENT:
+        result["by_segment"] = grouped(
+            [*segment_names(rules), UNSCORED], lambda c: [s.segment if (s := score_of(c)) else UNSCORED]
+        )
+        result["by_tier"] = grouped(
+            [*rules.tier_names(), UNSCORED], lambda c: [s.tier if (s := score_of(c)) else UNSCORED]
+        )
+    if scope.categories & Category.INTERESTS:
+        floor = filters.min_interest
+        result["by_category"] = grouped(
+            [],
+            lambda c: sorted(
+                name
+                for name, level in interests.categories.get(c.customer_id, {}).items()
+                if level > 0 and (floor is None or level >= floor)
+            ),
+        )
+    if scope.categories & Category.STYLES:
+        result["by_style"] = grouped(
+            [], lambda c: sorted(name for name, level in interests.styles.get(c.customer_id, []) if level > 0)
+        )
+    for key in ("by_category", "by_style"):
+        if result[key] is not None:
+            result[key].sort(key=lambda g: g["value"])
+    return result
+
+
+def _chunks(values: list[Any], size: int = SQL_CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

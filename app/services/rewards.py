@@ -1,0 +1,170 @@
+"""A customer's view of the programme: tier and scores with history, interests, rewards by source, claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, func, not_
+from sqlmodel import Session, col, select
+
+from app.analytics.interests import interest_profile, top_styles
+from app.analytics.rules import ProgrammeRules, default_rules
+from app.analytics.store import analytics
+from app.chain.gateway import ChainGateway
+from app.chain.proofs import Proof, TreeFiles
+from app.chain.transactions import Sent
+from app.config import Settings
+from app.errors import Conflict, NotFound
+from app.models.accounts import Brand, Customer
+from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
+from app.models.mirror import MirrorAccess
+from app.models.purchases import Purchase
+
+
+def score_history(session: Session, customer: Customer) -> list[tuple[Epoch, EpochScore]]:
+    """The customer's scores, segment and tier at each epoch, oldest first."""
+    rows = session.exec(
+        select(Epoch, EpochScore)
+        .join(EpochScore, col(EpochScore.epoch) == col(Epoch.number))
+        .where(EpochScore.customer_id == customer.id)
+        .order_by(col(Epoch.number))
+    ).all()
+    return [(epoch, score) for epoch, score in rows]
+
+
+def interests(settings: Settings, customer: Customer, *, as_of: datetime, rules: ProgrammeRules | None = None):
+    """(category and style scores, top styles) of one customer as of `as_of`."""
+    rules = rules or default_rules()
+    with analytics(settings, read_only=True) as con:
+        con.execute(f"CREATE TEMP VIEW my_events AS SELECT * FROM interest_events_v WHERE customer_id = {customer.id}")
+        con.execute(f"CREATE TEMP VIEW my_items AS SELECT * FROM purchase_items_v WHERE customer_id = {customer.id}")
+        profile = interest_profile(con, "my_events", "my_items", as_of=as_of, rules=rules)
+        styles = top_styles(con, "my_events", "my_items", as_of=as_of, rules=rules)
+    return profile, styles
+
+
+def rewards_by_epoch(session: Session, address: str) -> list[tuple[Epoch, EpochReward]]:
+    """What the account earned in each epoch, by source, with the cumulative amount."""
+    rows = session.exec(
+        select(Epoch, EpochReward)
+        .join(EpochReward, col(EpochReward.epoch) == col(Epoch.number))
+        .where(EpochReward.account == address.lower())
+        .order_by(col(Epoch.number))
+    ).all()
+    return [(epoch, reward) for epoch, reward in rows]
+
+
+@dataclass(frozen=True)
+class RewardLine:
+    """One source of an epoch's reward: a purchase (cashback) or a data access (its price)."""
+
+    source: str  # "purchase" | "access"
+    brand: str
+    at: datetime
+    reference: str  # the brand's order id, or the access's transaction hash
+    amount_won: int | None
+    rate_bps: int | None
+    reward: int
+
+
+def reward_lines(
+    session: Session, customer: Customer, number: int, rules: ProgrammeRules | None = None
+) -> list[RewardLine]:
+    """Every purchase and access behind the customer's reward in epoch `number` (same rules as the epoch job)."""
+    rules = rules or default_rules()
+    epoch = session.get(Epoch, number)
+    if epoch is None or epoch.status not in (EpochStatus.PUBLISHED, EpochStatus.DONE):
+        raise NotFound(f"no settled epoch {number}")
+    previous = session.get(Epoch, number - 1)
+    rate = session.exec(
+        select(EpochScore.cashback_bps).where(EpochScore.epoch == number - 1, EpochScore.customer_id == customer.id)
+    ).first()
+    rate = rate if rate is not None else rules.tiers[-1].cashback_bps
+    covered = and_(col(Purchase.id) <= epoch.max_purchase_id, col(Purchase.purchased_at) <= epoch.as_of)
+    if previous is not None:
+        covered = and_(
+            covered,
+            not_(and_(col(Purchase.id) <= previous.max_purchase_id, col(Purchase.purchased_at) <= previous.as_of)),
+        )
+    units = rules.epochs.cash_units_per_won
+    lines = [
+        RewardLine(
+            "purchase", brand.address, p.purchased_at, p.external_id, p.amount, rate, p.amount * rate * units // 10_000
+        )
+        for p, brand in session.exec(
+            select(Purchase, Brand)
+            .join(Brand, col(Brand.id) == col(Purchase.brand_id))
+            .where(Purchase.customer_id == customer.id, covered)
+            .order_by(col(Purchase.purchased_at), col(Purchase.id))
+        ).all()
+    ]
+    lines += [
+        RewardLine("access", a.brand, a.block_time, a.tx_hash, None, None, a.price)
+        for a in session.exec(
+            select(MirrorAccess)
+            .where(
+                func.lower(MirrorAccess.customer) == customer.address.lower(),
+                col(MirrorAccess.block_number) >= epoch.from_block,
+                col(MirrorAccess.block_number) <= epoch.to_block,
+            )
+            .order_by(col(MirrorAccess.block_number), col(MirrorAccess.log_index))
+        ).all()
+    ]
+    return lines
+
+
+def accesses(session: Session, address: str, *, limit: int, offset: int) -> list[MirrorAccess]:
+    """Brands' recorded accesses to this customer's data, newest first."""
+    return list(
+        session.exec(
+            select(MirrorAccess)
+            .where(func.lower(MirrorAccess.customer) == address.lower())
+            .order_by(col(MirrorAccess.block_number).desc(), col(MirrorAccess.log_index).desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class ClaimStatus:
+    epoch: int | None
+    cumulative: int
+    claimed: int
+    claimable: int
+    proof: Proof | None
+
+
+def latest_settled(session: Session) -> Epoch | None:
+    return session.exec(
+        select(Epoch).where(Epoch.status == EpochStatus.DONE).order_by(col(Epoch.number).desc())
+    ).first()
+
+
+def claim_status(session: Session, settings: Settings, chain: ChainGateway, address: str) -> ClaimStatus:
+    """What the account may claim now: its cumulative amount in the latest settled epoch minus what it claimed."""
+    epoch = latest_settled(session)
+    claimed = int(chain.call(chain.distributor.functions.claimed(address)))
+    proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(address) if epoch else None
+    cumulative = proof.cumulative if proof else 0
+    return ClaimStatus(epoch.number if epoch else None, cumulative, claimed, max(cumulative - claimed, 0), proof)
+
+
+def relay_claim(session: Session, settings: Settings, chain: ChainGateway, address: str) -> tuple[Sent, int]:
+    """Claims for the account through the relayer (the tokens always go to the account)."""
+    status = claim_status(session, settings, chain, address)
+    if status.proof is None or status.claimable == 0:
+        raise Conflict("nothing to claim: everything earned so far has been paid", claimed=str(status.claimed))
+    sent = chain.send(
+        chain.distributor.functions.claim(address, status.proof.cumulative, status.proof.proof), role="relayer"
+    )
+    return sent, status.claimable
+
+
+def balance(chain: ChainGateway, address: str) -> int:
+    return int(chain.call(chain.token.functions.balanceOf(address)))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
