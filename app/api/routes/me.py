@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep
 from app.domain import Purpose, category_names
-from app.services import rewards
+from app.services import privacy, rewards
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -202,3 +202,48 @@ def create_claim(
 def read_balance(*, customer: CurrentCustomer, chain: ChainDep) -> BalancePublic:
     """My CASH balance on chain (customer)."""
     return BalancePublic(address=customer.address, balance=str(rewards.balance(chain, customer.address)))
+
+
+class PersonalData(BaseModel):
+    """Contact and demographic fields a customer may keep up to date (shared only under consent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()-]{4,40}$")
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    gender: str | None = Field(default=None, max_length=20)
+    region: str | None = Field(default=None, max_length=100)
+
+
+class ErasurePublic(BaseModel):
+    purchase_items_erased: int
+    interest_events_erased: int
+    fields_cleared: list[str]
+    kept: str
+
+
+@router.get("/personal")
+def read_personal(*, customer: CurrentCustomer) -> PersonalData:
+    """My contact and demographic fields as stored off chain (customer)."""
+    return PersonalData(**{f: getattr(customer, f) for f in privacy.PERSONAL_FIELDS})
+
+
+@router.patch("/personal")
+def update_personal(*, body: PersonalData, customer: CurrentCustomer, session: SessionDep) -> PersonalData:
+    """Updates the fields I send (null clears one); brands see them only under my consent (customer)."""
+    updated = privacy.update_personal(session, customer, body.model_dump(exclude_unset=True))
+    return PersonalData(**{f: getattr(updated, f) for f in privacy.PERSONAL_FIELDS})
+
+
+@router.delete("/data")
+def erase_my_data(*, customer: CurrentCustomer, session: SessionDep) -> ErasurePublic:
+    """Erases my personal data off chain (GDPR art. 17); earned rewards stay payable (customer)."""
+    erased = privacy.erase(session, customer)
+    return ErasurePublic(
+        purchase_items_erased=erased.purchase_items,
+        interest_events_erased=erased.interest_events,
+        fields_cleared=erased.fields,
+        kept="address, purchase amounts and times (rewards and audit), consent receipts; sessions ended",
+    )

@@ -1,0 +1,60 @@
+"""The customer's personal data off chain: keeping it up to date, and erasing it on request (GDPR art. 17).
+
+Erasure removes what describes the person: contact and demographic fields, the items of their
+purchases (what they bought), their interest events, and their sessions. It keeps what the chain
+and the money need and what identifies no one by itself: the pseudonymous address, each purchase's
+amount, brand and time (rewards already earned stay payable, and epochs stay verifiable against
+the hashes they committed), consent receipts (proof of consent, holding the address, no personal
+fields). The chain holds no personal data, so nothing there changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlmodel import Session
+
+from app.models.accounts import Customer, utcnow
+from app.models.auth import CustomerSession
+from app.models.purchases import InterestEvent, Purchase, PurchaseItem
+
+PERSONAL_FIELDS = ("name", "email", "phone", "birth_year", "gender", "region")
+
+
+@dataclass(frozen=True)
+class Erasure:
+    purchase_items: int
+    interest_events: int
+    fields: list[str]
+
+
+def update_personal(session: Session, customer: Customer, changes: dict[str, object]) -> Customer:
+    """Sets the given personal fields (None clears one)."""
+    for field, value in changes.items():
+        if field not in PERSONAL_FIELDS:
+            raise ValueError(f"not a personal field: {field}")
+        setattr(customer, field, value)
+    session.add(customer)
+    session.commit()
+    session.refresh(customer)
+    return customer
+
+
+def erase(session: Session, customer: Customer) -> Erasure:
+    """Erases the customer's personal data in one transaction; returns what was removed."""
+    purchases = select(Purchase.id).where(Purchase.customer_id == customer.id)  # type: ignore[call-overload]
+    items = session.execute(delete(PurchaseItem).where(PurchaseItem.purchase_id.in_(purchases)))  # type: ignore[attr-defined]
+    events = session.execute(delete(InterestEvent).where(InterestEvent.customer_id == customer.id))  # type: ignore[arg-type]
+    cleared = [f for f in PERSONAL_FIELDS if getattr(customer, f) is not None]
+    for field in PERSONAL_FIELDS:
+        setattr(customer, field, None)
+    customer.erased_at = utcnow()
+    session.add(customer)
+    session.execute(
+        update(CustomerSession)
+        .where(CustomerSession.customer_id == customer.id, CustomerSession.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .values(revoked_at=utcnow())
+    )
+    session.commit()
+    return Erasure(items.rowcount or 0, events.rowcount or 0, cleared)
