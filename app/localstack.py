@@ -81,7 +81,14 @@ def _serve_api(settings: Settings) -> None:
     from app import db
     from app.main import create_app
 
+    from app.chain.indexer import Indexer
+
     db.migrate(settings)
+    # The indexer follows the chain beside the API, so the mirror tables stay current.
+    stop_indexer = threading.Event()
+    indexer = Indexer(settings)
+    follower = threading.Thread(target=_follow, args=(indexer, stop_indexer), name="indexer", daemon=True)
+    follower.start()
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.print(f"[bold]API[/bold] {base}  (OpenAPI docs: {base}/docs; database: {settings.sqlalchemy_url})")
     console.print("[green]local stack running[/green]; Ctrl-C stops it (chain and database are kept in data/)")
@@ -94,7 +101,21 @@ def _serve_api(settings: Settings) -> None:
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, server.handle_exit)
-    server.run()
+    try:
+        server.run()
+    finally:
+        stop_indexer.set()
+        follower.join(timeout=10)
+        indexer.close()
+
+
+def _follow(indexer, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    from app.errors import LedgerError
+
+    try:
+        indexer.follow(stop)
+    except LedgerError as exc:  # a different chain or a deep reorg: the operator must act
+        console.print(f"[red]indexer stopped:[/red] {exc.message}")
 
 
 def _wait_for_signal() -> None:
