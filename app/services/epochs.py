@@ -101,9 +101,7 @@ class EpochRunner:
             epoch = self._open(as_of)
             steps.append("opened")
         elif as_of is not None and utc_naive(as_of) != utc_naive(epoch.as_of):
-            steps.append(
-                f"resumed epoch {epoch.number} (as of {epoch.as_of:%Y-%m-%d %H:%M}); --as-of ignored"
-            )
+            steps.append(f"resumed epoch {epoch.number} (as of {epoch.as_of:%Y-%m-%d %H:%M}); --as-of ignored")
         if epoch.status == EpochStatus.OPEN:
             epoch = self._compute(epoch)
             steps.append("computed")
@@ -170,24 +168,21 @@ class EpochRunner:
                 session.execute(delete(model).where(model.epoch == n))  # type: ignore[attr-defined]
             session.commit()
         with analytics(self.settings) as con:
+            self.progress(f"epoch {n}: reading the purchases it may use")
+            self._load_purchases(con, epoch)
             self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
             self._score(con, epoch)
             self.progress(f"epoch {n}: behaviour changes")
             self._behaviour(con, epoch, previous)
             self.progress(f"epoch {n}: rewards and brand debits")
-            self._covered_purchases(con, epoch, previous)
+            self._covered_purchases(con, previous)
             self._rewards(con, epoch)
-            debits = [
-                (brand, int(amount))
-                for brand, amount in con.execute(
-                    "SELECT brand, amount FROM store.epoch_debits WHERE epoch = ? ORDER BY brand", [n]
-                ).fetchall()
-            ]
+            debits = [(brand, int(amount)) for brand, amount in con.execute(_DEBITS_SQL).fetchall()]
             self._check_budgets(debits)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
             self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
-            leaves = con.execute(_LEAVES_SQL, [n]).fetchall()
+            leaves = con.execute("SELECT account, CAST(cumulative AS VARCHAR) FROM leaves ORDER BY account").fetchall()
         tree = write_tree(self._epoch_dir(n), [(a, int(c)) for a, c in leaves], final=False)
         total = sum(amount for _, amount in debits)
         manifest = {
@@ -221,10 +216,19 @@ class EpochRunner:
             session.refresh(row)
             return row
 
+    def _load_purchases(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+        # One scan of the store: every purchase this epoch may use (ingested up to max_purchase_id,
+        # made up to as_of). Scores, rewards and the commitment all read this table.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE p AS
+            SELECT id, customer_id, brand_id, purchased_at, amount FROM store.purchases
+            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}"""
+        )
+
     def _score(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         scheme = epoch.scheme
         sql = rfm_sql(
-            "purchases_v",
+            "p",
             as_of=epoch.as_of,
             window_days=self.rules.window_days(scheme),  # type: ignore[arg-type]
             rules=self.rules,
@@ -243,9 +247,14 @@ class EpochRunner:
         )
 
     def _behaviour(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None) -> None:
-        current = con.execute(_FRAME_SQL, [timestamp_sql_value(epoch.as_of), epoch.number]).df()
+        current = con.execute(_frame_sql(epoch.number, "TRUE")).df()
         before = (
-            con.execute(_FRAME_SQL, [timestamp_sql_value(previous.as_of), previous.number]).df()
+            con.execute(
+                _frame_sql(
+                    previous.number,
+                    f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}",
+                )
+            ).df()
             if previous is not None
             else None
         )
@@ -259,34 +268,32 @@ class EpochRunner:
         )
         con.unregister("changes")
 
-    def _covered_purchases(
-        self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None
-    ) -> None:
+    def _covered_purchases(self, con: duckdb.DuckDBPyConnection, previous: Epoch | None) -> None:
         earlier = (
-            f"AND NOT (id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)})"
+            f"WHERE NOT (id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)})"
             if previous is not None
             else ""
         )
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE covered AS
-            SELECT * FROM purchases_v
-            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)} {earlier}"""
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE covered AS SELECT * FROM p {earlier}")
 
     def _rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+        """Lines per (account, brand), brand debits, and every account's new cumulative amount (`leaves`)."""
         n = epoch.number
         base_bps = self.rules.tiers[-1].cashback_bps
         units = self.rules.epochs.cash_units_per_won
+        # Aggregate on integer ids first; addresses join only the aggregates.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE lines AS
             WITH rates AS (SELECT customer_id, cashback_bps FROM store.epoch_scores WHERE epoch = {n - 1}),
+            spent AS (SELECT customer_id, brand_id, CAST(sum(amount) AS HUGEINT) AS won FROM covered GROUP BY 1, 2),
             cashback AS (
-                SELECT lower(p.customer) AS account, lower(p.brand) AS brand,
-                       CAST(sum(p.amount) AS HUGEINT) * coalesce(r.cashback_bps, {base_bps}) * {units} // 10000
-                           AS purchase_cashback,
+                SELECT lower(c.address) AS account, lower(b.address) AS brand,
+                       s.won * coalesce(r.cashback_bps, {base_bps}) * {units} // 10000 AS purchase_cashback,
                        CAST(0 AS HUGEINT) AS access_earnings
-                FROM covered p LEFT JOIN rates r ON r.customer_id = p.customer_id
-                GROUP BY 1, 2, r.cashback_bps
+                FROM spent s
+                JOIN store.customers c ON c.id = s.customer_id
+                JOIN store.brands b ON b.id = s.brand_id
+                LEFT JOIN rates r ON r.customer_id = s.customer_id
             ),
             accesses AS (
                 SELECT lower(customer) AS account, lower(brand) AS brand, CAST(0 AS HUGEINT),
@@ -302,6 +309,19 @@ class EpochRunner:
             HAVING sum(purchase_cashback) + sum(access_earnings) > 0"""
         )
         con.execute(
+            """CREATE OR REPLACE TEMP TABLE earned AS
+            SELECT account, sum(purchase_cashback) AS pc, sum(access_earnings) AS ae FROM lines GROUP BY account"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE leaves AS
+            WITH before AS (
+                SELECT account, arg_max(CAST(cumulative AS HUGEINT), epoch) AS cumulative
+                FROM store.epoch_rewards WHERE epoch < {n} GROUP BY account
+            )
+            SELECT account, coalesce(b.cumulative, 0) + coalesce(e.pc, 0) + coalesce(e.ae, 0) AS cumulative
+            FROM before b FULL OUTER JOIN earned e USING (account)"""
+        )
+        con.execute(
             f"""INSERT INTO store.epoch_debits
             SELECT {n}, brand, CAST(sum(purchase_cashback) AS VARCHAR), CAST(sum(access_earnings) AS VARCHAR),
                    CAST(sum(purchase_cashback) + sum(access_earnings) AS VARCHAR)
@@ -309,16 +329,9 @@ class EpochRunner:
         )
         con.execute(
             f"""INSERT INTO store.epoch_rewards
-            WITH earned AS (
-                SELECT account, sum(purchase_cashback) AS pc, sum(access_earnings) AS ae FROM lines GROUP BY account
-            ),
-            before AS (
-                SELECT account, arg_max(CAST(cumulative AS HUGEINT), epoch) AS cumulative
-                FROM store.epoch_rewards WHERE epoch < {n} GROUP BY account
-            )
             SELECT {n}, e.account, CAST(e.pc AS VARCHAR), CAST(e.ae AS VARCHAR), CAST(e.pc + e.ae AS VARCHAR),
-                   CAST(coalesce(b.cumulative, 0) + e.pc + e.ae AS VARCHAR)
-            FROM earned e LEFT JOIN before b USING (account)"""
+                   CAST(l.cumulative AS VARCHAR)
+            FROM earned e JOIN leaves l USING (account)"""
         )
 
     def _check_budgets(self, debits: list[tuple[str, int]]) -> None:
@@ -327,9 +340,7 @@ class EpochRunner:
         for brand, amount in debits:
             budget = int(self.gateway.call(distributor.functions.budgetOf(to_checksum_address(brand))))
             if budget < amount:
-                short.append(
-                    f"{to_checksum_address(brand)} needs {amount} but has {budget} (short {amount - budget})"
-                )
+                short.append(f"{to_checksum_address(brand)} needs {amount} but has {budget} (short {amount - budget})")
         if short:
             raise InsufficientBudget(
                 "brand budgets cannot pay this epoch; top them up and run again: " + "; ".join(short),
@@ -431,29 +442,31 @@ HAVING arg_max(CAST(cumulative AS HUGEINT), epoch) > 0
 ORDER BY account
 """
 
-# A scored epoch's customers with what behaviour.detect_changes needs.
-_FRAME_SQL = """
+_DEBITS_SQL = """
+SELECT brand, CAST(sum(purchase_cashback) + sum(access_earnings) AS VARCHAR) FROM lines GROUP BY brand ORDER BY brand
+"""
+
+
+def _frame_sql(number: int, purchases_filter: str) -> str:
+    """A scored epoch's customers with what behaviour.detect_changes needs (spend from the loaded `p`)."""
+    return f"""
 SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce(spend.total, 0) AS cumulative_spend,
        coalesce(points.points, 0) AS cumulative_points
 FROM store.epoch_scores s
 LEFT JOIN (
-    SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM purchases_v
-    WHERE purchased_at <= CAST(? AS TIMESTAMP) GROUP BY customer_id
+    SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
 ) spend USING (customer_id)
 LEFT JOIN (
     SELECT c.id AS customer_id,
            CAST(arg_max(CAST(r.cumulative AS HUGEINT), r.epoch) // 1000000000000000000 AS BIGINT) AS points
     FROM store.epoch_rewards r JOIN store.customers c ON lower(c.address) = r.account
+    WHERE r.epoch <= {number}
     GROUP BY c.id
 ) points USING (customer_id)
-WHERE s.epoch = ?
+WHERE s.epoch = {number}
 ORDER BY s.customer_id
 """
-
-
-def timestamp_sql_value(moment: datetime) -> str:
-    return utc_naive(moment).isoformat(sep=" ")
 
 
 def _iso(moment: datetime) -> str:
@@ -469,14 +482,12 @@ def _max_purchase_id():  # type: ignore[no-untyped-def]
 
 
 def _purchases_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """sha256 over the covered purchases in id order, in chunks of 65,536 rows (computed in DuckDB)."""
+    """sha256 over the covered purchases in id order (docs/epochs.md): one line per purchase,
+    `id|customer_id|brand_id|amount|purchased_at in µs since 1970`, joined by newlines in chunks of
+    65,536 ids; sha256 of each chunk, then sha256 of the chunks' hex digests concatenated."""
     chunks = con.execute(
-        """SELECT sha256(string_agg(h, '' ORDER BY id))
-        FROM (
-            SELECT id, id // 65536 AS chunk,
-                   sha256(concat_ws('|', id, lower(customer), lower(brand), amount, epoch_us(purchased_at))) AS h
-            FROM covered
-        )
-        GROUP BY chunk ORDER BY chunk"""
+        """SELECT sha256(string_agg(concat_ws('|', id, customer_id, brand_id, amount, epoch_us(purchased_at)),
+                                    chr(10) ORDER BY id))
+        FROM covered GROUP BY id // 65536 ORDER BY id // 65536"""
     ).fetchall()
     return "0x" + hashlib.sha256("".join(c for (c,) in chunks).encode()).hexdigest()
