@@ -32,7 +32,13 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
 
     mapping(address customer => mapping(address brand => mapping(uint8 purpose => Consent))) private _consents;
     mapping(address customer => uint256) private _nonces;
-    mapping(address brand => bool) private _brands;
+    enum BrandStatus {
+        Unknown,
+        Registered,
+        Retired
+    }
+
+    mapping(address brand => BrandStatus) private _brands;
 
     constructor(address admin) EIP712("ConsentRegistry", "1") {
         if (admin == address(0)) revert ZeroAddress();
@@ -49,21 +55,23 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
     /// @inheritdoc IConsentRegistry
     function registerBrand(address brand) external onlyRole(OPERATOR_ROLE) {
         if (brand == address(0)) revert ZeroAddress();
-        if (_brands[brand]) revert BrandAlreadyRegistered(brand);
-        _brands[brand] = true;
+        BrandStatus status = _brands[brand];
+        if (status == BrandStatus.Registered) revert BrandAlreadyRegistered(brand);
+        if (status == BrandStatus.Retired) revert BrandRetired(brand);
+        _brands[brand] = BrandStatus.Registered;
         emit BrandRegistered(brand);
     }
 
     /// @inheritdoc IConsentRegistry
     function deregisterBrand(address brand) external onlyRole(OPERATOR_ROLE) {
-        if (!_brands[brand]) revert BrandNotRegistered(brand);
-        _brands[brand] = false;
+        if (_brands[brand] != BrandStatus.Registered) revert BrandNotRegistered(brand);
+        _brands[brand] = BrandStatus.Retired;
         emit BrandDeregistered(brand);
     }
 
     /// @inheritdoc IConsentRegistry
     function isBrand(address brand) external view returns (bool) {
-        return _brands[brand];
+        return _brands[brand] == BrandStatus.Registered;
     }
 
     // ----------------------------------------------------------------------------------------
@@ -77,10 +85,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
-    function grantBySig(GrantTerms calldata terms, uint256 deadline, bytes calldata signature)
-        external
-        whenNotPaused
-    {
+    function grantBySig(GrantTerms calldata terms, uint256 deadline, bytes calldata signature) external whenNotPaused {
         uint256 nonce = _useNonce(terms.customer);
         bytes32 structHash = keccak256(
             abi.encode(
@@ -152,8 +157,10 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
         address[] calldata customers,
         bytes32 requestId
     ) external whenNotPaused returns (uint256 total) {
-        if (msg.sender != brand && !hasRole(RELAYER_ROLE, msg.sender)) revert NotBrandOrRelayer(msg.sender, brand);
-        if (!_brands[brand]) revert BrandNotRegistered(brand);
+        if (msg.sender != brand && !hasRole(RELAYER_ROLE, msg.sender)) {
+            revert NotBrandOrRelayer(msg.sender, brand);
+        }
+        if (_brands[brand] != BrandStatus.Registered) revert BrandNotRegistered(brand);
         if (categories == 0) revert EmptyCategories();
         uint256 n = customers.length;
         if (n == 0) revert EmptyAccessBatch();
@@ -184,7 +191,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
 
     /// @inheritdoc IConsentRegistry
     function covers(address customer, address brand, uint8 purpose, uint64 categories) external view returns (bool) {
-        if (categories == 0 || !_brands[brand]) return false;
+        if (categories == 0 || _brands[brand] != BrandStatus.Registered) return false;
         Consent storage c = _consents[customer][brand][purpose];
         return c.categories & categories == categories && (c.expiresAt == 0 || c.expiresAt > block.timestamp);
     }
@@ -221,7 +228,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
     // ----------------------------------------------------------------------------------------
 
     function _grant(GrantTerms calldata terms, uint256 nonce) private {
-        if (!_brands[terms.brand]) revert BrandNotRegistered(terms.brand);
+        if (_brands[terms.brand] != BrandStatus.Registered) revert BrandNotRegistered(terms.brand);
         if (terms.categories == 0) revert EmptyCategories();
         if (terms.expiresAt != 0 && terms.expiresAt <= block.timestamp) revert ExpiryInPast(terms.expiresAt);
         _consents[terms.customer][terms.brand][terms.purpose] = Consent({
@@ -256,7 +263,9 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, Pausable, EIP712 {
         uint40 currentExpiry = c.expiresAt;
         // A narrowing only takes away: a subset of categories, and an expiry no later than now's.
         bool extends = currentExpiry != 0 && (expiresAt == 0 || expiresAt > currentExpiry);
-        if (categories & current != categories || extends) revert NotANarrowing(current, categories);
+        if (categories & current != categories || extends) {
+            revert NotANarrowing(current, categories, currentExpiry, expiresAt);
+        }
         if (expiresAt != 0 && expiresAt <= block.timestamp) revert ExpiryInPast(expiresAt);
         c.categories = categories;
         c.expiresAt = expiresAt;

@@ -127,11 +127,10 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     }
 
     /// @inheritdoc IRewardDistributor
-    function claimMany(
-        address[] calldata accounts,
-        uint256[] calldata cumulativeAmounts,
-        bytes32[][] calldata proofs
-    ) external returns (uint256 total) {
+    function claimMany(address[] calldata accounts, uint256[] calldata cumulativeAmounts, bytes32[][] calldata proofs)
+        external
+        returns (uint256 total)
+    {
         uint256 n = accounts.length;
         if (cumulativeAmounts.length != n) revert LengthMismatch(n, cumulativeAmounts.length);
         if (proofs.length != n) revert LengthMismatch(n, proofs.length);

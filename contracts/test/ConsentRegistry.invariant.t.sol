@@ -42,7 +42,7 @@ contract ConsentRegistryInvariantTest is Test {
         selectors[2] = ConsentHandler.revoke.selector;
         selectors[3] = ConsentHandler.recordAccess.selector;
         selectors[4] = ConsentHandler.warp.selector;
-        selectors[5] = ConsentHandler.toggleBrand.selector;
+        selectors[5] = ConsentHandler.retireBrand.selector;
         selectors[6] = ConsentHandler.setPaused.selector;
         targetSelector(StdInvariant.FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));

@@ -207,15 +207,24 @@ contract ConsentRegistryTest is Test, ConsentSigner {
         assertEq(registry.consentOf(alice, brand, MARKETING).categories, 0);
     }
 
-    /// @dev Documents current behaviour: deregistration does not delete consents, so registering
-    /// the same brand again makes its earlier consents cover again.
-    function test_registerBrand_ReRegistrationRestoresEarlierConsents() public {
+    /// @dev A deregistered brand is retired for good, so its earlier consents can never cover again.
+    function test_RevertWhen_RegisterRetiredBrand() public {
         _grantAlice();
         vm.startPrank(admin);
         registry.deregisterBrand(brand);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.BrandRetired.selector, brand));
         registry.registerBrand(brand);
         vm.stopPrank();
-        assertTrue(registry.covers(alice, brand, MARKETING, EMAIL));
+        assertFalse(registry.isBrand(brand));
+        assertFalse(registry.covers(alice, brand, MARKETING, EMAIL));
+    }
+
+    function test_RevertWhen_DeregisterRetiredBrand() public {
+        vm.startPrank(admin);
+        registry.deregisterBrand(brand);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.BrandNotRegistered.selector, brand));
+        registry.deregisterBrand(brand);
+        vm.stopPrank();
     }
 
     function test_isBrand_ReflectsRegistration() public view {
@@ -455,7 +464,13 @@ contract ConsentRegistryTest is Test, ConsentSigner {
     function test_RevertWhen_NarrowAddsCategory() public {
         _grantAlice();
         vm.expectRevert(
-            abi.encodeWithSelector(IConsentRegistry.NotANarrowing.selector, EMAIL | PURCHASES, EMAIL | LOCATION)
+            abi.encodeWithSelector(
+                IConsentRegistry.NotANarrowing.selector,
+                EMAIL | PURCHASES,
+                EMAIL | LOCATION,
+                START + ONE_YEAR,
+                START + ONE_YEAR
+            )
         );
         vm.prank(alice);
         registry.narrow(alice, brand, MARKETING, EMAIL | LOCATION, START + ONE_YEAR);
@@ -463,14 +478,26 @@ contract ConsentRegistryTest is Test, ConsentSigner {
 
     function test_RevertWhen_NarrowExtendsExpiry() public {
         _grantAlice();
-        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.NotANarrowing.selector, EMAIL | PURCHASES, EMAIL));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IConsentRegistry.NotANarrowing.selector,
+                EMAIL | PURCHASES,
+                EMAIL,
+                START + ONE_YEAR,
+                START + ONE_YEAR + 1
+            )
+        );
         vm.prank(alice);
         registry.narrow(alice, brand, MARKETING, EMAIL, START + ONE_YEAR + 1);
     }
 
     function test_RevertWhen_NarrowRemovesExpiry() public {
         _grantAlice();
-        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.NotANarrowing.selector, EMAIL | PURCHASES, EMAIL));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IConsentRegistry.NotANarrowing.selector, EMAIL | PURCHASES, EMAIL, START + ONE_YEAR, uint40(0)
+            )
+        );
         vm.prank(alice);
         registry.narrow(alice, brand, MARKETING, EMAIL, 0);
     }
@@ -543,7 +570,11 @@ contract ConsentRegistryTest is Test, ConsentSigner {
     function test_RevertWhen_NarrowBySigNotANarrowing() public {
         _grantAlice();
         bytes memory sig = _signNarrow(registry, aliceKey, _narrowing(LOCATION, START + 30 days), START + 1 hours);
-        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.NotANarrowing.selector, EMAIL | PURCHASES, LOCATION));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IConsentRegistry.NotANarrowing.selector, EMAIL | PURCHASES, LOCATION, START + ONE_YEAR, START + 30 days
+            )
+        );
         registry.narrowBySig(alice, brand, MARKETING, LOCATION, START + 30 days, START + 1 hours, sig);
     }
 

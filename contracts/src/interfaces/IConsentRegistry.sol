@@ -42,14 +42,19 @@ interface IConsentRegistry {
     error BrandNotRegistered(address brand);
     /// @notice The brand is already registered.
     error BrandAlreadyRegistered(address brand);
+    /// @notice The brand was deregistered; its address cannot be registered again (its old consents
+    /// must never come back to life).
+    error BrandRetired(address brand);
     /// @notice A consent must cover at least one data category.
     error EmptyCategories();
     /// @notice The expiry lies in the past.
     error ExpiryInPast(uint40 expiresAt);
     /// @notice No active consent exists for (customer, brand, purpose).
     error ConsentNotFound(address customer, address brand, uint8 purpose);
-    /// @notice A narrowing must not add categories or extend the expiry.
-    error NotANarrowing(uint64 currentCategories, uint64 requestedCategories);
+    /// @notice A narrowing must not add categories or extend (or remove) the expiry.
+    error NotANarrowing(
+        uint64 currentCategories, uint64 requestedCategories, uint40 currentExpiresAt, uint40 requestedExpiresAt
+    );
     /// @notice The customer's consent does not cover the recorded access.
     error ConsentNotCovering(address customer, address brand, uint8 purpose, uint64 categories);
     /// @notice Only the brand itself or a relayer may record the brand's access.
@@ -61,7 +66,7 @@ interface IConsentRegistry {
 
     /// @notice A brand was registered by the operator.
     event BrandRegistered(address indexed brand);
-    /// @notice A brand was deregistered; it can no longer receive consents or record accesses.
+    /// @notice A brand was deregistered for good; its consents cover nothing any more.
     event BrandDeregistered(address indexed brand);
     /// @notice A consent was granted or replaced.
     event ConsentGranted(
@@ -101,7 +106,9 @@ interface IConsentRegistry {
     /// @notice Registers `brand` so customers can consent to it. Operator only.
     function registerBrand(address brand) external;
 
-    /// @notice Deregisters `brand`. Operator only. Existing consents stop covering accesses.
+    /// @notice Deregisters `brand` for good. Operator only. Its consents stop covering accesses, and
+    /// the address cannot be registered again (a brand that returns gets a new address, and asks
+    /// customers anew).
     function deregisterBrand(address brand) external;
 
     /// @notice Whether `brand` is registered.

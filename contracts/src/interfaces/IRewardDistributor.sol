@@ -63,11 +63,9 @@ interface IRewardDistributor {
     /// @notice Claims for many accounts in one transaction. Accounts with nothing left to claim
     /// are skipped (so a relayer can safely resend a batch); an invalid proof reverts.
     /// @return total What was paid in all.
-    function claimMany(
-        address[] calldata accounts,
-        uint256[] calldata cumulativeAmounts,
-        bytes32[][] calldata proofs
-    ) external returns (uint256 total);
+    function claimMany(address[] calldata accounts, uint256[] calldata cumulativeAmounts, bytes32[][] calldata proofs)
+        external
+        returns (uint256 total);
 
     /// @notice The CASH token paid out.
     function token() external view returns (address);

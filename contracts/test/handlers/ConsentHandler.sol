@@ -263,13 +263,13 @@ contract ConsentHandler is CommonBase, StdCheats, StdUtils, ConsentSigner {
         vm.roll(block.number + 1);
     }
 
-    /// @notice The operator deregisters the last brand, or registers it again.
-    function toggleBrand() external useTime {
+    /// @notice The operator retires the last brand (once: a retired brand cannot come back).
+    function retireBrand() external useTime {
         address brand = brands[BRANDS - 1];
+        if (!ghost_brandRegistered[brand]) return;
         vm.prank(operator);
-        if (ghost_brandRegistered[brand]) registry.deregisterBrand(brand);
-        else registry.registerBrand(brand);
-        ghost_brandRegistered[brand] = !ghost_brandRegistered[brand];
+        registry.deregisterBrand(brand);
+        ghost_brandRegistered[brand] = false;
     }
 
     /// @notice The pauser pauses (one time in eight) or unpauses the registry.
