@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -113,6 +114,40 @@ def epoch_run(
         f"[bold]epoch {e.number}[/bold] {e.status}: {', '.join(outcome.steps)} in {time.monotonic() - started:.1f} s; "
         f"{e.accounts} accounts, total {e.total} units, root {e.root}, tx {e.tx_hash}"
     )
+
+
+audit_cli = typer.Typer(
+    help="Auditors: re-derive the ledger from the chain and the committed records.", no_args_is_help=True
+)
+cli.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the JSON and HTML report (default: DATA_DIR/audit).")
+    ] = None,
+) -> None:
+    """Check consents, epoch roots, money and the mirror against the chain; exit 1 on any discrepancy."""
+    from app import db
+    from app.errors import LedgerError
+    from app.services.audit import verify
+
+    settings = get_settings()
+    db.migrate(settings)
+    try:
+        report, path = verify(settings, out=out)
+    except LedgerError as exc:  # could not run at all (chain down, another chain): not a verdict
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    for check in report["checks"]:
+        typer.echo(f"{check['status']:>6}  {check['check']}: {check['summary']}")
+        for d in check["discrepancies"]:
+            epoch = f"epoch {d['epoch']}: " if "epoch" in d else ""
+            typer.echo(f"        - {epoch}{d['evidence']}")
+    typer.echo(f"report: {path} and {path.with_suffix('.html')}")
+    if not report["ok"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 2_000_000_000
 
+    # Analytics (DuckDB over the store): threads and memory before spilling to disk.
+    analytics_threads: int = 2
+    analytics_memory: str = "1GB"
+
     # Consents: receipts (ISO/IEC TS 27560 / Kantara) and how long a signature request stays valid.
     consent_controller: str = "Loyalty and data-consent ledger"
     consent_controller_contact: str = "privacy@ledger.local"

@@ -435,7 +435,10 @@ def _epochs(s: _Section) -> EpochRules:
     rules = EpochRules(
         scheme=s.choice("scheme", SCHEMES),
         period_days=s.integer("period_days", minimum=1),
-        cash_units_per_won=s.integer("cash_units_per_won", minimum=1),
+        cash_units_per_won=s.integer("cash_units_per_won", minimum=10_000),
     )
     s.done()
+    if rules.cash_units_per_won % 10_000:
+        # A basis point of a won is then a whole number of units: cashback is exact, never rounded.
+        raise InvalidRules(f"epochs.cash_units_per_won: must be a multiple of 10,000, got {rules.cash_units_per_won}")
     return rules

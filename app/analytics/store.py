@@ -47,7 +47,8 @@ def sqlite_path(settings: Settings) -> str:
 @contextmanager
 def analytics(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection with the store attached as `store` and the analytics views defined."""
-    con = duckdb.connect(config={"threads": 2})
+    # Bounded memory: DuckDB spills to disk beyond the limit instead of growing the process.
+    con = duckdb.connect(config={"threads": settings.analytics_threads, "memory_limit": settings.analytics_memory})
     try:
         con.execute(f"LOAD '{_sqlite_extension()}'")
         mode = ", READ_ONLY" if read_only else ""

@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 
 from app.analytics import behaviour
 from app.analytics.rfm import cut_points_sql, rfm_sql, timestamp_sql, utc_naive
-from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
+from app.analytics.rules import ProgrammeRules, canonical_json, default_rules, rules_hash
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
@@ -172,18 +172,24 @@ class EpochRunner:
             self._load_purchases(con, epoch)
             self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
             self._score(con, epoch)
-            self.progress(f"epoch {n}: behaviour changes")
-            self._behaviour(con, epoch, previous)
+            self.progress(f"epoch {n}: storing scores and cut points")
+            self._store_scores(con, epoch)
             self.progress(f"epoch {n}: rewards and brand debits")
             self._covered_purchases(con, previous)
             self._rewards(con, epoch)
             debits = [(brand, int(amount)) for brand, amount in con.execute(_DEBITS_SQL).fetchall()]
             self._check_budgets(debits)
+            self.progress(f"epoch {n}: storing rewards and debits")
+            self._store_rewards(con, epoch)
+            self.progress(f"epoch {n}: behaviour changes")
+            self._behaviour(con, epoch, previous)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
             self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
             leaves = con.execute("SELECT account, CAST(cumulative AS VARCHAR) FROM leaves ORDER BY account").fetchall()
         tree = write_tree(self._epoch_dir(n), [(a, int(c)) for a, c in leaves], final=False)
+        # The rules themselves beside their hash, so this epoch stays auditable after the rules change.
+        (self._epoch_dir(n) / "rules.json").write_text(canonical_json(self.rules))
         total = sum(amount for _, amount in debits)
         manifest = {
             "epoch": n,
@@ -235,6 +241,8 @@ class EpochRunner:
             scheme=scheme,  # type: ignore[arg-type]
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE scores AS {sql}")
+
+    def _store_scores(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         con.execute(
             "INSERT INTO store.epoch_scores SELECT ?, customer_id, recency_days, frequency, monetary_total, "
             "monetary_avg, r, f, m, segment, tier, cashback_bps FROM scores",
@@ -242,15 +250,15 @@ class EpochRunner:
         )
         con.execute(
             "INSERT INTO store.epoch_cut_points SELECT ?, measure, score, lower_bound, upper_bound, customers "
-            f"FROM ({cut_points_sql('scores', rules=self.rules, scheme=scheme)})",  # type: ignore[arg-type]
+            f"FROM ({cut_points_sql('scores', rules=self.rules, scheme=epoch.scheme)})",  # type: ignore[arg-type]
             [epoch.number],
         )
 
     def _behaviour(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None) -> None:
-        current = con.execute(_frame_sql(epoch.number, "TRUE")).df()
+        current = con.execute(_CURRENT_FRAME_SQL).df()
         before = (
             con.execute(
-                _frame_sql(
+                _previous_frame_sql(
                     previous.number,
                     f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}",
                 )
@@ -277,40 +285,52 @@ class EpochRunner:
         con.execute(f"CREATE OR REPLACE TEMP TABLE covered AS SELECT * FROM p {earlier}")
 
     def _rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
-        """Lines per (account, brand), brand debits, and every account's new cumulative amount (`leaves`)."""
+        """Earnings per account (`earned`), per brand (`debits`) and every account's new cumulative (`leaves`).
+
+        Cashback is won * bps * (cash_units_per_won / 10,000): exact (the rules require the divisor),
+        so it is summed in won * bps on 64-bit integers and scaled to token units only per account
+        and per brand, where 128-bit arithmetic is cheap.
+        """
         n = epoch.number
         base_bps = self.rules.tiers[-1].cashback_bps
-        units = self.rules.epochs.cash_units_per_won
-        # Aggregate on integer ids first; addresses join only the aggregates.
+        scale = self.rules.epochs.cash_units_per_won // 10_000
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE lines AS
+            f"""CREATE OR REPLACE TEMP TABLE cashback AS
             WITH rates AS (SELECT customer_id, cashback_bps FROM store.epoch_scores WHERE epoch = {n - 1}),
-            spent AS (SELECT customer_id, brand_id, CAST(sum(amount) AS HUGEINT) AS won FROM covered GROUP BY 1, 2),
-            cashback AS (
-                SELECT lower(c.address) AS account, lower(b.address) AS brand,
-                       s.won * coalesce(r.cashback_bps, {base_bps}) * {units} // 10000 AS purchase_cashback,
-                       CAST(0 AS HUGEINT) AS access_earnings
-                FROM spent s
-                JOIN store.customers c ON c.id = s.customer_id
-                JOIN store.brands b ON b.id = s.brand_id
-                LEFT JOIN rates r ON r.customer_id = s.customer_id
-            ),
-            accesses AS (
-                SELECT lower(customer) AS account, lower(brand) AS brand, CAST(0 AS HUGEINT),
-                       sum(CAST(price AS HUGEINT))
-                FROM store.mirror_accesses
-                WHERE block_number BETWEEN {epoch.from_block} AND {epoch.to_block}
-                GROUP BY 1, 2
-            )
-            SELECT account, brand, sum(purchase_cashback) AS purchase_cashback,
-                   sum(access_earnings) AS access_earnings
-            FROM (SELECT * FROM cashback UNION ALL SELECT * FROM accesses)
-            GROUP BY 1, 2
-            HAVING sum(purchase_cashback) + sum(access_earnings) > 0"""
+            spent AS (SELECT customer_id, brand_id, sum(amount) AS won FROM covered GROUP BY 1, 2)
+            SELECT s.customer_id, s.brand_id, s.won * coalesce(r.cashback_bps, {base_bps}) AS won_bps
+            FROM spent s LEFT JOIN rates r USING (customer_id)"""
         )
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE earned AS
-            SELECT account, sum(purchase_cashback) AS pc, sum(access_earnings) AS ae FROM lines GROUP BY account"""
+            f"""CREATE OR REPLACE TEMP TABLE access_lines AS
+            SELECT lower(customer) AS account, lower(brand) AS brand, sum(CAST(price AS HUGEINT)) AS earned
+            FROM store.mirror_accesses
+            WHERE block_number BETWEEN {epoch.from_block} AND {epoch.to_block}
+            GROUP BY 1, 2"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE earned AS
+            WITH by_customer AS (SELECT customer_id, sum(won_bps) AS won_bps FROM cashback GROUP BY 1),
+            purchases AS (
+                SELECT lower(c.address) AS account, CAST(b.won_bps AS HUGEINT) * {scale} AS pc
+                FROM by_customer b JOIN store.customers c ON c.id = b.customer_id
+            ),
+            accesses AS (SELECT account, sum(earned) AS ae FROM access_lines GROUP BY 1)
+            SELECT account, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
+            FROM purchases FULL OUTER JOIN accesses USING (account)
+            WHERE coalesce(pc, 0) + coalesce(ae, 0) > 0"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE debits AS
+            WITH by_brand AS (SELECT brand_id, sum(won_bps) AS won_bps FROM cashback GROUP BY 1),
+            purchases AS (
+                SELECT lower(b.address) AS brand, CAST(x.won_bps AS HUGEINT) * {scale} AS pc
+                FROM by_brand x JOIN store.brands b ON b.id = x.brand_id
+            ),
+            accesses AS (SELECT brand, sum(earned) AS ae FROM access_lines GROUP BY 1)
+            SELECT brand, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
+            FROM purchases FULL OUTER JOIN accesses USING (brand)
+            WHERE coalesce(pc, 0) + coalesce(ae, 0) > 0"""
         )
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE leaves AS
@@ -321,11 +341,12 @@ class EpochRunner:
             SELECT account, coalesce(b.cumulative, 0) + coalesce(e.pc, 0) + coalesce(e.ae, 0) AS cumulative
             FROM before b FULL OUTER JOIN earned e USING (account)"""
         )
+
+    def _store_rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+        n = epoch.number
         con.execute(
             f"""INSERT INTO store.epoch_debits
-            SELECT {n}, brand, CAST(sum(purchase_cashback) AS VARCHAR), CAST(sum(access_earnings) AS VARCHAR),
-                   CAST(sum(purchase_cashback) + sum(access_earnings) AS VARCHAR)
-            FROM lines GROUP BY brand"""
+            SELECT {n}, brand, CAST(pc AS VARCHAR), CAST(ae AS VARCHAR), CAST(pc + ae AS VARCHAR) FROM debits"""
         )
         con.execute(
             f"""INSERT INTO store.epoch_rewards
@@ -442,13 +463,25 @@ HAVING arg_max(CAST(cumulative AS HUGEINT), epoch) > 0
 ORDER BY account
 """
 
-_DEBITS_SQL = """
-SELECT brand, CAST(sum(purchase_cashback) + sum(access_earnings) AS VARCHAR) FROM lines GROUP BY brand ORDER BY brand
+_DEBITS_SQL = "SELECT brand, CAST(pc + ae AS VARCHAR) FROM debits ORDER BY brand"
+
+_POINTS = "CAST({cumulative} // 1000000000000000000 AS BIGINT)"  # whole CASH, for points thresholds
+
+# This epoch's scored customers with what behaviour.detect_changes needs, from the job's temp tables.
+_CURRENT_FRAME_SQL = f"""
+SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
+       coalesce(spend.total, 0) AS cumulative_spend,
+       coalesce({_POINTS.format(cumulative="l.cumulative")}, 0) AS cumulative_points
+FROM scores s
+LEFT JOIN (SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p GROUP BY 1) spend USING (customer_id)
+JOIN store.customers c ON c.id = s.customer_id
+LEFT JOIN leaves l ON l.account = lower(c.address)
+ORDER BY s.customer_id
 """
 
 
-def _frame_sql(number: int, purchases_filter: str) -> str:
-    """A scored epoch's customers with what behaviour.detect_changes needs (spend from the loaded `p`)."""
+def _previous_frame_sql(number: int, purchases_filter: str) -> str:
+    """The previous epoch's frame, from what it stored."""
     return f"""
 SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce(spend.total, 0) AS cumulative_spend,
@@ -458,8 +491,7 @@ LEFT JOIN (
     SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
 ) spend USING (customer_id)
 LEFT JOIN (
-    SELECT c.id AS customer_id,
-           CAST(arg_max(CAST(r.cumulative AS HUGEINT), r.epoch) // 1000000000000000000 AS BIGINT) AS points
+    SELECT c.id AS customer_id, {_POINTS.format(cumulative="arg_max(CAST(r.cumulative AS HUGEINT), r.epoch)")} AS points
     FROM store.epoch_rewards r JOIN store.customers c ON lower(c.address) = r.account
     WHERE r.epoch <= {number}
     GROUP BY c.id

@@ -1,0 +1,45 @@
+"""Audit routes: run the independent verifier and read its latest report (JSON or HTML page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import AuditorDep, ChainDep, SettingsDep
+from app.errors import NotFound
+from app.services import audit
+from app.services.audit_report import render_html
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@router.post("/verify")
+def verify_ledger(*, request: Request, settings: SettingsDep, chain: ChainDep, _: AuditorDep) -> dict[str, Any]:
+    """Re-derives the ledger from the chain and the committed records; stores the report (auditor or operator)."""
+    report, _path = audit.verify(settings, engine=request.app.state.engine, gateway=chain)
+    return report
+
+
+def _latest(settings: Any) -> dict[str, Any]:
+    found = audit.latest_report(audit.reports_dir(settings))
+    if found is None:
+        raise NotFound("no audit report yet: POST /audit/verify (or run `ledger audit verify`) first")
+    return found[0]
+
+
+@router.get("/reports/latest")
+def read_latest_report(*, settings: SettingsDep, _: AuditorDep) -> dict[str, Any]:
+    """The newest stored audit report as JSON (auditor or operator)."""
+    return _latest(settings)
+
+
+@router.get("/reports/latest.html", response_class=HTMLResponse)
+def read_latest_report_page(*, settings: SettingsDep, _: AuditorDep) -> HTMLResponse:
+    """The newest stored audit report as an HTML page with its figures (auditor or operator)."""
+    found = audit.latest_report(audit.reports_dir(settings))
+    if found is None:
+        raise NotFound("no audit report yet: POST /audit/verify (or run `ledger audit verify`) first")
+    html_file = found[1].with_suffix(".html")
+    return HTMLResponse(html_file.read_text(encoding="utf-8") if html_file.exists() else render_html(found[0]))

@@ -1,0 +1,405 @@
+"""The independent verifier on a real anvil and SQLite: a clean ledger holds, and each kind of tampering is caught."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from app import db
+from app.analytics.store import analytics
+from app.chain.errors import ContractRevert
+from app.chain.gateway import ChainGateway
+from app.chain.indexer import catch_up
+from app.chain.proofs import TreeFiles
+from app.chain.transactions import Sender, TransactionFailed
+from app.models.mirror import MirrorAccess
+from app.services import audit
+from app.services.audit import Verifier
+from app.services.epochs import EpochRunner, _purchases_hash
+from tests import factories
+
+pytestmark = pytest.mark.chain
+
+UNITS = 10**18
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+MARKETING = 1
+INTERESTS = 1 << 4
+
+
+@pytest.fixture()
+def engine(settings):
+    db.migrate(settings)
+    engine = db.make_engine(settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class Ledger:
+    """A ledger after two epochs, paid accesses, claims, a withdrawal, a revocation and a donation."""
+
+    alice: LocalAccount
+    bob: LocalAccount
+    carol: LocalAccount
+    brand: LocalAccount
+    first_purchase: int  # alice's purchase covered by epoch 1
+
+
+def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Ledger:
+    token, registry, distributor = factories.contracts(w3, d)
+    alice, bob, carol = dev_accounts[0], dev_accounts[1], dev_accounts[2]
+    brand_key, donor = dev_accounts[5], dev_accounts[7]
+    brand = factories.funded_brand(engine, w3, d, operator, brand_key, "Acme", 10**9 * UNITS)
+    ids = {a.address: factories.customer(engine, a.address) for a in (alice, bob, carol)}
+
+    # Epoch 1: two purchases at the base tier and one paid access.
+    first = factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=1), 600_000, "a1")
+    factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=2), 50_000, "b1")
+    factories.grant_by_signature(w3, d, relayer, carol, brand_key.address, MARKETING, INTERESTS, 7 * UNITS)
+    factories.record_access(w3, d, relayer, brand_key.address, MARKETING, INTERESTS, [carol.address])
+    runner = EpochRunner(settings, engine, ChainGateway(settings))
+    assert runner.run(T0 + timedelta(days=30)).epoch.status == "done"
+
+    # Epoch 2: purchases at the tiers graded in epoch 1, a batch access, then carol revokes.
+    factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=40), 100_000, "a2")
+    factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=45), 250_000, "b2")
+    factories.grant_by_signature(w3, d, relayer, bob, brand_key.address, MARKETING, INTERESTS | 1, 3 * UNITS)
+    factories.record_access(w3, d, relayer, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
+    Sender(w3, carol).send(registry.functions.revoke(carol.address, brand_key.address, MARKETING))
+    assert runner.run(T0 + timedelta(days=60)).epoch.status == "done"
+
+    # After the epochs: claims (own key and relayed), a budget withdrawal, a direct donation.
+    files = TreeFiles(settings.data_dir / "epochs" / "2")
+    proof = files.proof(alice.address)
+    Sender(w3, alice).send(distributor.functions.claim(alice.address, proof.cumulative, proof.proof))
+    proof = files.proof(bob.address)
+    Sender(w3, relayer).send(distributor.functions.claimMany([bob.address], [proof.cumulative], [proof.proof]))
+    Sender(w3, brand_key).send(distributor.functions.withdraw(5 * UNITS, brand_key.address))
+    Sender(w3, operator).send(token.functions.mint(donor.address, 11))
+    Sender(w3, donor).send(token.functions.transfer(d.distributor, 11))
+    catch_up(settings, engine=engine)
+    return Ledger(alice, bob, carol, brand_key, first)
+
+
+@pytest.fixture()
+def ledger(settings, engine, w3, deployment_of, operator, relayer, dev_accounts) -> Ledger:
+    return build_ledger(settings, engine, w3, deployment_of(settings), operator, relayer, dev_accounts)
+
+
+def verify(settings, engine) -> dict:
+    return Verifier(settings, engine, ChainGateway(settings)).run()
+
+
+def check(report: dict, name: str) -> dict:
+    (found,) = [c for c in report["checks"] if c["check"] == name]
+    return found
+
+
+def cli_env(settings) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(settings.data_dir),
+        "RPC_URL": settings.rpc_url,
+        "START_ANVIL": "false",
+    }
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def run_cli(settings, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "audit", "verify", "--out", str(out)],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# -- a clean ledger -------------------------------------------------------------------------------
+
+
+def test_verify_clean_ledger_after_two_epochs_accesses_and_claims(settings, engine, ledger, tmp_path):
+    report = verify(settings, engine)
+    assert report["ok"], [c["discrepancies"] for c in report["checks"]]
+    assert [c["status"] for c in report["checks"]] == ["ok"] * 4
+
+    consent = check(report, "consent")["figures"]
+    assert consent["customer_accesses"] == 3 and consent["access_batches"] == 2
+    assert consent["revocations"] == 1
+    epochs = check(report, "epoch_root")["figures"]["epochs"]
+    assert [(e["epoch"], e["reproduced"], e["purchases"]) for e in epochs] == [(1, True, 2), (2, True, 2)]
+    assert epochs[0]["access_earnings"] == str(7 * UNITS)
+    money = check(report, "money")["figures"]
+    assert money["donations_to_distributor"] == 11 and money["deployment_seed"] == 1
+    assert int(money["published_totals"]) == int(money["claimed"]) + int(money["claimable"])
+    assert int(money["claimable"]) > 0 and money["claimants"] == 2
+    (brand_row,) = money["brands"]
+    assert brand_row["withdrawn"] == str(5 * UNITS)
+    mirror = check(report, "mirror")["figures"]
+    assert {t["table"]: t["mirror"] == t["chain"] for t in mirror["tables"]} == dict.fromkeys(
+        [t["table"] for t in mirror["tables"]], True
+    )
+
+    # The CLI agrees (exit 0), writes JSON and HTML, and exits 1 once a purchase is edited.
+    out = tmp_path / "reports"
+    clean = run_cli(settings, out)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert len(list(out.glob("*.json"))) == 1 and len(list(out.glob("*.html"))) == 1
+    with engine.begin() as con:
+        con.execute(text("UPDATE purchases SET amount = amount + 1 WHERE id = :id"), {"id": ledger.first_purchase})
+    tampered = run_cli(settings, out)
+    assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+    assert "epoch 1" in tampered.stdout and "purchases_hash" in tampered.stdout
+
+
+# -- tampering ------------------------------------------------------------------------------------
+
+
+def test_verify_names_the_epoch_when_a_purchase_is_edited_after_it(settings, engine, ledger):
+    with engine.begin() as con:
+        con.execute(text("UPDATE purchases SET amount = 600001 WHERE id = :id"), {"id": ledger.first_purchase})
+
+    report = verify(settings, engine)
+    assert not report["ok"]
+    epochs = check(report, "epoch_root")
+    assert epochs["status"] == "failed"
+    hashes = [d for d in epochs["discrepancies"] if d["record"].get("field") == "purchases_hash"]
+    assert [d["epoch"] for d in hashes] == [1]
+    assert f"purchase {ledger.first_purchase} (600001 won" in hashes[0]["evidence"]
+    assert ledger.alice.address.lower() in hashes[0]["evidence"]
+    assert {d["epoch"] for d in epochs["discrepancies"]} >= {1}
+    # The other checks do not depend on the purchases.
+    assert [check(report, n)["status"] for n in ("consent", "money", "mirror")] == ["ok"] * 3
+
+
+def test_verify_names_the_table_and_row_when_a_mirror_row_is_deleted(settings, engine, ledger):
+    with Session(engine) as session:
+        victim = session.exec(select(MirrorAccess).order_by(MirrorAccess.block_number.desc())).first()  # type: ignore[attr-defined]
+        key = (victim.block_number, victim.log_index, victim.position)
+        session.delete(victim)
+        session.commit()
+
+    report = verify(settings, engine)
+    assert not report["ok"]
+    mirror = check(report, "mirror")
+    (found,) = mirror["discrepancies"]
+    assert found["record"] == {
+        "table": "mirror_accesses",
+        "key": {"block_number": key[0], "log_index": key[1], "position": key[2]},
+    }
+    assert found["found"] is None and found["expected"]["customer"] == victim.customer
+    assert "missing from the mirror" in found["evidence"]
+    assert [check(report, n)["status"] for n in ("consent", "epoch_root", "money")] == ["ok"] * 3
+
+
+def test_access_recorded_directly_without_consent_is_refused_and_verify_stays_green(
+    settings, engine, ledger, w3, deployment_of
+):
+    d = deployment_of(settings)
+    _, registry, _ = factories.contracts(w3, d)
+    brand = Sender(w3, ledger.brand)
+    # carol revoked; alice never consented. The brand's own key bypasses the API.
+    for customer in (ledger.carol, ledger.alice):
+        call = registry.functions.recordAccess(
+            ledger.brand.address, MARKETING, INTERESTS, [customer.address], b"\x09" * 32
+        )
+        with pytest.raises(ContractRevert) as refused:
+            brand.send(call)
+        assert refused.value.name == "ConsentNotCovering"
+        assert refused.value.args_["customer"] == customer.address
+        # Forced on chain without estimating: mined, reverted, no event.
+        with pytest.raises(TransactionFailed) as failed:
+            brand.send(call, gas=500_000)
+        assert failed.value.receipt["status"] == 0 and failed.value.receipt["logs"] == []
+    catch_up(settings, engine=engine)
+
+    report = verify(settings, engine)
+    assert report["ok"], [c["discrepancies"] for c in report["checks"]]
+    assert check(report, "consent")["figures"]["customer_accesses"] == 3
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+
+
+def test_purchases_hash_matches_the_epoch_jobs_duckdb_definition_across_chunks(
+    settings, engine, w3, deployment_of, operator, dev_accounts
+):
+    d = deployment_of(settings)
+    brand = factories.funded_brand(engine, w3, d, operator, dev_accounts[5], "Acme", 1)
+    customer = factories.customer(engine, dev_accounts[0].address)
+    for i, at in enumerate((T0, T0 + timedelta(microseconds=123_457), T0 + timedelta(days=400, hours=5))):
+        factories.purchase(engine, customer, brand, at, 1_000 * (i + 1), f"p{i}")
+    with engine.begin() as con:  # ids in a second and third chunk of 65,536
+        con.execute(
+            text(
+                "INSERT INTO purchases (id, customer_id, brand_id, external_id, purchased_at, amount, currency, "
+                "created_at) SELECT :id, customer_id, brand_id, :ext, purchased_at, 77, currency, created_at "
+                "FROM purchases WHERE id = 1"
+            ),
+            [{"id": 65_536, "ext": "chunk2"}, {"id": 140_000, "ext": "chunk3"}],
+        )
+    records = audit.load_purchases(engine)
+    assert [p.id for p in records] == [1, 2, 3, 65_536, 140_000]
+    with analytics(settings, read_only=True) as con:
+        con.execute("CREATE TEMP TABLE covered AS SELECT * FROM purchases_v")
+        assert audit.purchases_hash(records) == _purchases_hash(con)
+    assert audit.purchases_hash([]) == audit.purchases_hash(())
+
+
+def test_report_is_written_as_json_and_html_and_read_back(settings, engine, tmp_path):
+    report = {
+        "ok": False,
+        "generated_at": "2026-01-01T00:00:00.000000Z",
+        "chain": {"chain_id": 31337, "audited_block": 9},
+        "discrepancies": 1,
+        "checks": [
+            {
+                "check": "epoch_root",
+                "title": "Epoch <roots>",
+                "status": "failed",
+                "summary": "s",
+                "figures": {
+                    "epochs": [
+                        {
+                            "epoch": 1,
+                            "block": 5,
+                            "as_of": "x",
+                            "purchases": 1,
+                            "accounts": 1,
+                            "purchase_cashback": "10",
+                            "access_earnings": 0,
+                            "total": "10",
+                            "reproduced": False,
+                        }
+                    ]
+                },
+                "discrepancies": [
+                    {
+                        "check": "epoch_root",
+                        "epoch": 1,
+                        "record": {},
+                        "expected": "a",
+                        "found": "b",
+                        "evidence": "purchase <17>",
+                    }
+                ],
+            }
+        ],
+    }
+    path = audit.write_report(report, tmp_path)
+    page = path.with_suffix(".html").read_text()
+    assert "<svg" in page and "purchase &lt;17&gt;" in page and "Epoch &lt;roots&gt;" in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from elsewhere
+    assert audit.latest_report(tmp_path) == (report, path)
+    assert audit.latest_report(tmp_path / "none") is None
+
+
+# -- the consent replay on its own (events as data: what a faulty or forged chain history would look like) --
+
+A, B, C = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "cc" * 20
+BRAND = "0x" + "0b" * 20
+
+
+def _event(name: str, block: int, log_index: int = 0, **args) -> audit.ChainEvent:
+    return audit.ChainEvent("ConsentRegistry", name, args, block, log_index, "0x" + "00" * 32)
+
+
+def _grant(block: int, customer: str, *, categories: int, price: int, expires: int = 0, log_index: int = 0):
+    return _event(
+        "ConsentGranted",
+        block,
+        log_index,
+        customer=customer,
+        brand=BRAND,
+        purpose=MARKETING,
+        categories=categories,
+        expiresAt=expires,
+        price=price,
+        receiptHash=b"",
+        noticeHash=b"",
+        nonce=0,
+    )
+
+
+def _access(block: int, customers: list[str], prices: list[int], *, categories: int = INTERESTS, log_index: int = 0):
+    return _event(
+        "AccessRecorded",
+        block,
+        log_index,
+        brand=BRAND,
+        purpose=MARKETING,
+        requestId=b"\x01" * 32,
+        categories=categories,
+        customers=customers,
+        prices=prices,
+        total=sum(prices),
+    )
+
+
+@pytest.mark.parametrize(
+    ("history", "evidence"),
+    [
+        ([_grant(2, A, categories=INTERESTS, price=5), _access(3, [A], [5])], None),
+        # Granted earlier in the same block: covered (chain order is block, then log index).
+        ([_grant(3, A, categories=INTERESTS, price=5, log_index=0), _access(3, [A], [5], log_index=1)], None),
+        ([_access(3, [A], [5], log_index=0), _grant(3, A, categories=INTERESTS, price=5, log_index=1)], "no consent"),
+        (
+            [
+                _grant(2, A, categories=INTERESTS, price=5),
+                _event("ConsentRevoked", 3, customer=A, brand=BRAND, purpose=MARKETING, nonce=1),
+                _access(4, [A], [5]),
+            ],
+            "no consent",
+        ),
+        (
+            [
+                _grant(2, A, categories=INTERESTS | 1, price=5),
+                _event(
+                    "ConsentNarrowed", 3, customer=A, brand=BRAND, purpose=MARKETING, categories=1, expiresAt=0, nonce=1
+                ),
+                _access(4, [A], [5]),
+            ],
+            "covers only 0x1",
+        ),
+        ([_grant(2, A, categories=INTERESTS, price=5, expires=1_400)], None),  # expires after block 2 (t=1,200)
+        ([_grant(2, A, categories=INTERESTS, price=5, expires=1_400), _access(4, [A], [5])], "expired"),
+        ([_grant(2, A, categories=INTERESTS, price=5), _access(3, [A], [4])], "price recorded differs"),
+        (
+            [
+                _grant(2, A, categories=INTERESTS, price=5),
+                _event("BrandDeregistered", 3, brand=BRAND),
+                _access(4, [A], [5]),
+            ],
+            "was not registered",
+        ),
+        (
+            [
+                _grant(2, A, categories=INTERESTS, price=5),
+                _grant(2, B, categories=1, price=5, log_index=1),
+                _access(3, [A, B, C], [5, 5, 0]),
+            ],
+            "covers only 0x1",
+        ),
+    ],
+)
+def test_consent_replay_flags_each_uncovered_access(history, evidence) -> None:
+    result = audit.CheckResult("consent", "t")
+    events = [_event("BrandRegistered", 1, brand=BRAND), *history]
+    audit.check_consents(result, events, lambda block: 1_000 + 100 * block)
+    if evidence is None:
+        assert result.status == "ok", [d.evidence for d in result.discrepancies]
+    else:
+        assert result.status == "failed"
+        assert any(evidence in d.evidence for d in result.discrepancies), [d.evidence for d in result.discrepancies]
+        assert all(d.record["event"] == "AccessRecorded" for d in result.discrepancies)
