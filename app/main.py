@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
+from app.api.routes import audit as audit_routes
 from app.api.routes import auditors, auth, brands, consents, health, me
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
@@ -69,5 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, brands, auditors, consents, me):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)
+    app.include_router(audit_routes.router)
     app.include_router(ingest_routes.router)
     return app
