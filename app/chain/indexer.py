@@ -657,3 +657,13 @@ def mirror_dump(session: Session, models: Iterable[type[SQLModel]] = MIRROR_TABL
         rows = session.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
         dump[table.name] = [dict(row) for row in rows]
     return dump
+
+
+def refresh_mirror(settings: Settings, *, engine: Engine, gateway: ChainGateway) -> bool:
+    """Catches the mirror up before a read that should include the latest blocks; False when the chain
+    does not answer (the read then serves what is indexed, which the indexer thread catches up later)."""
+    try:
+        catch_up(settings, engine=engine, gateway=gateway)
+    except ChainUnavailable:
+        return False
+    return True

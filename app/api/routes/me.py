@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep
+from app.chain.indexer import refresh_mirror
 from app.domain import Purpose, category_names
 from app.services import privacy, rewards
 
@@ -155,10 +156,13 @@ def read_accesses(
     *,
     customer: CurrentCustomer,
     session: SessionDep,
+    settings: SettingsDep,
+    chain: ChainDep,
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
 ) -> list[AccessPublic]:
     """Which brand accessed which of my data, when, for what purpose and price (customer)."""
+    refresh_mirror(settings, engine=session.get_bind(), gateway=chain)  # type: ignore[arg-type]
     return [
         AccessPublic(
             brand=a.brand,
