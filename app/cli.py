@@ -16,11 +16,12 @@ cli = typer.Typer(help="Loyalty and data-consent ledger: operator commands.", no
 @cli.command()
 def up(
     api: Annotated[bool, typer.Option(help="Also serve the API (off: only the chain).")] = True,
+    demo: Annotated[bool, typer.Option(help="Seed demo brands, customers, consents and a settled epoch.")] = False,
 ) -> None:
-    """Run the local stack on 127.0.0.1: anvil (state in data/), contracts deployed once, the API."""
+    """Run the local stack on 127.0.0.1: anvil (state in data/), contracts deployed once, API and pages."""
     from app import localstack
 
-    localstack.run(get_settings(), with_api=api)
+    localstack.run(get_settings(), with_api=api, demo=demo)
 
 
 @cli.command()

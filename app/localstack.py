@@ -60,11 +60,13 @@ def print_deployment(chain: LocalChain, settings: Settings) -> None:
     console.print(f"  operator {d.operator}  relayer {d.relayer}  (addresses kept in {settings.deployments_dir})")
 
 
-def run(settings: Settings, *, with_api: bool = True) -> None:
+def run(settings: Settings, *, with_api: bool = True, demo: bool = False) -> None:
     """Brings the stack up and keeps it up until Ctrl-C / SIGTERM; anvil then saves its state."""
     chain = bring_up_chain(settings)
     print_deployment(chain, settings)
     try:
+        if demo:
+            _seed_demo(settings)
         if with_api:
             _serve_api(settings)
         else:
@@ -73,6 +75,20 @@ def run(settings: Settings, *, with_api: bool = True) -> None:
         if chain.anvil is not None:
             console.print("stopping anvil (saving state)")
             stop_anvil(chain.anvil)
+
+
+def _seed_demo(settings: Settings) -> None:
+    from app import db
+    from app.demo import seed
+
+    db.migrate(settings)
+    credentials = seed(settings, console=console)
+    if not credentials.seeded:
+        console.print("demo data was seeded before; fresh credentials:")
+    for name, key in credentials.brand_keys.items():
+        console.print(f"  brand console key ({name}): {key}")
+    console.print(f"  auditor token: {credentials.auditor_token}")
+    console.print(f"  customer keys (import in the wallet's development wallet): {', '.join(credentials.customer_keys)}")
 
 
 def _serve_api(settings: Settings) -> None:
@@ -91,6 +107,7 @@ def _serve_api(settings: Settings) -> None:
     follower.start()
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.print(f"[bold]API[/bold] {base}  (OpenAPI docs: {base}/docs; database: {settings.sqlalchemy_url})")
+    console.print(f"[bold]pages[/bold] customer wallet {base}/wallet   brand console {base}/brand   auditor {base}/auditor")
     console.print("[green]local stack running[/green]; Ctrl-C stops it (chain and database are kept in data/)")
     config = uvicorn.Config(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"

@@ -11,9 +11,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
 from app.api.routes import audit as audit_routes
-from app.api.routes import auditors, auth, brands, consents, health, me
+from app.api.routes import auditors, auth, brand_access, brands, consents, health, me
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
+from app.api.routes import pages as page_routes
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
 from app.errors import ChainMismatch, ChainUnavailable, LedgerError
@@ -72,4 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(ingest_routes.router)
+    app.include_router(brand_access.router)
+    app.include_router(page_routes.router)
     return app

@@ -50,14 +50,16 @@ def detect_changes(
     try:
         con.register("previous_epoch", previous[list(FRAME_COLUMNS)])
         con.register("current_epoch", current[list(FRAME_COLUMNS)])
-        events = con.sql(_changes_sql(rules, scheme)).df()
+        events = con.sql(changes_sql(rules, scheme)).df()
     finally:
         con.close()
     events["threshold"] = events["threshold"].astype("Int64")
     return events
 
 
-def _changes_sql(rules: ProgrammeRules, scheme: Scheme) -> str:
+def changes_sql(rules: ProgrammeRules, scheme: Scheme) -> str:
+    """The change events as one query over relations `previous_epoch` and `current_epoch` (FRAME_COLUMNS each):
+    EVENT_COLUMNS, threshold as an integer or NULL (for jobs that keep the data inside DuckDB)."""
     tier_ranks = ", ".join(f"('{t.name}', {rank})" for rank, t in enumerate(rules.tiers))
     spend = ", ".join(f"({v})" for v in rules.behaviour.spend_thresholds_won)
     points = ", ".join(f"({v})" for v in rules.behaviour.points_thresholds)

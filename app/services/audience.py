@@ -27,7 +27,7 @@ from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
 from app.config import Settings
-from app.domain import Category, category_mask, category_names, purpose_id
+from app.domain import Category, Purpose, category_mask, category_names, purpose_id
 from app.errors import InvalidInput
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.epochs import EpochScore
@@ -60,8 +60,6 @@ class Scope:
 
     @property
     def purpose_name(self) -> str:
-        from app.domain import Purpose
-
         return Purpose(self.purpose).name.lower()
 
 
@@ -95,7 +93,7 @@ def parse_scope(purpose: str, categories: Iterable[str]) -> Scope:
     """The scope of a request, or InvalidInput naming the unknown purpose or category."""
     names = [n.strip() for value in categories for n in value.split(",") if n.strip()]
     try:
-        scope = Scope(purpose_id(purpose), category_mask(names))
+        scope = Scope(purpose_id(purpose), int(category_mask(names)))
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     if scope.categories == 0:
@@ -113,7 +111,7 @@ def check_filters(scope: Scope, filters: Filters, rules: ProgrammeRules | None =
         "min_interest": Category.INTERESTS,
         "style": Category.STYLES,
     }
-    for name, value in filters.as_dict().items():
+    for name in filters.as_dict():
         if not scope.categories & needs[name]:
             raise InvalidInput(
                 f"filtering by {name} needs the {needs[name].name.lower()} category in `categories`: "  # type: ignore[union-attr]
@@ -175,7 +173,7 @@ def consenting(
         and customer not in exclude
     }
     found: list[Candidate] = []
-    for chunk in _chunks(sorted(covering)):
+    for chunk in chunks(sorted(covering)):
         for customer_id, address in session.exec(
             select(Customer.id, Customer.address).where(
                 col(Customer.address).in_(chunk), col(Customer.erased_at).is_(None)
@@ -195,7 +193,7 @@ def latest_scores(session: Session, customer_ids: list[int]) -> dict[int, EpochS
     if epoch is None:
         return {}
     scores: dict[int, EpochScore] = {}
-    for chunk in _chunks(customer_ids):
+    for chunk in chunks(customer_ids):
         for row in session.exec(
             select(EpochScore).where(EpochScore.epoch == epoch, col(EpochScore.customer_id).in_(chunk))
         ).all():
@@ -218,9 +216,7 @@ def interests_of(settings: Settings, customer_ids: list[int], *, as_of: datetime
             "CREATE TEMP VIEW wanted_items AS SELECT i.* FROM purchase_items_v i "
             "JOIN wanted_customers w USING (customer_id)"
         )
-        profile = interest_profile(
-            con, "wanted_events", "wanted_items", as_of=as_of or utcnow(), rules=default_rules()
-        )
+        profile = interest_profile(con, "wanted_events", "wanted_items", as_of=as_of or utcnow(), rules=default_rules())
     for customer_id, dimension, value, score in profile[["customer_id", "dimension", "value", "score"]].itertuples(
         index=False
     ):
@@ -231,9 +227,7 @@ def interests_of(settings: Settings, customer_ids: list[int], *, as_of: datetime
     return found
 
 
-def matches(
-    candidate: Candidate, filters: Filters, scores: dict[int, EpochScore], interests: Interests
-) -> bool:
+def matches(candidate: Candidate, filters: Filters, scores: dict[int, EpochScore], interests: Interests) -> bool:
     """Whether a candidate passes every filter given."""
     score = scores.get(candidate.customer_id)
     if filters.segment is not None and (score is None or score.segment != filters.segment):
@@ -252,9 +246,7 @@ def matches(
 
 
 def needs_interests(scope: Scope, filters: Filters) -> bool:
-    return bool(scope.categories & (Category.INTERESTS | Category.STYLES)) or bool(
-        filters.category or filters.style
-    )
+    return bool(scope.categories & (Category.INTERESTS | Category.STYLES)) or bool(filters.category or filters.style)
 
 
 # -- audience counts -----------------------------------------------------------------------------
@@ -330,6 +322,6 @@ def audience(
     return result
 
 
-def _chunks(values: list[Any], size: int = SQL_CHUNK) -> Iterator[list[Any]]:
+def chunks(values: list[Any], size: int = SQL_CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

@@ -230,6 +230,10 @@ class EpochRunner:
             SELECT id, customer_id, brand_id, purchased_at, amount FROM store.purchases
             WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}"""
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE accounts AS SELECT id AS customer_id, lower(address) AS account "
+            "FROM store.customers"
+        )
 
     def _score(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         scheme = epoch.scheme
@@ -245,7 +249,7 @@ class EpochRunner:
     def _store_scores(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         con.execute(
             "INSERT INTO store.epoch_scores SELECT ?, customer_id, recency_days, frequency, monetary_total, "
-            "monetary_avg, r, f, m, segment, tier, cashback_bps FROM scores",
+            "monetary_avg, r, f, m, segment, tier, cashback_bps FROM scores ORDER BY customer_id",
             [epoch.number],
         )
         con.execute(
@@ -255,26 +259,21 @@ class EpochRunner:
         )
 
     def _behaviour(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None) -> None:
-        current = con.execute(_CURRENT_FRAME_SQL).df()
-        before = (
+        """Change events against the previous epoch, computed and stored without leaving DuckDB."""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE current_epoch AS {_CURRENT_FRAME_SQL}")
+        if previous is not None:
+            purchases = f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}"
             con.execute(
-                _previous_frame_sql(
-                    previous.number,
-                    f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}",
-                )
-            ).df()
-            if previous is not None
-            else None
-        )
-        changes = behaviour.detect_changes(before, current, self.rules, scheme=epoch.scheme)  # type: ignore[arg-type]
-        changes["threshold"] = changes["threshold"].astype("string").fillna("")
-        con.register("changes", changes)
+                f"CREATE OR REPLACE TEMP TABLE previous_epoch AS {_previous_frame_sql(previous.number, purchases)}"
+            )
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE previous_epoch AS SELECT * FROM current_epoch LIMIT 0")
+        sql = behaviour.changes_sql(self.rules, epoch.scheme)  # type: ignore[arg-type]
         con.execute(
-            "INSERT INTO store.behaviour_changes SELECT ?, customer_id, event, threshold, previous, current "
-            "FROM changes",
-            [epoch.number],
+            f"""INSERT INTO store.behaviour_changes
+            SELECT {epoch.number}, customer_id, event, coalesce(CAST(threshold AS VARCHAR), ''), previous, current
+            FROM ({sql}) ORDER BY customer_id, event, threshold"""
         )
-        con.unregister("changes")
 
     def _covered_purchases(self, con: duckdb.DuckDBPyConnection, previous: Epoch | None) -> None:
         earlier = (
@@ -312,8 +311,8 @@ class EpochRunner:
             f"""CREATE OR REPLACE TEMP TABLE earned AS
             WITH by_customer AS (SELECT customer_id, sum(won_bps) AS won_bps FROM cashback GROUP BY 1),
             purchases AS (
-                SELECT lower(c.address) AS account, CAST(b.won_bps AS HUGEINT) * {scale} AS pc
-                FROM by_customer b JOIN store.customers c ON c.id = b.customer_id
+                SELECT a.account, CAST(b.won_bps AS HUGEINT) * {scale} AS pc
+                FROM by_customer b JOIN accounts a USING (customer_id)
             ),
             accesses AS (SELECT account, sum(earned) AS ae FROM access_lines GROUP BY 1)
             SELECT account, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
@@ -352,7 +351,7 @@ class EpochRunner:
             f"""INSERT INTO store.epoch_rewards
             SELECT {n}, e.account, CAST(e.pc AS VARCHAR), CAST(e.ae AS VARCHAR), CAST(e.pc + e.ae AS VARCHAR),
                    CAST(l.cumulative AS VARCHAR)
-            FROM earned e JOIN leaves l USING (account)"""
+            FROM earned e JOIN leaves l USING (account) ORDER BY e.account"""
         )
 
     def _check_budgets(self, debits: list[tuple[str, int]]) -> None:
@@ -474,9 +473,8 @@ SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce({_POINTS.format(cumulative="l.cumulative")}, 0) AS cumulative_points
 FROM scores s
 LEFT JOIN (SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p GROUP BY 1) spend USING (customer_id)
-JOIN store.customers c ON c.id = s.customer_id
-LEFT JOIN leaves l ON l.account = lower(c.address)
-ORDER BY s.customer_id
+JOIN accounts a USING (customer_id)
+LEFT JOIN leaves l ON l.account = a.account
 """
 
 
@@ -491,13 +489,12 @@ LEFT JOIN (
     SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
 ) spend USING (customer_id)
 LEFT JOIN (
-    SELECT c.id AS customer_id, {_POINTS.format(cumulative="arg_max(CAST(r.cumulative AS HUGEINT), r.epoch)")} AS points
-    FROM store.epoch_rewards r JOIN store.customers c ON lower(c.address) = r.account
+    SELECT c.customer_id, {_POINTS.format(cumulative="arg_max(CAST(r.cumulative AS HUGEINT), r.epoch)")} AS points
+    FROM store.epoch_rewards r JOIN accounts c ON c.account = r.account
     WHERE r.epoch <= {number}
-    GROUP BY c.id
+    GROUP BY c.customer_id
 ) points USING (customer_id)
 WHERE s.epoch = {number}
-ORDER BY s.customer_id
 """
 
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
 from app.domain import Category, Purpose
@@ -205,7 +205,7 @@ def read_segment_grid(
         return SegmentGrid(epoch=None, scheme=None, max_score=3, cells=[], segments={})
     s = EpochScore
     counted = session.exec(
-        select(s.r, s.f, s.segment, func.count()).where(s.epoch == epoch).group_by(s.r, s.f, s.segment)
+        select(s.r, s.f, s.segment, func.count()).where(s.epoch == epoch).group_by(col(s.r), col(s.f), col(s.segment))
     ).all()
     cells: dict[tuple[int, int], GridCell] = {}
     segments: dict[str, int] = {}
@@ -228,6 +228,8 @@ class EpochRewardsTotal(BaseModel):
     epoch: int
     status: str
     as_of: str
+    from_block: int = Field(description="Accesses in blocks from_block..to_block are paid in this epoch")
+    to_block: int
     accounts: int
     purchase_cashback: str = Field(description="CASH smallest units, decimal string")
     access_earnings: str
@@ -249,6 +251,8 @@ def read_rewards_per_epoch(*, session: SessionDep, _: AuditorDep) -> list[EpochR
                 epoch=e.number,
                 status=e.status,
                 as_of=e.as_of.isoformat(),
+                from_block=e.from_block,
+                to_block=e.to_block,
                 accounts=len(rewards),
                 purchase_cashback=str(sum(int(r.purchase_cashback) for r in rewards)),
                 access_earnings=str(sum(int(r.access_earnings) for r in rewards)),

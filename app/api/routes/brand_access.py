@@ -1,0 +1,230 @@
+"""Brand access routes: audience counts (free), profiles (recorded on chain and paid), the brand's account and history.
+
+Amounts (CASH smallest units) are JSON strings of decimal digits, as in the ledger routes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+from app.api.deps import ChainDep, CurrentBrand, SessionDep, SettingsDep
+from app.domain import Purpose, category_names
+from app.services import access, audience
+from app.services.audience import Filters
+
+router = APIRouter(tags=["brand access"])
+
+Name = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+Level = Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False)]
+
+
+# -- request and response models ------------------------------------------------------------------
+
+
+class ProfileFilters(BaseModel):
+    """Narrow the customers; each filter needs its dimension's category in `categories`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment: Name | None = Field(default=None, description="RFM segment at the latest epoch (needs `segment`)")
+    tier: Name | None = Field(default=None, description="Tier at the latest epoch (needs `segment`)")
+    category: Name | None = Field(default=None, description="Interest category (needs `interests`)")
+    style: Name | None = Field(default=None, description="Style among the customer's interests (needs `styles`)")
+    min_interest: Level | None = Field(default=None, description="Least score in `category` (needs `interests`)")
+
+    def domain(self) -> Filters:
+        return Filters(**self.model_dump())
+
+
+class ProfileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: StrictStr = Field(description="marketing, personalisation, analytics or research")
+    categories: list[StrictStr] = Field(min_length=1, max_length=16, description="Data categories asked")
+    filters: ProfileFilters = Field(default_factory=ProfileFilters)
+    limit: StrictInt = Field(default=100, ge=1, le=access.MAX_LIMIT, description="Most profiles returned")
+
+
+class ShownCount(BaseModel):
+    count: int | None = Field(description="Exact count, or None when under the threshold")
+    fewer_than: int | None = Field(description="Set instead of `count` when the count is under the threshold")
+
+
+class Group(ShownCount):
+    value: str
+
+
+class Audience(BaseModel):
+    brand: str
+    purpose: str
+    categories: list[str]
+    filters: dict[str, Any]
+    k_min: int
+    block_number: int
+    total: ShownCount
+    by_segment: list[Group] | None = Field(description="None unless `segment` is among the categories")
+    by_tier: list[Group] | None = Field(description="None unless `segment` is among the categories")
+    by_category: list[Group] | None = Field(description="None unless `interests` is among the categories")
+    by_style: list[Group] | None = Field(description="None unless `styles` is among the categories")
+
+
+class Profiles(BaseModel):
+    access_id: str | None = Field(description="This request in GET /brands/me/accesses; None if nobody matched")
+    request_id: str | None = Field(description="The bytes32 recorded on chain with the batch")
+    tx_hash: str | None
+    block_number: int | None
+    purpose: str
+    categories: list[str]
+    filters: dict[str, Any]
+    limit: int
+    customers: int
+    cost: str
+    attempts: int = Field(description="recordAccess batches sent (2 when the registry refused a customer once)")
+    profiles: list[dict[str, Any]] = Field(
+        description="address and price always; contact, demographics, purchases, segment, interests, styles, "
+        "cart only for the categories asked"
+    )
+
+
+class PriceSpread(BaseModel):
+    purpose: str
+    consents: ShownCount
+    min: str | None
+    median: str | None
+    max: str | None
+
+
+class Budget(BaseModel):
+    deposited: str
+    withdrawn: str
+    spent: str = Field(description="Debited by published epochs")
+    on_chain: str = Field(description="RewardDistributor.budgetOf(brand)")
+    committed: str = Field(description="Owed for accesses recorded on chain, not yet settled by an epoch")
+    remaining: str = Field(description="on_chain - committed (never below 0)")
+    shortfall: str = Field(description="committed - on_chain when the budget cannot pay what is owed")
+
+
+class AccessTotals(BaseModel):
+    requests: int
+    customers: int
+
+
+class BrandAccount(BaseModel):
+    brand: str
+    indexed_block: int | None
+    budget: Budget
+    prices: list[PriceSpread]
+    accesses: AccessTotals
+
+
+class AccessRequestPublic(BaseModel):
+    id: str
+    request_id: str
+    purpose: str
+    categories: list[str]
+    filters: dict[str, Any]
+    limit: int
+    customers: int
+    cost: str
+    status: str
+    attempts: int
+    error: str | None
+    tx_hash: str | None
+    block_number: int | None
+    gas_used: int | None
+    created_at: datetime
+    recorded_at: datetime | None
+    delivered_at: datetime | None
+
+
+class AccessPage(BaseModel):
+    items: list[AccessRequestPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+
+@router.get("/audience")
+def read_audience(
+    *,
+    session: SessionDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    brand: CurrentBrand,
+    purpose: Annotated[str, Query(description="marketing, personalisation, analytics or research")],
+    categories: Annotated[list[str], Query(description="Data categories (repeat or comma-separate)")],
+    segment: Annotated[str | None, Query(max_length=100)] = None,
+    tier: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    style: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    min_interest: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+) -> Audience:
+    """Counts of customers consenting to this purpose and categories now, by segment, tier, interest (brand)."""
+    scope = audience.parse_scope(purpose, categories)
+    filters = Filters(segment=segment, tier=tier, category=category, style=style, min_interest=min_interest)
+    return Audience(**audience.audience(session, settings, chain, brand, scope, filters))
+
+
+@router.post("/profiles")
+def create_profiles(
+    *, body: ProfileRequest, session: SessionDep, settings: SettingsDep, chain: ChainDep, brand: CurrentBrand
+) -> Profiles:
+    """Profiles of consenting customers, each access recorded on chain and payable before any is returned (brand)."""
+    scope = audience.parse_scope(body.purpose, body.categories)
+    result = access.request_profiles(session, settings, chain, brand, scope, body.filters.domain(), body.limit)
+    return Profiles(**result)
+
+
+@router.get("/brands/me/account")
+def read_brand_account(
+    *, session: SessionDep, settings: SettingsDep, chain: ChainDep, brand: CurrentBrand
+) -> BrandAccount:
+    """The calling brand's budget, what it owes, its consent prices and access totals (brand).
+
+    A brand funds its budget on chain with its own key: `CashbackToken.approve(distributor, amount)`
+    then `RewardDistributor.deposit(brand, amount)`; the API holds no brand key and never deposits.
+    """
+    return BrandAccount(**access.brand_account(session, settings, chain, brand))
+
+
+@router.get("/brands/me/accesses")
+def read_brand_accesses(
+    *,
+    session: SessionDep,
+    brand: CurrentBrand,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AccessPage:
+    """The calling brand's own profile requests, newest first, with their on-chain records (brand)."""
+    rows, total = access.access_history(session, brand, limit, offset)
+    items = [
+        AccessRequestPublic(
+            id=r.id,
+            request_id=r.request_id,
+            purpose=Purpose(r.purpose).name.lower(),
+            categories=category_names(r.categories),
+            filters=json.loads(r.filters),
+            limit=r.requested_limit,
+            customers=r.customers,
+            cost=str(r.cost),
+            status=r.status,
+            attempts=r.attempts,
+            error=r.error,
+            tx_hash=r.tx_hash,
+            block_number=r.block_number,
+            gas_used=r.gas_used,
+            created_at=r.created_at,
+            recorded_at=r.recorded_at,
+            delivered_at=r.delivered_at,
+        )
+        for r in rows
+    ]
+    return AccessPage(items=items, total=total, limit=limit, offset=offset)

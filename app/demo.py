@@ -1,0 +1,162 @@
+"""Demo data for the local stack: brands with budgets, customers with purchases, interests and signed
+consents, brand profile requests, and one settled epoch — all made through the real API and chain.
+
+Keys are derived from fixed seeds, so a demo is the same on every machine; they are development keys
+for the local stack only.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from fastapi.testclient import TestClient
+from rich.console import Console
+
+from app.chain.eip712 import sign_typed_data
+from app.config import Settings
+
+BRANDS = [("Maison Lumiere", "fashion"), ("Hanok Living", "home"), ("Seoul Sports", "sports")]
+KIND = dict(BRANDS)
+CATEGORIES = {
+    "fashion": ["dresses", "shoes", "bags", "outerwear"],
+    "home": ["kitchen", "lighting", "bedding", "decor"],
+    "sports": ["running", "yoga", "outdoor", "cycling"],
+}
+STYLES = ["minimal", "vintage", "street", "classic", "bohemian", "sporty"]
+EVENT_KINDS = ["view", "view", "view", "touch", "compare", "wishlist", "cart_add", "cart_abandon"]
+UNITS = 10**18
+
+
+def demo_key(label: str) -> LocalAccount:
+    """A fixed development key for a demo actor."""
+    return Account.from_key(keccak(text=f"ledger-demo:{label}"))
+
+
+@dataclass
+class DemoCredentials:
+    brand_keys: dict[str, str] = field(default_factory=dict)
+    auditor_token: str = ""
+    customer_keys: list[str] = field(default_factory=list)
+    seeded: bool = False
+
+
+def seed(settings: Settings, *, customers: int = 300, console: Console | None = None) -> DemoCredentials:
+    """Seeds the demo once (a second call finds the brands and only hands out fresh credentials)."""
+    from app.chain.gateway import ChainGateway
+    from app.chain.indexer import catch_up
+    from app.main import create_app
+    from app.services.epochs import EpochRunner
+
+    say = (console or Console(soft_wrap=True)).print
+    rng = random.Random(20251122)
+    credentials = DemoCredentials()
+    admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
+    with TestClient(create_app(settings)) as api:
+        existing = {b["name"]: b for b in api.get("/brands", headers=admin).json()}
+        brands = []
+        for name, _ in BRANDS:
+            account = demo_key(f"brand:{name}")
+            brand = existing.get(name) or _ok(api.post("/brands", json={"name": name, "address": account.address},
+                                                       headers=admin))
+            key = _ok(api.post(f"/brands/{brand['id']}/keys", json={"label": "demo"}, headers=admin))["key"]
+            credentials.brand_keys[name] = key
+            brands.append((brand, account))
+        credentials.auditor_token = _ok(api.post("/auditors/tokens", json={"label": "demo"}, headers=admin))["token"]
+        shoppers = [demo_key(f"customer:{i}") for i in range(customers)]
+        credentials.customer_keys = ["0x" + bytes(a.key).hex() for a in shoppers[:3]]
+        if existing:
+            credentials.seeded = False
+            return credentials
+
+        gateway = ChainGateway(settings)
+        say(f"demo: funding {len(brands)} brand budgets on chain")
+        _fund(gateway, [account.address for _, account in brands], 50_000_000 * UNITS)
+
+        now = datetime.now(UTC).replace(microsecond=0)
+        say(f"demo: {customers} customers' purchases and interest events")
+        purchases, events = [], []
+        for i, shopper in enumerate(shoppers):
+            loyal = rng.random()
+            for j in range(1 + int(loyal * 9)):
+                brand, _ = rng.choice(brands)
+                kind = KIND[brand["name"]]
+                at = now - timedelta(days=rng.randint(1, 300) * (1.2 - loyal), hours=rng.randint(0, 23))
+                amount = rng.choice([18_000, 39_000, 79_000, 129_000, 259_000, 640_000])
+                purchases.append({
+                    "customer": shopper.address, "brand": brand["id"], "external_id": f"demo-{i}-{j}",
+                    "purchased_at": at.isoformat(), "amount": amount,
+                    "items": [{"item_id": f"sku-{rng.randint(1, 400)}", "category": rng.choice(CATEGORIES[kind]),
+                               "style": rng.choice(STYLES), "quantity": 1, "unit_price": amount}],
+                })
+            for j in range(rng.randint(2, 12)):
+                brand, _ = rng.choice(brands)
+                kind = KIND[brand["name"]]
+                events.append({
+                    "customer": shopper.address, "brand": brand["id"], "external_id": f"demo-e-{i}-{j}",
+                    "kind": rng.choice(EVENT_KINDS), "item_id": f"sku-{rng.randint(1, 400)}",
+                    "category": rng.choice(CATEGORIES[kind]), "style": rng.choice(STYLES),
+                    "occurred_at": (now - timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))).isoformat(),
+                })
+        for path, rows in (("/ingest/purchases/bulk", purchases), ("/ingest/events/bulk", events)):
+            body = "\n".join(json.dumps(r) for r in rows).encode()
+            _ok(api.post(path, content=body, headers={**admin, "Content-Type": "application/x-ndjson"}))
+
+        consenting = shoppers[: customers // 2]
+        say(f"demo: {len(consenting)} customers sign consents in their wallets (relayed on chain)")
+        for shopper in consenting:
+            headers = _sign_in(api, shopper)
+            for brand, _ in rng.sample(brands, rng.randint(1, 2)):
+                categories = rng.sample(["interests", "styles", "segment", "purchases", "cart"], rng.randint(2, 4))
+                typed = _ok(api.post("/consents/typed-data", headers=headers, json={
+                    "action": "grant", "brand": brand["id"], "purpose": "marketing", "categories": categories,
+                    "price": rng.choice([1, 2, 3, 5]) * UNITS // 2,
+                }))
+                signature = "0x" + sign_typed_data(shopper.key, typed["typed_data"]).hex()
+                _ok(api.post("/consents", headers=headers, json={"request_id": typed["request_id"],
+                                                                 "signature": signature}))
+
+        say("demo: brands request profiles of consenting customers (accesses recorded on chain)")
+        for (brand, _), name in zip(brands, credentials.brand_keys, strict=True):
+            headers = {"Authorization": f"Bearer {credentials.brand_keys[name]}"}
+            response = api.post("/profiles", headers=headers,
+                                json={"purpose": "marketing", "categories": ["interests"], "limit": 40})
+            if response.status_code != 200:
+                say(f"  {name}: {response.json().get('message')}")
+
+        say("demo: settling epoch 1")
+        catch_up(settings, engine=api.app.state.engine, gateway=gateway)
+        outcome = EpochRunner(settings, api.app.state.engine, gateway).run(now - timedelta(minutes=1))
+        say(f"demo: epoch {outcome.epoch.number} published, {outcome.epoch.accounts} accounts, tx {outcome.epoch.tx_hash}")
+        credentials.seeded = True
+    return credentials
+
+
+def _fund(gateway, brands: list[str], amount: int) -> None:  # type: ignore[no-untyped-def]
+    """The operator buys CASH for each brand's budget (as when a brand pays the programme) and deposits it."""
+    token, distributor = gateway.token, gateway.distributor
+    operator = gateway.sender("operator").address
+    gateway.send(token.functions.mint(operator, amount * len(brands)), role="operator")
+    gateway.send(token.functions.approve(distributor.address, amount * len(brands)), role="operator")
+    for brand in brands:
+        gateway.send(distributor.functions.deposit(brand, amount), role="operator")
+
+
+def _sign_in(api: TestClient, account: LocalAccount) -> dict[str, str]:
+    message = _ok(api.post("/auth/siwe/nonce", json={"address": account.address}))["message"]
+    signature = "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+    token = _ok(api.post("/auth/siwe/verify", json={"message": message, "signature": signature}))["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _ok(response):  # type: ignore[no-untyped-def]
+    if response.status_code >= 400:
+        raise RuntimeError(f"demo seeding: {response.request.method} {response.request.url.path} -> "
+                           f"{response.status_code} {response.text[:300]}")
+    return response.json()

@@ -1,0 +1,553 @@
+// The customer wallet: sign in with Ethereum, see what is known and who used it, manage consents, claim CASH.
+
+import {
+  $, api, busy, cashNumber, chips, clear, config, el, explain, fill, formatCash, formatDate, formatWon,
+  makeChart, notify, parseCash, PALETTE, saveBlob, shortHex, stat, table, toUnits, txLink,
+} from "./common.js";
+
+const ethers = window.ethers;
+const DEV_KEY = "ledger.devWallet.key"; // localStorage: the development wallet's private key
+const SESSION = "ledger.wallet.session"; // sessionStorage: {token, address, expires_at, kind}
+
+const state = { cfg: null, signer: null, token: null, address: null, brands: new Map(), brandList: [] };
+
+// -- wallets: one shape for the injected wallet and the built-in development wallet -------------
+
+function devWallet() {
+  let key = localStorage.getItem(DEV_KEY);
+  if (!key) {
+    key = ethers.Wallet.createRandom().privateKey;
+    localStorage.setItem(DEV_KEY, key);
+  }
+  return new ethers.Wallet(key);
+}
+
+function typesOf(doc) {
+  const types = { ...doc.types };
+  delete types.EIP712Domain; // ethers derives the domain type itself
+  return types;
+}
+
+function devSigner() {
+  const wallet = devWallet();
+  return {
+    kind: "dev",
+    address: wallet.address,
+    signMessage: (message) => wallet.signMessage(message),
+    signTypedData: (doc) => wallet.signTypedData(doc.domain, typesOf(doc), doc.message),
+  };
+}
+
+async function injectedSigner() {
+  const provider = window.ethereum;
+  const [address] = await provider.request({ method: "eth_requestAccounts" });
+  if (!address) throw new Error("The browser wallet gave no account.");
+  const chainHex = await provider.request({ method: "eth_chainId" });
+  if (Number(chainHex) !== state.cfg.chain_id) {
+    try {
+      await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + state.cfg.chain_id.toString(16) }] });
+    } catch {
+      throw new Error(`Your browser wallet is on chain ${Number(chainHex)}; this programme runs on chain ${state.cfg.chain_id}. Switch networks in the wallet and try again.`);
+    }
+  }
+  const checksummed = ethers.getAddress(address);
+  return {
+    kind: "injected",
+    address: checksummed,
+    signMessage: (message) => provider.request({ method: "personal_sign", params: [ethers.hexlify(ethers.toUtf8Bytes(message)), checksummed] }),
+    // The document from the API is signed exactly as received (eth_signTypedData_v4).
+    signTypedData: (doc) => provider.request({ method: "eth_signTypedData_v4", params: [checksummed, JSON.stringify(doc)] }),
+  };
+}
+
+function showDevWallet() {
+  const wallet = devWallet();
+  $("#devwallet").hidden = false;
+  $("#dev-address").textContent = wallet.address;
+  $("#dev-key").hidden = true;
+}
+
+// -- sign-in -----------------------------------------------------------------------------------
+
+async function signIn(signer) {
+  const issued = await api("/auth/siwe/nonce", { method: "POST", body: { address: signer.address } });
+  const signature = await signer.signMessage(issued.message);
+  const session = await api("/auth/siwe/verify", { method: "POST", body: { message: issued.message, signature } });
+  sessionStorage.setItem(SESSION, JSON.stringify({ ...session, kind: signer.kind }));
+  await enter(signer, session.token);
+}
+
+async function enter(signer, token) {
+  state.signer = signer;
+  state.token = token;
+  state.address = signer.address;
+  $("#connect").hidden = true;
+  $("#signed-in").hidden = false;
+  $("#nav").hidden = false;
+  $("#sign-out").hidden = false;
+  $("#who").textContent = (signer.kind === "dev" ? "dev wallet " : "") + shortHex(signer.address);
+  $("#who").title = signer.address;
+  $("#claim-own").hidden = signer.kind !== "injected";
+  await loadAll();
+}
+
+async function signOut() {
+  try {
+    if (state.token) await api("/auth/logout", { method: "POST", token: state.token });
+  } catch {
+    /* the session ends here either way */
+  }
+  sessionStorage.removeItem(SESSION);
+  location.reload();
+}
+
+async function resume() {
+  const saved = JSON.parse(sessionStorage.getItem(SESSION) || "null");
+  if (!saved) return false;
+  let signer = null;
+  if (saved.kind === "dev" && state.cfg.dev_wallet_allowed) signer = devSigner();
+  if (saved.kind === "injected" && window.ethereum) {
+    const accounts = await window.ethereum.request({ method: "eth_accounts" });
+    if (accounts[0] && ethers.getAddress(accounts[0]) === ethers.getAddress(saved.address)) signer = await injectedSigner();
+  }
+  if (!signer || ethers.getAddress(signer.address) !== ethers.getAddress(saved.address)) {
+    sessionStorage.removeItem(SESSION);
+    return false;
+  }
+  try {
+    await api("/auth/me", { token: saved.token });
+  } catch {
+    sessionStorage.removeItem(SESSION);
+    return false;
+  }
+  await enter(signer, saved.token);
+  return true;
+}
+
+// -- loading everything --------------------------------------------------------------------------
+
+const me = (path, opts = {}) => api(path, { token: state.token, ...opts });
+
+function brandName(address) {
+  if (!address) return "—";
+  return state.brands.get(address.toLowerCase()) || shortHex(address);
+}
+
+async function loadAll() {
+  try {
+    state.brandList = await api("/pages/brands");
+    state.brands = new Map(state.brandList.map((b) => [b.address.toLowerCase(), b.name]));
+  } catch {
+    state.brandList = [];
+  }
+  fillGrantForm();
+  await Promise.all([loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards()]);
+  document.body.dataset.loaded = "true";
+}
+
+// Each section fails on its own, with its own sentence, and the rest of the page still works.
+async function section(target, load) {
+  try {
+    await load();
+  } catch (e) {
+    if (e && e.code === "not_authenticated") {
+      sessionStorage.removeItem(SESSION);
+      notify("#page-error", "error", "Your session has ended. Please sign in again.");
+    }
+    fill(target, el("div", { class: "notice error", role: "alert" }, explain(e)));
+  }
+}
+
+async function loadMoney() {
+  const d = state.cfg.token_decimals;
+  await section("#money-stats", async () => {
+    const [balance, claim] = await Promise.all([me("/me/balance"), me("/me/claim")]);
+    state.claim = claim;
+    const claimable = toUnits(claim.claimable);
+    fill(
+      "#money-stats",
+      stat("Balance", formatCash(balance.balance, d), "CASH", "in your wallet, on chain"),
+      stat("Claimable", formatCash(claim.claimable, d), "CASH", claim.epoch ? `settled up to epoch ${claim.epoch}` : "no epoch settled yet"),
+      stat("Earned in total", formatCash(claim.cumulative, d), "CASH", `claimed so far: ${formatCash(claim.claimed, d)}`),
+    );
+    const relayed = $("#claim-relayed");
+    relayed.disabled = claimable === 0n;
+    relayed.textContent = claimable === 0n ? "Nothing to claim" : `Claim ${formatCash(claimable, d)} CASH`;
+    $("#claim-own").disabled = claimable === 0n;
+    $("#money-updated").textContent = "updated " + formatDate(new Date().toISOString());
+  });
+}
+
+async function loadProfile() {
+  await section("#profile-body", async () => {
+    const profile = await me("/me/profile");
+    const c = profile.current;
+    if (!c) {
+      fill("#profile-body", el("p", { class: "empty" }, "Not graded yet: your tier and scores appear after your first purchase has been settled in an epoch."));
+      return;
+    }
+    const history = profile.history.slice().reverse().map((h) =>
+      el("tr", {},
+        el("td", {}, `#${h.epoch}`), el("td", {}, formatDate(h.as_of, false)), el("td", {}, h.tier), el("td", {}, h.segment),
+        el("td", { class: "num" }, `${h.r}·${h.f}·${h.m}`), el("td", { class: "num" }, `${(h.cashback_bps / 100).toFixed(2)} %`)));
+    fill(
+      "#profile-body",
+      el("div", { class: "stats" },
+        stat("Tier", c.tier, null, `${(c.cashback_bps / 100).toFixed(2)} % cashback`),
+        stat("Segment", c.segment, null, `as of epoch ${c.epoch}, ${formatDate(c.as_of, false)}`)),
+      el("h3", { style: "margin-top:0.9rem" }, "RFM scores"),
+      el("div", { class: "scores" },
+        el("div", { class: "score" }, el("b", {}, c.r), el("span", {}, "recency")),
+        el("div", { class: "score" }, el("b", {}, c.f), el("span", {}, "frequency")),
+        el("div", { class: "score" }, el("b", {}, c.m), el("span", {}, "monetary"))),
+      el("p", { class: "small muted" },
+        `Last purchase ${plural(c.recency_days, "day")} before the epoch's end · ${plural(c.frequency, "purchase")} counted · ${formatWon(c.monetary_total)} spent.`),
+      el("h3", {}, "History"),
+      table(["Epoch", "As of", "Tier", "Segment", { label: "R·F·M", class: "num" }, { label: "Cashback", class: "num" }], history),
+    );
+  });
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function bars(items, max) {
+  const top = max || Math.max(...items.map((i) => i.score), 1e-9);
+  return el("div", { class: "bars" }, items.map((i) =>
+    el("div", { class: "bar" },
+      el("span", {}, i.value),
+      el("span", { class: "track" }, el("span", { class: "fill", style: `width:${Math.max(2, Math.round((100 * i.score) / top))}%;display:block` })),
+      el("span", { class: "num" }, i.score.toFixed(1)))));
+}
+
+async function loadInterests() {
+  await section("#interests-body", async () => {
+    const data = await me("/me/interests");
+    const cats = (data.categories || []).slice().sort((a, b) => b.score - a.score);
+    const styles = (data.styles || []).slice().sort((a, b) => b.score - a.score);
+    if (!cats.length && !styles.length) {
+      fill("#interests-body", el("p", { class: "empty" }, "Nothing recorded yet: your interests build up from what you look at, wish for, put in a cart and buy."));
+      return;
+    }
+    fill(
+      "#interests-body",
+      (data.top_styles || []).length ? el("p", {}, "Top styles: ", chips(data.top_styles)) : null,
+      el("h3", {}, "Categories"), cats.length ? bars(cats.slice(0, 8)) : el("p", { class: "empty" }, "None yet."),
+      el("h3", { style: "margin-top:0.75rem" }, "Styles"), styles.length ? bars(styles.slice(0, 8)) : el("p", { class: "empty" }, "None yet."),
+      el("p", { class: "small muted" }, `Scores weigh recent signals more; computed ${formatDate(data.as_of)}.`),
+    );
+  });
+}
+
+// -- consents ------------------------------------------------------------------------------------
+
+function expiryText(seconds) {
+  if (!seconds) return "no end date";
+  const expired = seconds * 1000 <= Date.now();
+  return (expired ? "ended " : "until ") + formatDate(seconds, false);
+}
+
+function statusBadge(c) {
+  if (c.status !== "active") return el("span", { class: "badge neutral" }, c.status === "withdrawn" ? "revoked" : c.status);
+  const oc = c.on_chain;
+  if (oc.expires_at && oc.expires_at * 1000 <= Date.now()) return el("span", { class: "badge warn" }, "expired");
+  if (!oc.in_force) return el("span", { class: "badge warn" }, "not in force");
+  return el("span", { class: "badge ok" }, "active");
+}
+
+async function loadConsents() {
+  await section("#consents-body", async () => {
+    const statuses = $("#show-ended").checked ? ["active", "withdrawn", "superseded"] : ["active"];
+    const list = await me("/consents", { query: { status: statuses } });
+    const d = state.cfg.token_decimals;
+    const rows = [];
+    for (const c of list) {
+      const active = c.status === "active";
+      const oc = c.on_chain;
+      const row = el("tr", { dataset: { receipt: c.receipt_id, brand: c.brand.name, purpose: c.purpose } },
+        el("td", {}, el("b", {}, c.brand.name), el("div", { class: "addr small muted" }, shortHex(c.brand.address))),
+        el("td", {}, c.purpose),
+        el("td", {}, active ? chips(oc.categories) : el("span", { class: "muted" }, "—")),
+        el("td", { class: "num" }, active ? formatCash(oc.price, d) : "—"),
+        el("td", {}, active ? expiryText(oc.expires_at) : formatDate(c.withdrawn_at || c.created_at, false)),
+        el("td", {}, statusBadge(c)),
+        el("td", {}, txLink(state.cfg, active ? c.grant_tx_hash : c.withdrawal_tx_hash || c.grant_tx_hash)),
+        el("td", {},
+          el("div", { class: "actions" },
+            active ? el("button", { class: "secondary", onclick: (ev) => openNarrow(ev.target, c) }, "Narrow") : null,
+            active ? el("button", { class: "danger", onclick: (ev) => revoke(ev.target, c) }, "Revoke") : null,
+            el("button", { class: "link", onclick: (ev) => downloadReceipt(ev.target, c) }, "Receipt"))));
+      rows.push(row);
+    }
+    fill("#consents-body", table(
+      ["Brand", "Purpose", "Data", { label: "Price / access", class: "num" }, "Ends", "Status", "Transaction", ""],
+      rows,
+      { empty: "You have not given any consent. Brands see nothing about you until you do." },
+    ));
+  });
+}
+
+// Typed data from the API, signed in the browser, relayed by the API: one path for every change.
+async function signAndSend(request) {
+  const prepared = await me("/consents/typed-data", { method: "POST", body: request });
+  const signature = await state.signer.signTypedData(prepared.typed_data);
+  return me("/consents", { method: "POST", body: { request_id: prepared.request_id, signature } });
+}
+
+function endOfDay(dateText) {
+  return dateText ? new Date(`${dateText}T23:59:59`).toISOString() : undefined;
+}
+
+function fillGrantForm() {
+  const cfg = state.cfg;
+  fill("#grant-brand", state.brandList.length
+    ? state.brandList.map((b) => el("option", { value: b.id }, b.name))
+    : [el("option", { value: "" }, "no brand registered yet")]);
+  fill("#grant-purpose", cfg.purposes.map((p) => el("option", { value: p }, p)));
+  fill("#grant-categories", cfg.categories.map((c) =>
+    el("label", {}, el("input", { type: "checkbox", name: "category", value: c, checked: ["interests", "segment"].includes(c) }), c)));
+}
+
+async function grant(event) {
+  event.preventDefault();
+  await busy($("#grant-submit"), "#consent-msg", async () => {
+    const categories = [...document.querySelectorAll("#grant-categories input:checked")].map((i) => i.value);
+    if (!categories.length) throw new Error("Choose at least one kind of data the brand may use.");
+    const brand = $("#grant-brand").value;
+    if (!brand) throw new Error("Choose a brand.");
+    const expires_at = endOfDay($("#grant-expiry").value);
+    if (expires_at && new Date(expires_at) <= new Date()) throw new Error("The end date must be in the future.");
+    const price = parseCash($("#grant-price").value, state.cfg.token_decimals);
+    const done = await signAndSend({ action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, expires_at, price });
+    await loadConsents();
+    notify("#consent-msg", "ok", `Consent granted and recorded on chain in block ${done.block_number}.`);
+  });
+}
+
+function openNarrow(button, c) {
+  const row = button.closest("tr");
+  if (row.nextElementSibling && row.nextElementSibling.classList.contains("detail")) {
+    row.nextElementSibling.remove();
+    return;
+  }
+  const current = c.on_chain.categories;
+  const form = el("form", {},
+    el("fieldset", {}, el("legend", {}, "Keep only"),
+      el("div", { class: "checks" }, current.map((name) =>
+        el("label", {}, el("input", { type: "checkbox", value: name, checked: true }), name)))),
+    el("div", { class: "fields" }, el("label", {}, "End earlier (optional)", el("input", { type: "date", name: "expiry" }))),
+    el("div", { class: "actions" }, el("button", { type: "submit" }, "Sign and narrow")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(form.querySelector("button"), "#consent-msg", async () => {
+      const keep = [...form.querySelectorAll("input[type=checkbox]:checked")].map((i) => i.value);
+      if (!keep.length) throw new Error("Keep at least one kind of data, or revoke the consent instead.");
+      const expires_at = endOfDay(form.querySelector("input[name=expiry]").value);
+      const request = { action: "narrow", brand: c.brand.id, purpose: c.purpose };
+      if (keep.length !== current.length) request.categories = keep;
+      if (expires_at) request.expires_at = expires_at;
+      if (!request.categories && !request.expires_at) throw new Error("Untick a kind of data or choose an earlier end date.");
+      const done = await signAndSend(request);
+      await loadConsents();
+      notify("#consent-msg", "ok", `Consent for ${c.brand.name} narrowed (block ${done.block_number}).`);
+    });
+  });
+  row.after(el("tr", { class: "detail" }, el("td", { colspan: 8 }, form)));
+}
+
+async function revoke(button, c) {
+  if (!confirm(`Revoke your consent to ${c.brand.name} for ${c.purpose}? It takes effect at once.`)) return;
+  await busy(button, "#consent-msg", async () => {
+    const done = await signAndSend({ action: "revoke", brand: c.brand.id, purpose: c.purpose });
+    await loadConsents();
+    notify("#consent-msg", "ok", `Consent to ${c.brand.name} for ${c.purpose} revoked (block ${done.block_number}). From now on it sees nothing of yours for this purpose.`);
+  });
+}
+
+async function downloadReceipt(button, c) {
+  await busy(button, "#consent-msg", async () => {
+    const response = await me(`/consents/${c.receipt_id}/receipt`, { raw: true });
+    saveBlob(await response.blob(), `consent-receipt-${c.receipt_id}.json`);
+  });
+}
+
+// -- accesses and rewards -------------------------------------------------------------------------
+
+async function loadAccesses() {
+  await section("#accesses-body", async () => {
+    const list = await me("/me/accesses", { query: { limit: 100 } });
+    const d = state.cfg.token_decimals;
+    const rows = list.map((a) =>
+      el("tr", {},
+        el("td", {}, formatDate(a.block_time)),
+        el("td", {}, brandName(a.brand)),
+        el("td", {}, a.purpose),
+        el("td", {}, chips(a.categories)),
+        el("td", { class: "num" }, formatCash(a.price, d)),
+        el("td", {}, txLink(state.cfg, a.tx_hash))));
+    fill("#accesses-body", table(["When", "Brand", "Purpose", "Data used", { label: "Earned (CASH)", class: "num" }, "Transaction"], rows,
+      { empty: "No brand has used your data yet." }));
+  });
+}
+
+async function loadRewards() {
+  await section("#rewards-body", async () => {
+    const list = await me("/me/rewards");
+    const d = state.cfg.token_decimals;
+    const rows = list.slice().reverse().map((r) => {
+      const tr = el("tr", { class: "clickable", title: "Show where this came from" },
+        el("td", {}, `#${r.epoch}`),
+        el("td", {}, formatDate(r.as_of, false)),
+        el("td", { class: "num" }, formatCash(r.purchase_cashback, d)),
+        el("td", { class: "num" }, formatCash(r.access_earnings, d)),
+        el("td", { class: "num" }, el("b", {}, formatCash(r.earned, d))),
+        el("td", { class: "num" }, formatCash(r.cumulative, d)),
+        el("td", {}, txLink(state.cfg, r.tx_hash)));
+      tr.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") toggleLines(tr, r.epoch); });
+      return tr;
+    });
+    fill("#rewards-body", table(
+      ["Epoch", "As of", { label: "Purchases", class: "num" }, { label: "Data accesses", class: "num" }, { label: "Earned", class: "num" }, { label: "Total so far", class: "num" }, "Root published"],
+      rows,
+      { empty: "No rewards yet: they are settled once per epoch, from your purchases and paid data accesses." },
+    ));
+    drawEarnings(list);
+  });
+}
+
+async function toggleLines(tr, epoch) {
+  const next = tr.nextElementSibling;
+  if (next && next.classList.contains("detail")) {
+    next.remove();
+    return;
+  }
+  const cell = el("td", { colspan: 7 }, el("p", { class: "empty" }, "Loading…"));
+  tr.after(el("tr", { class: "detail" }, cell));
+  try {
+    const lines = await me(`/me/rewards/${epoch}`);
+    const d = state.cfg.token_decimals;
+    fill(cell, table(["Source", "Brand", "When", "Detail", { label: "Reward (CASH)", class: "num" }], lines.map((l) =>
+      el("tr", {},
+        el("td", {}, l.source === "access" ? "data access" : l.source),
+        el("td", {}, state.brands.get(String(l.brand).toLowerCase()) || l.brand),
+        el("td", {}, formatDate(l.at)),
+        el("td", { class: "small" },
+          l.amount_won !== null && l.amount_won !== undefined ? `${formatWon(l.amount_won)} at ${(l.rate_bps / 100).toFixed(2)} %` : shortHex(l.reference, 10, 6)),
+        el("td", { class: "num" }, formatCash(l.reward, d)))), { empty: "No lines." }));
+  } catch (e) {
+    fill(cell, el("div", { class: "notice error" }, explain(e)));
+  }
+}
+
+function drawEarnings(list) {
+  const d = state.cfg.token_decimals;
+  const canvas = $("#earnings-chart");
+  const labels = list.map((r) => `#${r.epoch} ${formatDate(r.as_of, false)}`);
+  makeChart(canvas, {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [
+        { label: "From purchases", data: list.map((r) => cashNumber(r.purchase_cashback, d)), backgroundColor: PALETTE[0], stack: "earned" },
+        { label: "From data accesses", data: list.map((r) => cashNumber(r.access_earnings, d)), backgroundColor: PALETTE[1], stack: "earned" },
+        { label: "Total so far", type: "line", data: list.map((r) => cashNumber(r.cumulative, d)), borderColor: PALETTE[2], backgroundColor: PALETTE[2], yAxisID: "total", tension: 0.2 },
+      ],
+    },
+    options: {
+      scales: {
+        x: { stacked: true },
+        y: { stacked: true, beginAtZero: true, title: { display: true, text: "CASH per epoch" } },
+        total: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "CASH in total" } },
+      },
+    },
+  });
+}
+
+// -- claims -------------------------------------------------------------------------------------
+
+async function claimRelayed() {
+  await busy($("#claim-relayed"), "#claim-msg", async () => {
+    const sent = await me("/me/claim", { method: "POST" });
+    await loadMoney();
+    notify("#claim-msg", "ok", `Claimed ${formatCash(sent.amount, state.cfg.token_decimals)} CASH (block ${sent.block_number}); the programme paid the gas.`);
+  });
+}
+
+async function claimOwn() {
+  await busy($("#claim-own"), "#claim-msg", async () => {
+    const claim = await me("/me/claim");
+    if (toUnits(claim.claimable) === 0n) throw new Error("There is nothing to claim yet.");
+    const signer = await new ethers.BrowserProvider(window.ethereum).getSigner();
+    const distributor = new ethers.Contract(state.cfg.distributor, ["function claim(address account, uint256 cumulativeAmount, bytes32[] proof)"], signer);
+    const tx = await distributor.claim(state.address, toUnits(claim.cumulative), claim.proof);
+    notify("#claim-msg", "info", "Claim sent from your wallet; waiting for the block…");
+    const receipt = await tx.wait();
+    await loadMoney();
+    notify("#claim-msg", "ok", `Claimed ${formatCash(claim.claimable, state.cfg.token_decimals)} CASH in block ${receipt.blockNumber}.`);
+  });
+}
+
+// -- start ---------------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    state.cfg = await config();
+  } catch (e) {
+    notify("#page-error", "error", e);
+    return;
+  }
+  const hasInjected = Boolean(window.ethereum);
+  $("#injected").hidden = !hasInjected;
+  if (hasInjected) {
+    $("#use-dev").hidden = !state.cfg.dev_wallet_allowed;
+  } else if (state.cfg.dev_wallet_allowed) {
+    showDevWallet();
+  } else {
+    notify("#connect-msg", "warn", "No browser wallet was found. Install a wallet extension (or open this page in a wallet's browser) to sign in.");
+  }
+
+  $("#connect-injected").addEventListener("click", (ev) => busy(ev.target, "#connect-msg", async () => signIn(await injectedSigner())));
+  $("#use-dev").addEventListener("click", () => { $("#injected").hidden = true; showDevWallet(); });
+  $("#connect-dev").addEventListener("click", (ev) => busy(ev.target, "#connect-msg", () => signIn(devSigner())));
+  $("#dev-new").addEventListener("click", () => {
+    if (!confirm("Make a new development key? The old one is forgotten by this browser (its CASH stays with its address).")) return;
+    localStorage.removeItem(DEV_KEY);
+    showDevWallet();
+  });
+  $("#dev-show-import").addEventListener("click", () => { $("#dev-import").hidden = false; });
+  $("#dev-import-cancel").addEventListener("click", () => { $("#dev-import").hidden = true; });
+  $("#dev-import").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const key = $("#dev-import-key").value.trim();
+    try {
+      const wallet = new ethers.Wallet(key.startsWith("0x") ? key : "0x" + key);
+      localStorage.setItem(DEV_KEY, wallet.privateKey);
+      $("#dev-import-key").value = "";
+      $("#dev-import").hidden = true;
+      clear("#connect-msg");
+      showDevWallet();
+    } catch {
+      notify("#connect-msg", "error", "That is not a private key: expected 0x followed by 64 hex digits.");
+    }
+  });
+  $("#dev-export").addEventListener("click", () => {
+    const node = $("#dev-key");
+    node.hidden = !node.hidden;
+    node.textContent = node.hidden ? "" : devWallet().privateKey;
+  });
+  $("#sign-out").addEventListener("click", signOut);
+  $("#grant-form").addEventListener("submit", grant);
+  $("#show-ended").addEventListener("change", loadConsents);
+  $("#claim-relayed").addEventListener("click", claimRelayed);
+  $("#claim-own").addEventListener("click", claimOwn);
+
+  try {
+    await resume();
+  } catch (e) {
+    notify("#connect-msg", "error", e);
+  }
+  document.body.dataset.ready = "true";
+}
+
+start();
