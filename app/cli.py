@@ -151,6 +151,96 @@ def audit_verify(
         raise typer.Exit(1)
 
 
+rfm_cli = typer.Typer(help="RFM reports.", no_args_is_help=True)
+cli.add_typer(rfm_cli, name="rfm")
+rewards_cli = typer.Typer(help="Customers' rewards.", no_args_is_help=True)
+cli.add_typer(rewards_cli, name="rewards")
+
+
+@rfm_cli.command("report")
+def rfm_report(
+    epoch: Annotated[int | None, typer.Option(help="Epoch to report (default: the latest scored).")] = None,
+) -> None:
+    """Segments, tiers and the cut points of an epoch's scoring run, as tables."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import func
+    from sqlmodel import Session, col, select
+
+    from app import db
+    from app.models.epochs import EpochCutPoint, EpochScore
+
+    settings = get_settings()
+    db.migrate(settings)
+    console = Console()
+    with Session(db.get_engine()) as session:
+        number = epoch or session.exec(select(func.max(EpochScore.epoch))).one()
+        if number is None:
+            raise _fail(ValueError("no epoch has been scored yet: run `ledger epoch run --as-of ...`"))
+        for column, title in ((EpochScore.segment, "segment"), (EpochScore.tier, "tier")):
+            table = Table(title=f"epoch {number}: customers by {title}")
+            table.add_column(title)
+            table.add_column("customers", justify="right")
+            rows = session.exec(
+                select(column, func.count())
+                .where(EpochScore.epoch == number)
+                .group_by(column)
+                .order_by(func.count().desc())
+            ).all()
+            for value, count in rows:
+                table.add_row(str(value), f"{count:,}")
+            console.print(table)
+        cuts = Table(title=f"epoch {number}: cut points (value range per score)")
+        for name in ("measure", "score", "lower", "upper", "customers"):
+            cuts.add_column(name, justify="right" if name != "measure" else "left")
+        for c in session.exec(
+            select(EpochCutPoint)
+            .where(EpochCutPoint.epoch == number)
+            .order_by(col(EpochCutPoint.measure), col(EpochCutPoint.score))
+        ):
+            cuts.add_row(c.measure, str(c.score), f"{c.lower_bound:,}", f"{c.upper_bound:,}", f"{c.customers:,}")
+        console.print(cuts)
+
+
+@rewards_cli.command("show")
+def rewards_show(address: Annotated[str, typer.Argument(help="The customer's address (0x...).")]) -> None:
+    """A customer's rewards by epoch and source, and what they can claim now."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlmodel import Session
+
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services import rewards
+
+    settings = get_settings()
+    db.migrate(settings)
+    console = Console()
+    cash = lambda units: f"{units / 10**18:,.2f}"  # noqa: E731 - display only; amounts stay integers
+    with Session(db.get_engine()) as session:
+        table = Table(title=f"rewards of {address}")
+        for name in ("epoch", "as of", "cashback", "data accesses", "earned", "cumulative"):
+            table.add_column(name, justify="right")
+        for e, r in rewards.rewards_by_epoch(session, address):
+            table.add_row(
+                str(e.number),
+                f"{e.as_of:%Y-%m-%d}",
+                cash(r.purchase_cashback),
+                cash(r.access_earnings),
+                cash(r.earned),
+                cash(r.cumulative),
+            )
+        console.print(table)
+        try:
+            status = rewards.claim_status(session, settings, ChainGateway(settings), address)
+        except LedgerError as exc:
+            raise _fail(exc) from None
+        console.print(
+            f"claimed {cash(status.claimed)} CASH, claimable now {cash(status.claimable)} CASH (epoch {status.epoch})"
+        )
+
+
 def main() -> None:
     cli()
 
