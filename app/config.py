@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     # Analytics (DuckDB over the store): threads and memory before spilling to disk.
     analytics_threads: int = 2
-    analytics_memory: str = "1GB"
+    analytics_memory: str = "1536MB"
 
     # Consents: receipts (ISO/IEC TS 27560 / Kantara) and how long a signature request stays valid.
     consent_controller: str = "Loyalty and data-consent ledger"

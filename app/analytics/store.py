@@ -47,8 +47,18 @@ def sqlite_path(settings: Settings) -> str:
 @contextmanager
 def analytics(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection with the store attached as `store` and the analytics views defined."""
-    # Bounded memory: DuckDB spills to disk beyond the limit instead of growing the process.
-    con = duckdb.connect(config={"threads": settings.analytics_threads, "memory_limit": settings.analytics_memory})
+    # Bounded memory: DuckDB spills to disk (under DATA_DIR) beyond the limit instead of growing the
+    # process; no insertion-order bookkeeping (every query that needs an order says ORDER BY).
+    spill = settings.data_dir / "tmp" / "duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        config={
+            "threads": settings.analytics_threads,
+            "memory_limit": settings.analytics_memory,
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
+        }
+    )
     try:
         con.execute(f"LOAD '{_sqlite_extension()}'")
         mode = ", READ_ONLY" if read_only else ""

@@ -181,10 +181,12 @@ class EpochRunner:
             self._check_budgets(debits)
             self.progress(f"epoch {n}: storing rewards and debits")
             self._store_rewards(con, epoch)
-            self.progress(f"epoch {n}: behaviour changes")
-            self._behaviour(con, epoch, previous)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
+            con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines")
+            self.progress(f"epoch {n}: behaviour changes")
+            self._behaviour(con, epoch, previous)
+            con.execute("DROP TABLE scores; DROP TABLE p")
             self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
             leaves = con.execute("SELECT account, CAST(cumulative AS VARCHAR) FROM leaves ORDER BY account").fetchall()
         tree = write_tree(self._epoch_dir(n), [(a, int(c)) for a, c in leaves], final=False)
@@ -260,20 +262,20 @@ class EpochRunner:
 
     def _behaviour(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, previous: Epoch | None) -> None:
         """Change events against the previous epoch, computed and stored without leaving DuckDB."""
+        if previous is None:
+            # The first epoch is the baseline: with nothing before it, every customer would be "new"
+            # and would "cross" every threshold they are above, which tells nothing.
+            return
         con.execute(f"CREATE OR REPLACE TEMP TABLE current_epoch AS {_CURRENT_FRAME_SQL}")
-        if previous is not None:
-            purchases = f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}"
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE previous_epoch AS {_previous_frame_sql(previous.number, purchases)}"
-            )
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE previous_epoch AS SELECT * FROM current_epoch LIMIT 0")
+        purchases = f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE previous_epoch AS {_previous_frame_sql(previous.number, purchases)}")
         sql = behaviour.changes_sql(self.rules, epoch.scheme)  # type: ignore[arg-type]
         con.execute(
             f"""INSERT INTO store.behaviour_changes
             SELECT {epoch.number}, customer_id, event, coalesce(CAST(threshold AS VARCHAR), ''), previous, current
             FROM ({sql}) ORDER BY customer_id, event, threshold"""
         )
+        con.execute("DROP TABLE current_epoch; DROP TABLE previous_epoch")
 
     def _covered_purchases(self, con: duckdb.DuckDBPyConnection, previous: Epoch | None) -> None:
         earlier = (
