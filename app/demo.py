@@ -63,8 +63,9 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
         brands = []
         for name, _ in BRANDS:
             account = demo_key(f"brand:{name}")
-            brand = existing.get(name) or _ok(api.post("/brands", json={"name": name, "address": account.address},
-                                                       headers=admin))
+            brand = existing.get(name) or _ok(
+                api.post("/brands", json={"name": name, "address": account.address}, headers=admin)
+            )
             key = _ok(api.post(f"/brands/{brand['id']}/keys", json={"label": "demo"}, headers=admin))["key"]
             credentials.brand_keys[name] = key
             brands.append((brand, account))
@@ -89,21 +90,39 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
                 kind = KIND[brand["name"]]
                 at = now - timedelta(days=rng.randint(1, 300) * (1.2 - loyal), hours=rng.randint(0, 23))
                 amount = rng.choice([18_000, 39_000, 79_000, 129_000, 259_000, 640_000])
-                purchases.append({
-                    "customer": shopper.address, "brand": brand["id"], "external_id": f"demo-{i}-{j}",
-                    "purchased_at": at.isoformat(), "amount": amount,
-                    "items": [{"item_id": f"sku-{rng.randint(1, 400)}", "category": rng.choice(CATEGORIES[kind]),
-                               "style": rng.choice(STYLES), "quantity": 1, "unit_price": amount}],
-                })
+                purchases.append(
+                    {
+                        "customer": shopper.address,
+                        "brand": brand["id"],
+                        "external_id": f"demo-{i}-{j}",
+                        "purchased_at": at.isoformat(),
+                        "amount": amount,
+                        "items": [
+                            {
+                                "item_id": f"sku-{rng.randint(1, 400)}",
+                                "category": rng.choice(CATEGORIES[kind]),
+                                "style": rng.choice(STYLES),
+                                "quantity": 1,
+                                "unit_price": amount,
+                            }
+                        ],
+                    }
+                )
             for j in range(rng.randint(2, 12)):
                 brand, _ = rng.choice(brands)
                 kind = KIND[brand["name"]]
-                events.append({
-                    "customer": shopper.address, "brand": brand["id"], "external_id": f"demo-e-{i}-{j}",
-                    "kind": rng.choice(EVENT_KINDS), "item_id": f"sku-{rng.randint(1, 400)}",
-                    "category": rng.choice(CATEGORIES[kind]), "style": rng.choice(STYLES),
-                    "occurred_at": (now - timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))).isoformat(),
-                })
+                events.append(
+                    {
+                        "customer": shopper.address,
+                        "brand": brand["id"],
+                        "external_id": f"demo-e-{i}-{j}",
+                        "kind": rng.choice(EVENT_KINDS),
+                        "item_id": f"sku-{rng.randint(1, 400)}",
+                        "category": rng.choice(CATEGORIES[kind]),
+                        "style": rng.choice(STYLES),
+                        "occurred_at": (now - timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))).isoformat(),
+                    }
+                )
         for path, rows in (("/ingest/purchases/bulk", purchases), ("/ingest/events/bulk", events)):
             body = "\n".join(json.dumps(r) for r in rows).encode()
             _ok(api.post(path, content=body, headers={**admin, "Content-Type": "application/x-ndjson"}))
@@ -114,26 +133,42 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
             headers = _sign_in(api, shopper)
             for brand, _ in rng.sample(brands, rng.randint(1, 2)):
                 categories = rng.sample(["interests", "styles", "segment", "purchases", "cart"], rng.randint(2, 4))
-                typed = _ok(api.post("/consents/typed-data", headers=headers, json={
-                    "action": "grant", "brand": brand["id"], "purpose": "marketing", "categories": categories,
-                    "price": rng.choice([1, 2, 3, 5]) * UNITS // 2,
-                }))
+                typed = _ok(
+                    api.post(
+                        "/consents/typed-data",
+                        headers=headers,
+                        json={
+                            "action": "grant",
+                            "brand": brand["id"],
+                            "purpose": "marketing",
+                            "categories": categories,
+                            "price": rng.choice([1, 2, 3, 5]) * UNITS // 2,
+                        },
+                    )
+                )
                 signature = "0x" + sign_typed_data(shopper.key, typed["typed_data"]).hex()
-                _ok(api.post("/consents", headers=headers, json={"request_id": typed["request_id"],
-                                                                 "signature": signature}))
+                _ok(
+                    api.post(
+                        "/consents", headers=headers, json={"request_id": typed["request_id"], "signature": signature}
+                    )
+                )
 
         say("demo: brands request profiles of consenting customers (accesses recorded on chain)")
-        for (brand, _), name in zip(brands, credentials.brand_keys, strict=True):
+        for name in credentials.brand_keys:
             headers = {"Authorization": f"Bearer {credentials.brand_keys[name]}"}
-            response = api.post("/profiles", headers=headers,
-                                json={"purpose": "marketing", "categories": ["interests"], "limit": 40})
+            response = api.post(
+                "/profiles", headers=headers, json={"purpose": "marketing", "categories": ["interests"], "limit": 40}
+            )
             if response.status_code != 200:
                 say(f"  {name}: {response.json().get('message')}")
 
         say("demo: settling epoch 1")
         catch_up(settings, engine=api.app.state.engine, gateway=gateway)
         outcome = EpochRunner(settings, api.app.state.engine, gateway).run(now - timedelta(minutes=1))
-        say(f"demo: epoch {outcome.epoch.number} published, {outcome.epoch.accounts} accounts, tx {outcome.epoch.tx_hash}")
+        say(
+            f"demo: epoch {outcome.epoch.number} published, {outcome.epoch.accounts} accounts, "
+            f"tx {outcome.epoch.tx_hash}"
+        )
         credentials.seeded = True
     return credentials
 
@@ -157,6 +192,8 @@ def _sign_in(api: TestClient, account: LocalAccount) -> dict[str, str]:
 
 def _ok(response):  # type: ignore[no-untyped-def]
     if response.status_code >= 400:
-        raise RuntimeError(f"demo seeding: {response.request.method} {response.request.url.path} -> "
-                           f"{response.status_code} {response.text[:300]}")
+        raise RuntimeError(
+            f"demo seeding: {response.request.method} {response.request.url.path} -> "
+            f"{response.status_code} {response.text[:300]}"
+        )
     return response.json()

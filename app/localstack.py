@@ -88,16 +88,17 @@ def _seed_demo(settings: Settings) -> None:
     for name, key in credentials.brand_keys.items():
         console.print(f"  brand console key ({name}): {key}")
     console.print(f"  auditor token: {credentials.auditor_token}")
-    console.print(f"  customer keys (import in the wallet's development wallet): {', '.join(credentials.customer_keys)}")
+    console.print(
+        f"  customer keys (import in the wallet's development wallet): {', '.join(credentials.customer_keys)}"
+    )
 
 
 def _serve_api(settings: Settings) -> None:
     import uvicorn
 
     from app import db
-    from app.main import create_app
-
     from app.chain.indexer import Indexer
+    from app.main import create_app
 
     db.migrate(settings)
     # The indexer follows the chain beside the API, so the mirror tables stay current.
@@ -107,11 +108,11 @@ def _serve_api(settings: Settings) -> None:
     follower.start()
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.print(f"[bold]API[/bold] {base}  (OpenAPI docs: {base}/docs; database: {settings.sqlalchemy_url})")
-    console.print(f"[bold]pages[/bold] customer wallet {base}/wallet   brand console {base}/brand   auditor {base}/auditor")
-    console.print("[green]local stack running[/green]; Ctrl-C stops it (chain and database are kept in data/)")
-    config = uvicorn.Config(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+    console.print(
+        f"[bold]pages[/bold] customer wallet {base}/wallet   brand console {base}/brand   auditor {base}/auditor"
     )
+    console.print("[green]local stack running[/green]; Ctrl-C stops it (chain and database are kept in data/)")
+    config = uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
     server = uvicorn.Server(config)
     # uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill this process before
     # anvil is stopped (and its state saved): take the signals ourselves.

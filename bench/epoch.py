@@ -161,8 +161,10 @@ def main() -> None:
         print(f"store: {settings.sqlalchemy_url}")
         seconds = generate(settings, args.purchases, args.customers, [k.address for k in brand_keys])
         size = (workdir / "ledger.db").stat().st_size / 2**20
-        print(f"generated {args.purchases:,} purchases of {args.customers:,} customers, {args.brands} brands "
-              f"in {seconds:.1f} s ({size:,.0f} MiB)")
+        print(
+            f"generated {args.purchases:,} purchases of {args.customers:,} customers, {args.brands} brands "
+            f"in {seconds:.1f} s ({size:,.0f} MiB)"
+        )
         mint_gas = prepare_chain(settings, brand_keys)
 
         epoch = run_epoch_child(env)
@@ -193,8 +195,12 @@ def main() -> None:
     row("  pandas: loading the rows first", f"{load_s:.2f} s", "", None)
     row("RFM step vs pandas compute (ratio)", f"{rfm_s / pandas_s:.2f}x", "≤ 1.00x", rfm_s <= pandas_s)
     publish_goal = 80_000 + 6_000 * args.brands
-    row(f"settlement: one publishEpoch ({args.brands} brands debited)", f"{publish_gas:,} gas",
-        f"≤ {publish_goal:,}", publish_gas <= publish_goal)
+    row(
+        f"settlement: one publishEpoch ({args.brands} brands debited)",
+        f"{publish_gas:,} gas",
+        f"≤ {publish_goal:,}",
+        publish_gas <= publish_goal,
+    )
     row("per-customer minting instead", f"{epoch['accounts']:,} tx", "", None)
     row("  at one mint per customer (measured)", f"{mint_gas * epoch['accounts']:,} gas", "", None)
     row("  ratio mint-per-customer / one root", f"{mint_gas * epoch['accounts'] / publish_gas:,.0f}x", "", None)

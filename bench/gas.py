@@ -57,30 +57,55 @@ def _epoch_rows(epoch: str, label: str) -> list[Row]:
 
 
 ROWS: list[Row] = [
-    Row("ConsentRegistry", "grantBySig, new consent, customer's first signature (nonce 0→1)",
-        "grantBySig.newCustomer"),
-    Row("ConsentRegistry", "grantBySig, new consent, customer who signed before",
-        "grantBySig.returningCustomer"),
-    Row("ConsentRegistry", "grant (sent by the customer), new consent, customer who signed before",
-        "grant.returningCustomer"),
+    Row("ConsentRegistry", "grantBySig, new consent, customer's first signature (nonce 0→1)", "grantBySig.newCustomer"),
+    Row("ConsentRegistry", "grantBySig, new consent, customer who signed before", "grantBySig.returningCustomer"),
+    Row(
+        "ConsentRegistry",
+        "grant (sent by the customer), new consent, customer who signed before",
+        "grant.returningCustomer",
+    ),
     Row("ConsentRegistry", "revoke (sent by the customer)", "revoke"),
     Row("ConsentRegistry", "revokeBySig (relayed)", "revokeBySig"),
     Row("ConsentRegistry", "recordAccess, batch of 1", "recordAccess.1", 1, "customer"),
     Row("ConsentRegistry", "recordAccess, batch of 100", "recordAccess.100", 100, "customer"),
-    Row("ConsentRegistry", "recordAccess, batch of 500", "recordAccess.500", 500, "customer",
-        goal=6_000, per_unit=True, goal_text="≤ 6,000 per customer"),
+    Row(
+        "ConsentRegistry",
+        "recordAccess, batch of 500",
+        "recordAccess.500",
+        500,
+        "customer",
+        goal=6_000,
+        per_unit=True,
+        goal_text="≤ 6,000 per customer",
+    ),
     *_epoch_rows("first", "first epoch"),
     *_epoch_rows("second", "second epoch (previous root set for the first time)"),
     *_epoch_rows("third", "third epoch (steady state)"),
-    Row("RewardDistributor", "claim, depth 20, first claim (no tokens, nothing claimed before)",
-        "claim.first", goal=65_000, goal_text="≤ 65,000"),
-    Row("RewardDistributor", "claim, depth 20, later claim after a second epoch", "claim.later",
-        goal=40_000, goal_text="≤ 40,000"),
-    Row("RewardDistributor", "claimMany, depth 20, 50 accounts, later claims (holders)",
-        "claimMany.later.50", 50, "account", goal=30_000, per_unit=True,
-        goal_text="≤ 30,000 per account"),
-    Row("RewardDistributor", "claimMany, depth 20, 50 accounts, first claims", "claimMany.first.50",
-        50, "account"),
+    Row(
+        "RewardDistributor",
+        "claim, depth 20, first claim (no tokens, nothing claimed before)",
+        "claim.first",
+        goal=65_000,
+        goal_text="≤ 65,000",
+    ),
+    Row(
+        "RewardDistributor",
+        "claim, depth 20, later claim after a second epoch",
+        "claim.later",
+        goal=40_000,
+        goal_text="≤ 40,000",
+    ),
+    Row(
+        "RewardDistributor",
+        "claimMany, depth 20, 50 accounts, later claims (holders)",
+        "claimMany.later.50",
+        50,
+        "account",
+        goal=30_000,
+        per_unit=True,
+        goal_text="≤ 30,000 per account",
+    ),
+    Row("RewardDistributor", "claimMany, depth 20, 50 accounts, first claims", "claimMany.first.50", 50, "account"),
     Row("CashbackToken", "mint to a new holder (reference: paying per customer)", "mint.newHolder"),
 ]
 
@@ -102,8 +127,7 @@ def _env() -> dict[str, str]:
 
 
 def forge_version(env: dict[str, str]) -> str:
-    out = subprocess.run(["forge", "--version"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["forge", "--version"], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     match = re.search(r"forge Version:\s*(\S+)", out)
     commit = re.search(r"Commit SHA:\s*([0-9a-f]{7})", out)
     version = match.group(1) if match else out.splitlines()[0]
@@ -133,8 +157,10 @@ def _solidity_settings() -> str:
 
     pragma = re.search(r"pragma solidity ([^;]+);", (ROOT / "contracts/src/RewardDistributor.sol").read_text())
     solc = pragma.group(1) if pragma else "?"
-    return (f"solc {solc}, optimizer {setting('optimizer')} ({setting('optimizer_runs')} runs), "
-            f"EVM {setting('evm_version')}")
+    return (
+        f"solc {solc}, optimizer {setting('optimizer')} ({setting('optimizer_runs')} runs), "
+        f"EVM {setting('evm_version')}"
+    )
 
 
 def _fmt(n: float) -> str:
@@ -150,10 +176,13 @@ def _marginal_brand_row(values: dict[str, int], misses: list[str]) -> str | None
     ok = marginal <= MARGINAL_BRAND_GOAL
     result = "PASS" if ok else f"MISS (+{_fmt(marginal - MARGINAL_BRAND_GOAL)})"
     if not ok:
-        misses.append(f"MISS publishEpoch cost per extra brand debited: {_fmt(marginal)} > "
-                      f"goal {_fmt(MARGINAL_BRAND_GOAL)}")
-    return (f"| publishEpoch, each brand debited beyond the first (steady state, (5 − 1) / 4) | "
-            f"{_fmt(marginal)} | per brand | ≤ 6,000 per brand | {result} |")
+        misses.append(
+            f"MISS publishEpoch cost per extra brand debited: {_fmt(marginal)} > goal {_fmt(MARGINAL_BRAND_GOAL)}"
+        )
+    return (
+        f"| publishEpoch, each brand debited beyond the first (steady state, (5 − 1) / 4) | "
+        f"{_fmt(marginal)} | per brand | ≤ 6,000 per brand | {result} |"
+    )
 
 
 def render(values: dict[str, int], version: str) -> tuple[str, list[str]]:

@@ -65,7 +65,9 @@ def funded_brand(
 
 def purchase(engine: Engine, customer_id: int, brand_id: int, at: datetime, amount: int, external_id: str) -> int:
     with Session(engine) as session:
-        row = Purchase(customer_id=customer_id, brand_id=brand_id, external_id=external_id, purchased_at=at, amount=amount)
+        row = Purchase(
+            customer_id=customer_id, brand_id=brand_id, external_id=external_id, purchased_at=at, amount=amount
+        )
         session.add(row)
         session.commit()
         assert row.id is not None
@@ -73,19 +75,32 @@ def purchase(engine: Engine, customer_id: int, brand_id: int, at: datetime, amou
 
 
 def grant_by_signature(
-    w3: Web3, d: Deployment, relayer: LocalAccount, customer: LocalAccount, brand: str, purpose: int, categories: int,
+    w3: Web3,
+    d: Deployment,
+    relayer: LocalAccount,
+    customer: LocalAccount,
+    brand: str,
+    purpose: int,
+    categories: int,
     price: int,
 ) -> None:
     """The customer signs a Grant with their own key; the relayer sends it."""
     _, registry, _ = contracts(w3, d)
     terms = {
-        "customer": customer.address, "brand": brand, "purpose": purpose, "categories": categories, "expiresAt": 0,
-        "price": price, "receiptHash": b"\x01" * 32, "noticeHash": b"\x02" * 32,
+        "customer": customer.address,
+        "brand": brand,
+        "purpose": purpose,
+        "categories": categories,
+        "expiresAt": 0,
+        "price": price,
+        "receiptHash": b"\x01" * 32,
+        "noticeHash": b"\x02" * 32,
     }
     deadline = int(time.time()) + 3600
     nonce = registry.functions.nonces(customer.address).call()
-    doc = eip712.typed_data("Grant", {**terms, "nonce": nonce, "deadline": deadline}, chain_id=w3.eth.chain_id,
-                            registry=d.registry)
+    doc = eip712.typed_data(
+        "Grant", {**terms, "nonce": nonce, "deadline": deadline}, chain_id=w3.eth.chain_id, registry=d.registry
+    )
     Sender(w3, relayer).send(
         registry.functions.grantBySig(tuple(terms.values()), deadline, eip712.sign_typed_data(customer.key, doc))
     )
@@ -99,13 +114,28 @@ def record_access(
 
 
 def interest_event(
-    engine: Engine, customer_id: int, brand_id: int, at: datetime, kind: str, category: str, style: str, external_id: str
+    engine: Engine,
+    customer_id: int,
+    brand_id: int,
+    at: datetime,
+    kind: str,
+    category: str,
+    style: str,
+    external_id: str,
 ) -> None:
     from app.models.purchases import InterestEvent
 
     with Session(engine) as session:
         session.add(
-            InterestEvent(customer_id=customer_id, brand_id=brand_id, external_id=external_id, kind=kind,
-                          item_id=f"item-{external_id}", category=category, style=style, occurred_at=at)
+            InterestEvent(
+                customer_id=customer_id,
+                brand_id=brand_id,
+                external_id=external_id,
+                kind=kind,
+                item_id=f"item-{external_id}",
+                category=category,
+                style=style,
+                occurred_at=at,
+            )
         )
         session.commit()

@@ -43,9 +43,7 @@ def detect_changes(
             raise ValueError(f"{label} frame lacks column(s) {', '.join(missing)}")
         unknown = sorted(set(frame["tier"].dropna()) - set(rules.tier_names()))
         if unknown:
-            raise ValueError(
-                f"{label} frame has tier(s) the rules do not define: {', '.join(map(str, unknown))}"
-            )
+            raise ValueError(f"{label} frame has tier(s) the rules do not define: {', '.join(map(str, unknown))}")
     con = duckdb.connect()
     try:
         con.register("previous_epoch", previous[list(FRAME_COLUMNS)])

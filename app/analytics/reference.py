@@ -59,9 +59,7 @@ def score_rfm_reference(
     else:
         t = rules.three_level
         r3_max, r2_max = t.recency_max_days
-        scores["r"] = np.select(
-            [scores["recency_days"] <= r3_max, scores["recency_days"] <= r2_max], [3, 2], 1
-        )
+        scores["r"] = np.select([scores["recency_days"] <= r3_max, scores["recency_days"] <= r2_max], [3, 2], 1)
         scores["f"] = _bands(scores["frequency"], t.frequency_min)
         scores["m"] = _bands(scores[monetary], t.monetary_min_won)
     segments = rules.segments.for_scheme(scheme)
@@ -71,8 +69,7 @@ def score_rfm_reference(
         default=None,  # type: ignore[call-overload]
     )
     qualifies = [
-        (scores["f"] >= t.condition(scheme).min_f) & (scores["m"] >= t.condition(scheme).min_m)
-        for t in rules.tiers
+        (scores["f"] >= t.condition(scheme).min_f) & (scores["m"] >= t.condition(scheme).min_m) for t in rules.tiers
     ]
     scores["tier"] = np.select(qualifies, [t.name for t in rules.tiers], default=None)  # type: ignore[call-overload]
     scores["cashback_bps"] = np.select(qualifies, [t.cashback_bps for t in rules.tiers], default=0)
@@ -111,9 +108,7 @@ def interest_profile_reference(
         ignore_index=True,
     )
     age_us = (as_of_ts - signals["at"]) // pd.Timedelta(microseconds=1)
-    signals = signals[
-        (signals["at"] <= as_of_ts) & (age_us // 86_400_000_000 <= rules.interests.max_age_days)
-    ]
+    signals = signals[(signals["at"] <= as_of_ts) & (age_us // 86_400_000_000 <= rules.interests.max_age_days)]
     age_us = age_us[signals.index]
     weight = signals["kind"].map(dict(rules.interests.weights.items()))
     decay = np.power(0.5, (age_us / 86_400_000_000.0) / rules.interests.half_life_days)
@@ -122,9 +117,7 @@ def interest_profile_reference(
     frames = []
     for dimension in ("category", "style"):
         part = signals[signals[dimension].notna()]
-        grouped = part.groupby(["customer_id", dimension]).agg(
-            units=("units", "sum"), signals=("units", "size")
-        )
+        grouped = part.groupby(["customer_id", dimension]).agg(units=("units", "sum"), signals=("units", "size"))
         grouped = grouped.reset_index().rename(columns={dimension: "value"})
         frames.append(grouped.assign(dimension=dimension))
     profile = pd.concat(frames, ignore_index=True)

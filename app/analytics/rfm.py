@@ -175,8 +175,7 @@ def _score_sql(rules: ProgrammeRules, scheme: Scheme, monetary: str) -> str:
         # strictly larger recency for R), so equal values always share a score.
         n = "count(*) OVER ()"
         return ",\n".join(
-            f"        CAST(1 + ({QUINTILES} * (rank() OVER (ORDER BY {order}) - 1)) // {n} AS BIGINT)"
-            f" AS {name}"
+            f"        CAST(1 + ({QUINTILES} * (rank() OVER (ORDER BY {order}) - 1)) // {n} AS BIGINT) AS {name}"
             for name, order in (("r", "recency_days DESC"), ("f", "frequency"), ("m", monetary))
         )
     t = rules.three_level

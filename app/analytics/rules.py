@@ -341,9 +341,7 @@ def _segments(s: _Section) -> Segments:
         segments = []
         for item in s.table_list(scheme):
             segments.append(
-                SegmentRule(
-                    name=item.name("name"), r=item.score_range("r", scheme), f=item.score_range("f", scheme)
-                )
+                SegmentRule(name=item.name("name"), r=item.score_range("r", scheme), f=item.score_range("f", scheme))
             )
             item.done()
         top = MAX_SCORE[scheme]
@@ -423,9 +421,7 @@ def _behaviour(s: _Section) -> BehaviourRules:
     rules = BehaviourRules(
         spend_thresholds_won=s.integers("spend_thresholds_won", minimum=1),
         points_thresholds=s.integers("points_thresholds", minimum=1),
-        high_value_gone_quiet=HighValueGoneQuiet(
-            quintile=by_scheme["quintile"], three_level=by_scheme["three_level"]
-        ),
+        high_value_gone_quiet=HighValueGoneQuiet(quintile=by_scheme["quintile"], three_level=by_scheme["three_level"]),
     )
     s.done()
     return rules

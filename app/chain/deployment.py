@@ -68,8 +68,10 @@ def load_deployment(w3: Web3, store_dir: Path) -> Deployment | None:
         return None
     if not is_same_chain(w3, known):
         return None
-    if any(w3.eth.get_code(Web3.to_checksum_address(a)) in (b"", None) for a in
-           (known.token, known.registry, known.distributor)):
+    if any(
+        w3.eth.get_code(Web3.to_checksum_address(a)) in (b"", None)
+        for a in (known.token, known.registry, known.distributor)
+    ):
         return None
     return known
 
@@ -109,9 +111,7 @@ def deploy(w3: Web3, operator: LocalAccount, relayer_address: str) -> Deployment
     )
 
 
-def ensure_deployed(
-    w3: Web3, operator: LocalAccount, relayer_address: str, store_dir: Path
-) -> tuple[Deployment, bool]:
+def ensure_deployed(w3: Web3, operator: LocalAccount, relayer_address: str, store_dir: Path) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying first if there is none. Returns (deployment, created)."""
     known = load_deployment(w3, store_dir)
     if known is not None:

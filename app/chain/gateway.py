@@ -46,11 +46,15 @@ class ChainGateway:
         try:
             return action()
         except ContractRevert as revert:
-            raise ChainRefused(f"the contract refused: {revert}", error=revert.name, args=_jsonable(revert.args_))
+            raise ChainRefused(
+                f"the contract refused: {revert}", error=revert.name, args=_jsonable(revert.args_)
+            ) from revert
         except _UNREACHABLE as exc:
-            raise ChainUnavailable(f"the chain at {self.settings.rpc_url} does not answer: {type(exc).__name__}")
+            raise ChainUnavailable(
+                f"the chain at {self.settings.rpc_url} does not answer: {type(exc).__name__}"
+            ) from exc
         except Web3RPCError as exc:
-            raise ChainUnavailable(f"the chain at {self.settings.rpc_url} failed a request: {exc}")
+            raise ChainUnavailable(f"the chain at {self.settings.rpc_url} failed a request: {exc}") from exc
 
     @property
     def chain_id(self) -> int:

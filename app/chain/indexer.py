@@ -297,9 +297,7 @@ class _Applier:
 
     def epoch_published(self, args: dict[str, Any], ref: _Ref) -> None:
         epoch, root, commitment, total, debits = decode_epoch(args)
-        self.session.add(
-            MirrorEpoch(**ref.columns(), epoch=epoch, root=root, commitment=commitment, total=total)
-        )
+        self.session.add(MirrorEpoch(**ref.columns(), epoch=epoch, root=root, commitment=commitment, total=total))
         for position, (brand, amount) in enumerate(debits):
             self.session.add(
                 MirrorEpochDebit(
@@ -314,17 +312,13 @@ class _Applier:
 
     def claimed(self, args: dict[str, Any], ref: _Ref) -> None:
         account, amount, cumulative = decode_claim(args)
-        self.session.add(
-            MirrorClaim(**ref.columns(), account=account, amount=amount, cumulative_amount=cumulative)
-        )
+        self.session.add(MirrorClaim(**ref.columns(), account=account, amount=amount, cumulative_amount=cumulative))
 
     # CashbackToken
 
     def transfer(self, args: dict[str, Any], ref: _Ref) -> None:
         self.session.add(
-            MirrorTransfer(
-                **ref.columns(), from_address=args["from"], to_address=args["to"], amount=int(args["value"])
-            )
+            MirrorTransfer(**ref.columns(), from_address=args["from"], to_address=args["to"], amount=int(args["value"]))
         )
 
 
@@ -465,15 +459,12 @@ class Indexer:
             events += len(decoded)
         return IndexReport(from_block=first, to_block=last, chunks=chunks, events=events, head=head)
 
-    def _read_chunk(
-        self, deployment: Deployment, last: int, last_hash: str, to: int
-    ) -> tuple[list[_Event], str]:
+    def _read_chunk(self, deployment: Deployment, last: int, last_hash: str, to: int) -> tuple[list[_Event], str]:
         """Decoded events of blocks last+1..to in chain order, and the hash of block `to`."""
         w3 = self.gateway.w3
         decoders = self._decoders_of(deployment)
         addresses = [
-            Web3.to_checksum_address(a)
-            for a in (deployment.token, deployment.registry, deployment.distributor)
+            Web3.to_checksum_address(a) for a in (deployment.token, deployment.registry, deployment.distributor)
         ]
         logs = w3.eth.get_logs({"fromBlock": last + 1, "toBlock": to, "address": addresses})
         # The block we stopped at must still be on the chain, else what we applied was reorganised away.
@@ -501,11 +492,7 @@ class Indexer:
                     f"block {number} changed while being read (a reorg in progress); run the indexer again"
                 )
             topics = entry["topics"]
-            found = (
-                decoders.get((Web3.to_checksum_address(entry["address"]), bytes(topics[0])))
-                if topics
-                else None
-            )
+            found = decoders.get((Web3.to_checksum_address(entry["address"]), bytes(topics[0]))) if topics else None
             if found is None:
                 continue
             contract, event = found
@@ -638,9 +625,7 @@ def read_status(session: Session, gateway: ChainGateway) -> IndexerStatus:
     )
 
 
-def catch_up(
-    settings: Settings, *, engine: Engine | None = None, gateway: ChainGateway | None = None
-) -> IndexReport:
+def catch_up(settings: Settings, *, engine: Engine | None = None, gateway: ChainGateway | None = None) -> IndexReport:
     """Brings the mirror up to the confirmed head once (for jobs, tests and the API after a send)."""
     indexer = Indexer(settings, engine=engine, gateway=gateway)
     try:

@@ -47,9 +47,7 @@ def write_tree(directory: Path, leaves: list[tuple[str, int]], *, final: bool) -
         "level_sizes": [len(level) for level in tree.levels],
     }
     temporary = [directory / f"{name}.part" for name in _FINAL]
-    temporary[0].write_bytes(
-        b"".join(bytes.fromhex(a[2:]) + amount.to_bytes(32, "big") for a, amount in leaves)
-    )
+    temporary[0].write_bytes(b"".join(bytes.fromhex(a[2:]) + amount.to_bytes(32, "big") for a, amount in leaves))
     with temporary[1].open("wb") as f:
         for level in tree.levels:
             f.write(b"".join(level))

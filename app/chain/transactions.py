@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from eth_utils import keccak
-
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError

@@ -32,9 +32,7 @@ class Epoch(SQLModel, table=True):
     status: str = Field(max_length=16)
     as_of: datetime = Field(sa_type=_AWARE, description="End of the period (inclusive)")
     period_start: datetime | None = Field(default=None, sa_type=_AWARE)
-    max_purchase_id: int = Field(
-        sa_type=sa.BigInteger, description="Purchases ingested up to this id are covered"
-    )
+    max_purchase_id: int = Field(sa_type=sa.BigInteger, description="Purchases ingested up to this id are covered")
     from_block: int = Field(sa_type=sa.BigInteger)
     to_block: int = Field(sa_type=sa.BigInteger)
     scheme: str = Field(max_length=16)

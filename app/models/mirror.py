@@ -69,9 +69,7 @@ class MirrorConsentEvent(LogRef, table=True):
     brand: str = Field(max_length=42, index=True)
     purpose: int
     categories: int | None = _uint(nullable=True)  # granted, narrowed
-    expires_at: int | None = Field(
-        default=None, sa_type=sa.BigInteger
-    )  # granted, narrowed (unix s, 0 = never)
+    expires_at: int | None = Field(default=None, sa_type=sa.BigInteger)  # granted, narrowed (unix s, 0 = never)
     price: int | None = _uint(nullable=True)  # granted
     receipt_hash: str | None = Field(default=None, max_length=66)  # granted
     notice_hash: str | None = Field(default=None, max_length=66)  # granted

@@ -105,8 +105,9 @@ def _fmt(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def siwe_message(settings: Settings, address: str, nonce: str, chain_id: int, issued_at: datetime,
-                 expires_at: datetime) -> str:
+def siwe_message(
+    settings: Settings, address: str, nonce: str, chain_id: int, issued_at: datetime, expires_at: datetime
+) -> str:
     """The EIP-4361 message the customer's wallet signs."""
     return (
         f"{settings.siwe_domain} wants you to sign in with your Ethereum account:\n"
@@ -131,7 +132,9 @@ def issue_nonce(session: Session, settings: Settings, address: str, chain_id: in
     return nonce, siwe_message(settings, address, nonce, chain_id, now, expires)
 
 
-def verify_siwe(session: Session, settings: Settings, message: str, signature: str, chain_id: int) -> tuple[str, datetime]:
+def verify_siwe(
+    session: Session, settings: Settings, message: str, signature: str, chain_id: int
+) -> tuple[str, datetime]:
     """Checks a signed SIWE message and opens a session: returns (token, expires_at)."""
     parsed = parse_siwe(message)
     now = utcnow()

@@ -89,9 +89,7 @@ def consent_on_chain(
     registry = chain.registry
     raw = chain.call(registry.functions.consentOf(customer, brand, purpose), block)
     categories, granted_at, expires_at, price, receipt_hash, notice_hash = raw
-    in_force = bool(categories) and chain.call(
-        registry.functions.covers(customer, brand, purpose, categories), block
-    )
+    in_force = bool(categories) and chain.call(registry.functions.covers(customer, brand, purpose, categories), block)
     return OnChainConsent(
         categories=int(categories),
         granted_at=int(granted_at),
@@ -207,9 +205,7 @@ def get_receipt(session: Session, customer: Customer, receipt_id: str) -> Consen
     return receipt
 
 
-def _active_receipt(
-    session: Session, customer: Customer, brand: Brand, purpose: int
-) -> ConsentReceipt | None:
+def _active_receipt(session: Session, customer: Customer, brand: Brand, purpose: int) -> ConsentReceipt | None:
     return session.exec(
         select(ConsentReceipt).where(
             ConsentReceipt.customer_id == customer.id,
@@ -281,9 +277,7 @@ def prepare_change(
             raise InvalidInput("a grant needs at least one data category")
         _check_expiry(expires_at or 0, now_s)
         if not chain.call(registry.functions.isBrand(brand.address)):
-            raise Conflict(
-                f"brand {brand.name} is not registered in the ConsentRegistry; it cannot receive consents"
-            )
+            raise Conflict(f"brand {brand.name} is not registered in the ConsentRegistry; it cannot receive consents")
         receipt_id = str(uuid.uuid4())
         document = build_receipt(
             settings,
@@ -345,9 +339,7 @@ def prepare_change(
                     f"a narrowing cannot extend the expiry beyond {current.expires_at}; grant again to extend"
                 )
             if (categories, expires_at) == (current.categories, current.expires_at):
-                raise InvalidInput(
-                    "this narrowing changes nothing: give fewer categories or an earlier expiry"
-                )
+                raise InvalidInput("this narrowing changes nothing: give fewer categories or an earlier expiry")
             _check_expiry(expires_at, now_s)
             message = {**base, "categories": categories, "expiresAt": expires_at}
         else:
@@ -437,9 +429,7 @@ def submit_change(
         )
     if int(utcnow().timestamp()) > change.deadline:
         deadline = datetime.fromtimestamp(change.deadline, UTC).isoformat()
-        raise SignatureExpired(
-            f"the signature request expired at {deadline}; ask for new typed data and sign again"
-        )
+        raise SignatureExpired(f"the signature request expired at {deadline}; ask for new typed data and sign again")
     document = json.loads(change.typed_data)
     raw = _hex_bytes(signature)
     try:
@@ -478,9 +468,7 @@ def submit_change(
             ) from refused
         raise
 
-    consent = consent_on_chain(
-        chain, customer.address, document["message"]["brand"], change.purpose, sent.block_number
-    )
+    consent = consent_on_chain(chain, customer.address, document["message"]["brand"], change.purpose, sent.block_number)
     now = utcnow()
     change.status = ChangeStatus.RELAYED
     change.relayed_at = now
@@ -560,8 +548,6 @@ def view_consent(session: Session, chain: ChainGateway, customer: Customer, rece
 def changes_of(session: Session, receipt: ConsentReceipt) -> list[ConsentChange]:
     return list(
         session.exec(
-            select(ConsentChange)
-            .where(ConsentChange.receipt_id == receipt.id)
-            .order_by(col(ConsentChange.created_at))
+            select(ConsentChange).where(ConsentChange.receipt_id == receipt.id).order_by(col(ConsentChange.created_at))
         )
     )

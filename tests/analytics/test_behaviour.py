@@ -20,9 +20,7 @@ def frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def events_of(events: pd.DataFrame) -> list[tuple]:
-    return [
-        tuple(None if pd.isna(v) else v for v in row) for row in events.itertuples(index=False, name=None)
-    ]
+    return [tuple(None if pd.isna(v) else v for v in row) for row in events.itertuples(index=False, name=None)]
 
 
 PREVIOUS = frame(
@@ -67,8 +65,7 @@ def test_first_epoch_makes_everyone_new() -> None:
         (2, "new_customer"),
     ]
     assert all(
-        e in ("new_customer", "spend_threshold_crossed", "points_threshold_crossed")
-        for _, e, *_ in events_of(events)
+        e in ("new_customer", "spend_threshold_crossed", "points_threshold_crossed") for _, e, *_ in events_of(events)
     )
 
 

@@ -24,9 +24,7 @@ def days_ago(days: float) -> datetime:
 
 
 def make_events(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        rows, columns=["customer_id", "brand_id", "kind", "category", "style", "occurred_at"]
-    )
+    frame = pd.DataFrame(rows, columns=["customer_id", "brand_id", "kind", "category", "style", "occurred_at"])
     return frame.astype({"customer_id": "int64", "brand_id": "int64", "occurred_at": "datetime64[us]"})
 
 
@@ -102,9 +100,7 @@ def test_top_styles_ranks_by_score_then_name() -> None:
 
 def test_interest_profile_matches_the_reference_on_the_hand_made_example() -> None:
     events, items = make_events(HAND_EVENTS), make_items(HAND_ITEMS)
-    profile = interest_profile(
-        store(events, items), "interest_events", "purchase_items", as_of=AS_OF, rules=RULES
-    )
+    profile = interest_profile(store(events, items), "interest_events", "purchase_items", as_of=AS_OF, rules=RULES)
     reference = interest_profile_reference(events, items, as_of=AS_OF, rules=RULES)
     pd.testing.assert_frame_equal(profile, reference, check_dtype=False)
 
@@ -130,9 +126,7 @@ item = st.tuples(
 def test_interest_profile_equals_the_pandas_reference(signals, bought) -> None:
     events = make_events([(c, 1, k, cat, sty, AS_OF - timedelta(seconds=s)) for c, k, cat, sty, s in signals])
     items = make_items([(c, AS_OF - timedelta(seconds=s), cat, sty, q) for c, cat, sty, s, q in bought])
-    profile = interest_profile(
-        store(events, items), "interest_events", "purchase_items", as_of=AS_OF, rules=RULES
-    )
+    profile = interest_profile(store(events, items), "interest_events", "purchase_items", as_of=AS_OF, rules=RULES)
     reference = interest_profile_reference(events, items, as_of=AS_OF, rules=RULES)
     # Same fixed-point sums; pow() of two libraries may differ in the last bit, hence 1e-4 at most.
     pd.testing.assert_frame_equal(

@@ -39,12 +39,8 @@ def make_purchases(rows: list[tuple[int, int, datetime, int]]) -> pd.DataFrame:
 def purchases_table(frame: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("purchases_frame", frame)
-    con.execute(
-        "CREATE TABLE purchases (customer_id BIGINT, brand_id BIGINT, purchased_at TIMESTAMP, amount BIGINT)"
-    )
-    con.execute(
-        "INSERT INTO purchases SELECT customer_id, brand_id, purchased_at, amount FROM purchases_frame"
-    )
+    con.execute("CREATE TABLE purchases (customer_id BIGINT, brand_id BIGINT, purchased_at TIMESTAMP, amount BIGINT)")
+    con.execute("INSERT INTO purchases SELECT customer_id, brand_id, purchased_at, amount FROM purchases_frame")
     con.unregister("purchases_frame")
     return con
 
@@ -115,9 +111,7 @@ def test_three_level_frequency_counts_the_last_three_months(
         ([2_000_000], 2_000_000, 3),
     ],
 )
-def test_three_level_monetary_uses_the_average_purchase(
-    amounts: list[int], expected_avg: int, expected_m: int
-) -> None:
+def test_three_level_monetary_uses_the_average_purchase(amounts: list[int], expected_avg: int, expected_m: int) -> None:
     scores = score([(1, 1, days_ago(10 + i), a) for i, a in enumerate(amounts)])
     assert scores.loc[1, "monetary_avg"] == expected_avg
     assert scores.loc[1, "monetary_total"] == sum(amounts)
@@ -145,9 +139,7 @@ def test_three_level_gone_quiet_needs_a_longer_frequency_window_within_one_scori
     # With the articles' own 3-month F window, R 1 implies F 1 (the flag comes from behaviour.py).
     assert tuple(score(rows).loc[1, ["r", "f", "m"]]) == (1, 1, 3)
     # With F counted over 12 months, the articles' (1, 3, 3) appears: the "cannot lose" customer.
-    wide = dataclasses.replace(
-        RULES, three_level=dataclasses.replace(RULES.three_level, frequency_window_months=12)
-    )
+    wide = dataclasses.replace(RULES, three_level=dataclasses.replace(RULES.three_level, frequency_window_months=12))
     scores = score(rows, rules=wide)
     assert tuple(scores.loc[1, ["r", "f", "m"]]) == (1, 3, 3)
     assert scores.loc[1, "segment"] == "cannot lose"
@@ -288,8 +280,7 @@ def test_quintile_scores_on_the_hand_checked_table() -> None:
     run = score_rfm(con, "purchases", as_of=AS_OF, rules=RULES, scheme="quintile")
     scores = run.scores.set_index("customer_id")
     measured = {
-        c: tuple(int(v) for v in scores.loc[c, ["recency_days", "frequency", "monetary_total"]])
-        for c in HAND_TABLE
+        c: tuple(int(v) for v in scores.loc[c, ["recency_days", "frequency", "monetary_total"]]) for c in HAND_TABLE
     }
     assert measured == HAND_TABLE
     got = {c: (int(row.r), int(row.f), int(row.m), row.segment, row.tier) for c, row in scores.iterrows()}

@@ -41,7 +41,9 @@ def test_siwe_expired_message_refused(client, dev_accounts) -> None:
     account = dev_accounts[0]
     message = _nonce(client, account)
     past = _fmt(utcnow() - timedelta(minutes=1))
-    lines = [f"Expiration Time: {past}" if line.startswith("Expiration Time:") else line for line in message.split("\n")]
+    lines = [
+        f"Expiration Time: {past}" if line.startswith("Expiration Time:") else line for line in message.split("\n")
+    ]
     expired = "\n".join(lines)
     response = client.post("/auth/siwe/verify", json={"message": expired, "signature": _sign(account, expired)})
     assert response.status_code == 401
@@ -114,7 +116,9 @@ def test_brand_registration_conflicts_are_409(client, admin_headers, dev_account
     make_brand(client, admin_headers, dev_accounts[5], name="Acme")
     again = client.post("/brands", json={"name": "Acme", "address": dev_accounts[6].address}, headers=admin_headers)
     assert again.status_code == 409
-    same_address = client.post("/brands", json={"name": "Other", "address": dev_accounts[5].address}, headers=admin_headers)
+    same_address = client.post(
+        "/brands", json={"name": "Other", "address": dev_accounts[5].address}, headers=admin_headers
+    )
     assert same_address.status_code == 409
 
 

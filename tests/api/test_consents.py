@@ -35,9 +35,7 @@ PRICE = 10**15 + 7  # CASH smallest units per access
 def _registry(w3: Web3, settings):  # type: ignore[no-untyped-def]
     deployment = load_deployment(w3, settings.deployments_dir)
     assert deployment is not None
-    return w3.eth.contract(
-        address=Web3.to_checksum_address(deployment.registry), abi=load_abis()["ConsentRegistry"]
-    )
+    return w3.eth.contract(address=Web3.to_checksum_address(deployment.registry), abi=load_abis()["ConsentRegistry"])
 
 
 def _sign(account, document: dict) -> str:  # type: ignore[no-untyped-def]
@@ -126,9 +124,7 @@ def test_grant_narrow_revoke_round_trip(
     relayed = _submit(client, customer_headers, customer, grant)
     assert relayed.status_code == 200, relayed.text
     body = relayed.json()
-    assert (
-        body["receipt_status"] == "active" and body["tx_hash"].startswith("0x") and body["block_number"] > 0
-    )
+    assert body["receipt_status"] == "active" and body["tx_hash"].startswith("0x") and body["block_number"] > 0
     assert body["consent"]["categories"] == WANTED  # in bit order
     assert body["consent"]["expires_at"] == expires and body["consent"]["price"] == PRICE
     assert body["consent"]["in_force"] is True
@@ -175,12 +171,8 @@ def test_grant_narrow_revoke_round_trip(
     relayed = _submit(client, customer_headers, customer, narrow)
     assert relayed.status_code == 200, relayed.text
     assert relayed.json()["consent"]["categories"] == ["interests"]
-    assert registry.functions.covers(
-        customer.address, brand["address"], MARKETING, int(Category.INTERESTS)
-    ).call()
-    assert not registry.functions.covers(
-        customer.address, brand["address"], MARKETING, int(Category.STYLES)
-    ).call()
+    assert registry.functions.covers(customer.address, brand["address"], MARKETING, int(Category.INTERESTS)).call()
+    assert not registry.functions.covers(customer.address, brand["address"], MARKETING, int(Category.STYLES)).call()
 
     # Revoke: as easy as granting; the receipt is withdrawn with time and transaction.
     typed = _typed(client, customer_headers, action="revoke", brand=brand["id"], purpose="marketing")
@@ -190,9 +182,7 @@ def test_grant_narrow_revoke_round_trip(
     assert relayed.status_code == 200, relayed.text
     assert relayed.json()["receipt_status"] == "withdrawn"
     assert relayed.json()["consent"]["categories"] == [] and relayed.json()["consent"]["in_force"] is False
-    assert not registry.functions.covers(
-        customer.address, brand["address"], MARKETING, int(Category.INTERESTS)
-    ).call()
+    assert not registry.functions.covers(customer.address, brand["address"], MARKETING, int(Category.INTERESTS)).call()
     assert registry.functions.consentOf(customer.address, brand["address"], MARKETING).call()[0] == 0
     receipt = _receipt_row(client, grant["receipt_id"])
     assert receipt.status == "withdrawn" and receipt.withdrawn_at is not None
@@ -218,9 +208,7 @@ def test_new_grant_supersedes_the_previous_receipt(
     assert _receipt_row(client, first["receipt_id"]).status == "superseded"
     listed = client.get("/consents", headers=customer_headers).json()
     assert [c["receipt_id"] for c in listed] == [second["receipt_id"]]
-    on_chain = (
-        _registry(w3, settings).functions.consentOf(customer.address, brand["address"], MARKETING).call()
-    )
+    on_chain = _registry(w3, settings).functions.consentOf(customer.address, brand["address"], MARKETING).call()
     assert "0x" + on_chain[4].hex() == second["receipt_hash"]
 
 
@@ -587,10 +575,7 @@ def test_chain_unreachable_is_503_and_writes_nothing(
         listed = offline.get("/consents", params={"status": "pending"}, headers=customer_headers)
         assert listed.status_code == 503 and listed.headers["retry-after"]
         # The receipt itself is off chain: still downloadable.
-        assert (
-            offline.get(f"/consents/{pending['receipt_id']}/receipt", headers=customer_headers).status_code
-            == 200
-        )
+        assert offline.get(f"/consents/{pending['receipt_id']}/receipt", headers=customer_headers).status_code == 200
 
     # Once the chain answers again the same signature goes through.
     assert _submit(client, customer_headers, customer, pending).status_code == 200

@@ -84,9 +84,9 @@ def test_consents_are_filtered_and_paged(client, auditor_headers, indexed, dev_a
     assert first["total"] == 3 and first["indexed_block"] == everything["indexed_block"]
 
     # Addresses in any case; the response names them in checksum form.
-    mine = client.get(
-        "/ledger/consents", params={"customer": alice.address.lower()}, headers=auditor_headers
-    ).json()["items"]
+    mine = client.get("/ledger/consents", params={"customer": alice.address.lower()}, headers=auditor_headers).json()[
+        "items"
+    ]
     assert len(mine) == 1
     assert mine[0]["customer"] == alice.address and mine[0]["brand"] == brand.address
     assert mine[0]["status"] == "active" and mine[0]["price"] == str(250 * 10**18)
@@ -106,33 +106,25 @@ def test_consent_events_and_accesses_by_block_range(client, auditor_headers, ind
     events = client.get("/ledger/consent-events", headers=auditor_headers).json()["items"]
     assert [e["kind"] for e in events] == ["granted", "granted", "granted", "narrowed", "revoked"]
     narrowed_block = events[3]["block_number"]
-    upto = client.get(
-        "/ledger/consent-events", params={"to_block": narrowed_block}, headers=auditor_headers
-    ).json()
+    upto = client.get("/ledger/consent-events", params={"to_block": narrowed_block}, headers=auditor_headers).json()
     assert upto["total"] == 4
     after = client.get(
         "/ledger/consent-events", params={"from_block": narrowed_block + 1}, headers=auditor_headers
     ).json()
     assert [e["kind"] for e in after["items"]] == ["revoked"]
 
-    accesses = client.get(
-        "/ledger/accesses", params={"customer": dev_accounts[2].address}, headers=auditor_headers
-    )
+    accesses = client.get("/ledger/accesses", params={"customer": dev_accounts[2].address}, headers=auditor_headers)
     (carol,) = accesses.json()["items"]
     assert carol["price"] == str(2**96 - 1)
     assert carol["request_id"] == "0x" + "02" * 32
-    by_request = client.get(
-        "/ledger/accesses", params={"request_id": "0x" + "01" * 32}, headers=auditor_headers
-    ).json()
+    by_request = client.get("/ledger/accesses", params={"request_id": "0x" + "01" * 32}, headers=auditor_headers).json()
     assert by_request["total"] == 2
     assert {a["batch_total"] for a in by_request["items"]} == {str(250 * 10**18 + 7)}
 
 
 def test_epochs_claims_budgets_transfers(client, auditor_headers, indexed, dev_accounts) -> None:
     brand = dev_accounts[5]
-    (epoch,) = client.get("/ledger/epochs", params={"brand": brand.address}, headers=auditor_headers).json()[
-        "items"
-    ]
+    (epoch,) = client.get("/ledger/epochs", params={"brand": brand.address}, headers=auditor_headers).json()["items"]
     assert epoch["epoch"] == 1
     assert epoch["total"] == str(sum(indexed.values()))
     assert epoch["debits"] == [{"brand": brand.address, "amount": str(sum(indexed.values()))}]
@@ -148,9 +140,7 @@ def test_epochs_claims_budgets_transfers(client, auditor_headers, indexed, dev_a
         ("withdrawn", str(10**18)),
     ]
 
-    big = client.get(
-        "/ledger/transfers", params={"customer": dev_accounts[7].address}, headers=auditor_headers
-    )
+    big = client.get("/ledger/transfers", params={"customer": dev_accounts[7].address}, headers=auditor_headers)
     (mint,) = big.json()["items"]
     assert mint["amount"] == str(10**30)  # exact far above 2^63
     assert mint["from_address"] == "0x0000000000000000000000000000000000000000"

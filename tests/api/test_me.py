@@ -73,7 +73,9 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     engine.dispose()
 
 
-@pytest.mark.parametrize("path", ["/me/profile", "/me/interests", "/me/rewards", "/me/accesses", "/me/claim", "/me/balance"])
+@pytest.mark.parametrize(
+    "path", ["/me/profile", "/me/interests", "/me/rewards", "/me/accesses", "/me/claim", "/me/balance"]
+)
 def test_me_routes_are_for_customers_only(client, path, brand_and_headers, auditor_headers, admin_headers) -> None:
     assert client.get(path).status_code == 401
     for headers in (brand_and_headers[1], auditor_headers, admin_headers):

@@ -30,7 +30,9 @@ def test_update_and_erase_personal_data_keeps_rewards_payable(
     now = datetime.now(UTC)
     pid = factories.purchase(engine, cid, brand, now - timedelta(days=3), 80_000, "o-1")
     with Session(engine) as session:
-        session.add(PurchaseItem(purchase_id=pid, item_id="sku-1", category="shoes", style="minimal", unit_price=80_000))
+        session.add(
+            PurchaseItem(purchase_id=pid, item_id="sku-1", category="shoes", style="minimal", unit_price=80_000)
+        )
         session.commit()
     factories.interest_event(engine, cid, brand, now - timedelta(days=1), "view", "bags", "vintage", "e-1")
 

@@ -10,8 +10,8 @@ from web3 import Web3
 
 from app.chain import eip712
 from app.chain.compiler import compile_contracts
-from app.chain.errors import ContractRevert
 from app.chain.deployment import Deployment, ensure_deployed
+from app.chain.errors import ContractRevert
 from app.chain.merkle import MerkleTree, leaf_hash, pack_debit, verify
 from app.chain.transactions import Sender
 
@@ -112,9 +112,7 @@ def test_consent_access_epoch_claim_roundtrip(
     Sender(w3, customer).send(distributor.functions.claim(customer.address, price, tree.proof(i)))
     rest = [a for a in accounts if a != customer.address]
     relay.send(
-        distributor.functions.claimMany(
-            rest, [owed[a] for a in rest], [tree.proof(accounts.index(a)) for a in rest]
-        )
+        distributor.functions.claimMany(rest, [owed[a] for a in rest], [tree.proof(accounts.index(a)) for a in rest])
     )
     for account in accounts:
         assert token.functions.balanceOf(account).call() == owed[account]
@@ -129,9 +127,7 @@ def test_consent_access_epoch_claim_roundtrip(
     assert refused.value.name == "NothingToClaim"
 
 
-def test_ensure_deployed_reuses_addresses(
-    w3: Web3, operator: LocalAccount, relayer: LocalAccount, tmp_path
-) -> None:
+def test_ensure_deployed_reuses_addresses(w3: Web3, operator: LocalAccount, relayer: LocalAccount, tmp_path) -> None:
     first, created = ensure_deployed(w3, operator, relayer.address, tmp_path)
     again, created_again = ensure_deployed(w3, operator, relayer.address, tmp_path)
     assert created and not created_again

@@ -89,9 +89,7 @@ def grant_by_sig(w3, c: Contracts, relayer, customer, brand, *, purpose, categor
         registry=c.registry.address,
     )
     signature = eip712.sign_typed_data(customer.key, doc)
-    return Sender(w3, relayer).send(
-        c.registry.functions.grantBySig(tuple(terms.values()), deadline, signature)
-    )
+    return Sender(w3, relayer).send(c.registry.functions.grantBySig(tuple(terms.values()), deadline, signature))
 
 
 def publish_epoch(c: Contracts, ops: Sender, epoch: int, root: bytes, debits: list[tuple[str, int]]):
@@ -105,9 +103,7 @@ def publish_epoch(c: Contracts, ops: Sender, epoch: int, root: bytes, debits: li
     return ops.send(c.distributor.functions.publishEpoch(epoch, root, commitment, brands, amounts))
 
 
-def run_scenario(
-    w3: Web3, c: Contracts, operator, relayer, accounts: list[LocalAccount], *, register=True
-) -> dict:
+def run_scenario(w3: Web3, c: Contracts, operator, relayer, accounts: list[LocalAccount], *, register=True) -> dict:
     """Brands, grants (by signature and directly), a narrowing, accesses, a revocation, budgets, an
     epoch and claims, plus a mint above 2^63. Returns what was owed per account."""
     ops, relay = Sender(w3, operator), Sender(w3, relayer)
@@ -118,13 +114,9 @@ def run_scenario(
     ops.send(c.registry.functions.deregisterBrand(brand2.address))
 
     price = 250 * 10**18
-    grant_by_sig(
-        w3, c, relayer, alice, brand, purpose=MARKETING, categories=INTERESTS | PURCHASES, price=price
-    )
+    grant_by_sig(w3, c, relayer, alice, brand, purpose=MARKETING, categories=INTERESTS | PURCHASES, price=price)
     far = int(time.time()) + 10 * 86_400
-    grant_by_sig(
-        w3, c, relayer, bob, brand, purpose=MARKETING, categories=INTERESTS | STYLES, price=7, expires_at=far
-    )
+    grant_by_sig(w3, c, relayer, bob, brand, purpose=MARKETING, categories=INTERESTS | STYLES, price=7, expires_at=far)
     # Carol grants directly, from her own key, then narrows and keeps it; Bob revokes after an access.
     terms = (
         carol.address,
@@ -143,9 +135,7 @@ def run_scenario(
             brand.address, MARKETING, INTERESTS, [alice.address, bob.address], b"\x01" * 32
         )
     )
-    relay.send(
-        c.registry.functions.recordAccess(brand.address, ANALYTICS, INTERESTS, [carol.address], b"\x02" * 32)
-    )
+    relay.send(c.registry.functions.recordAccess(brand.address, ANALYTICS, INTERESTS, [carol.address], b"\x02" * 32))
     Sender(w3, bob).send(c.registry.functions.revoke(bob.address, brand.address, MARKETING))
 
     budget = 1_000 * 10**18
@@ -188,9 +178,7 @@ def assert_mirror_matches_chain(engine: Engine, c: Contracts) -> None:
             assert (row.receipt_hash, row.notice_hash) == ("0x" + receipt.hex(), "0x" + notice.hex())
             assert row.status == ("active" if categories else "revoked")
             if categories:
-                assert c.registry.functions.covers(
-                    row.customer, row.brand, row.purpose, row.categories
-                ).call()
+                assert c.registry.functions.covers(row.customer, row.brand, row.purpose, row.categories).call()
 
         for brand in s.exec(select(MirrorBrand)).all():
             assert brand.registered == c.registry.functions.isBrand(brand.brand).call()
@@ -258,9 +246,7 @@ def chain(w3: Web3, settings: Settings) -> Contracts:
 # -- tests ------------------------------------------------------------------------------------------
 
 
-def test_mirror_matches_chain_after_the_whole_lifecycle(
-    w3, settings, engine, chain, operator, relayer, dev_accounts
-):
+def test_mirror_matches_chain_after_the_whole_lifecycle(w3, settings, engine, chain, operator, relayer, dev_accounts):
     run_scenario(w3, chain, operator, relayer, dev_accounts)
     report = catch_up(settings, engine=engine)
     assert report.to_block == w3.eth.block_number
@@ -269,16 +255,12 @@ def test_mirror_matches_chain_after_the_whole_lifecycle(
 
     alice, bob, carol, brand = dev_accounts[0], dev_accounts[1], dev_accounts[2], dev_accounts[5]
     with Session(engine) as s:
-        kinds = [
-            e.kind for e in s.exec(select(MirrorConsentEvent).order_by(MirrorConsentEvent.block_number)).all()
-        ]
+        kinds = [e.kind for e in s.exec(select(MirrorConsentEvent).order_by(MirrorConsentEvent.block_number)).all()]
         assert kinds == ["granted", "granted", "granted", "narrowed", "revoked"]
         carol_now = s.get(MirrorConsent, (carol.address, brand.address, ANALYTICS))
         assert carol_now.categories == INTERESTS and carol_now.price == 2**96 - 1
         assert s.get(MirrorConsent, (bob.address, brand.address, MARKETING)).status == "revoked"
-        accesses = s.exec(
-            select(MirrorAccess).order_by(MirrorAccess.block_number, MirrorAccess.position)
-        ).all()
+        accesses = s.exec(select(MirrorAccess).order_by(MirrorAccess.block_number, MirrorAccess.position)).all()
         assert [(a.customer, a.price, a.request_id) for a in accesses] == [
             (alice.address, 250 * 10**18, "0x" + "01" * 32),
             (bob.address, 7, "0x" + "01" * 32),
@@ -363,9 +345,7 @@ def test_decode_epoch_reads_packed_and_array_debits() -> None:
     args = {"epoch": 3, "root": b"\x01" * 32, "commitment": b"\x02" * 32, "total": 5}
     packed = decode_epoch({**args, "debits": [(int(brand, 16) << 96) | 5]})
     arrays = decode_epoch({**args, "brands": [Web3.to_checksum_address(brand)], "amounts": [5]})
-    assert (
-        packed == arrays == (3, "0x" + "01" * 32, "0x" + "02" * 32, 5, [(Web3.to_checksum_address(brand), 5)])
-    )
+    assert packed == arrays == (3, "0x" + "01" * 32, "0x" + "02" * 32, 5, [(Web3.to_checksum_address(brand), 5)])
 
 
 # -- another chain at the same URL, and reorgs ---------------------------------------------------------
@@ -383,9 +363,7 @@ def other_anvil() -> Iterator[tuple[str, Web3]]:
         stop_anvil(process)
 
 
-def test_another_chain_at_the_url_is_refused(
-    w3, settings, engine, chain, operator, relayer, dev_accounts, other_anvil
-):
+def test_another_chain_at_the_url_is_refused(w3, settings, engine, chain, operator, relayer, dev_accounts, other_anvil):
     Sender(w3, operator).send(chain.registry.functions.registerBrand(dev_accounts[5].address))
     catch_up(settings, engine=engine)
     url, other = other_anvil
@@ -443,9 +421,7 @@ def test_anvil_restarted_on_the_same_port(tmp_path, settings, engine, operator, 
         stop_anvil(process)
 
 
-def test_reorg_below_the_cursor_stops_the_indexer(
-    settings, engine, operator, relayer, dev_accounts, other_anvil
-):
+def test_reorg_below_the_cursor_stops_the_indexer(settings, engine, operator, relayer, dev_accounts, other_anvil):
     url, other = other_anvil
     local = settings.model_copy(update={"rpc_url": url, "data_dir": settings.data_dir / "other"})
     ensure_deployed(other, operator, relayer.address, local.deployments_dir)

@@ -37,7 +37,10 @@ def _run_epoch(settings, as_of: datetime, fault: str | None = None) -> subproces
         env[FAULT_ENV] = fault
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "epoch", "run", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M:%S")],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -48,8 +48,11 @@ def test_two_epochs_one_claim_and_a_relayed_batch(settings, engine, w3, deployme
     assert first.status == "done" and first.number == 1
     assert distributor.functions.currentEpoch().call() == 1
     assert distributor.functions.currentRoot().call() == bytes.fromhex(first.root[2:])
-    expected_1 = {alice.address: 600_000 * 100 * UNITS // 10_000, bob.address: 50_000 * 100 * UNITS // 10_000,
-                  carol.address: 7 * UNITS}
+    expected_1 = {
+        alice.address: 600_000 * 100 * UNITS // 10_000,
+        bob.address: 50_000 * 100 * UNITS // 10_000,
+        carol.address: 7 * UNITS,
+    }
     with Session(engine) as session:
         rewards = {r.account: r for r in session.exec(select(EpochReward).where(EpochReward.epoch == 1))}
         assert {a: rewards[a.lower()].earned for a in expected_1} == expected_1

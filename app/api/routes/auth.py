@@ -37,7 +37,9 @@ class SessionPublic(BaseModel):
 
 
 @router.post("/siwe/nonce")
-def create_siwe_nonce(*, body: NonceRequest, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> NoncePublic:
+def create_siwe_nonce(
+    *, body: NonceRequest, session: SessionDep, settings: SettingsDep, chain: ChainDep
+) -> NoncePublic:
     """A one-time nonce and the Sign-In with Ethereum message for `address` (anyone)."""
     nonce, message = auth.issue_nonce(session, settings, body.address, chain.chain_id)
     return NoncePublic(nonce=nonce, message=message)

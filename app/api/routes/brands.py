@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
-
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from app.api.deps import ChainDep, CurrentBrand, OperatorDep, SessionDep
 from app.models.types import Address

@@ -68,9 +68,7 @@ class ConsentTypedDataRequest(BaseModel):
     brand: BrandRefIn = Field(description="The brand's id or its address")
     purpose: PurposeName = Field(description="One of: " + ", ".join(p.name.lower() for p in Purpose))
     categories: CategoryNames | None = Field(default=None, description="Data category names (grant, narrow)")
-    expires_at: datetime | None = Field(
-        default=None, description="When the consent ends (grant, narrow); none: never"
-    )
+    expires_at: datetime | None = Field(default=None, description="When the consent ends (grant, narrow); none: never")
     price: Annotated[TokenAmount, Strict()] | None = Field(
         default=None, description="CASH smallest units a brand pays per access, a JSON integer (grant)"
     )
@@ -85,9 +83,7 @@ class ConsentTypedDataRequest(BaseModel):
             raise ValueError("a narrowing keeps at least one category; to withdraw consent entirely, revoke")
         if self.action != ConsentAction.GRANT and self.price is not None:
             raise ValueError("`price` is set by a grant only")
-        if self.action == ConsentAction.REVOKE and (
-            self.categories is not None or self.expires_at is not None
-        ):
+        if self.action == ConsentAction.REVOKE and (self.categories is not None or self.expires_at is not None):
             raise ValueError("a revocation takes only `brand` and `purpose`")
         return self
 
@@ -259,9 +255,7 @@ def read_consents(
     customer: CurrentCustomer,
     session: SessionDep,
     chain: ChainDep,
-    status: Annotated[
-        list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active")
-    ] = None,
+    status: Annotated[list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active")] = None,
 ) -> list[ConsentPublic]:
     """The calling customer's consent receipts joined with the registry's state now (customer)."""
     views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE])
@@ -279,9 +273,7 @@ def read_consent(
 
 
 @router.get("/{receipt_id}/receipt")
-def download_consent_receipt(
-    *, receipt_id: uuid.UUID, customer: CurrentCustomer, session: SessionDep
-) -> Response:
+def download_consent_receipt(*, receipt_id: uuid.UUID, customer: CurrentCustomer, session: SessionDep) -> Response:
     """The full consent receipt as the exact JSON whose keccak256 is on chain (customer, owner only)."""
     receipt = consents.get_receipt(session, customer, str(receipt_id))
     return Response(

@@ -192,7 +192,8 @@ async def _ingest_bulk(
 
 
 _BULK_RULES = (
-    "Streamed bulk upload (operator). Good rows are kept and every bad line is reported with its number and reason (the first 1,000 are "
+    "Streamed bulk upload (operator). Good rows are kept and every bad line is reported with its number "
+    "and reason (the first 1,000 are "
     "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate), 422 when none "
     f"was. Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
     "stored (same brand and external_id) count as `duplicates` and are left unchanged, so re-sending an "

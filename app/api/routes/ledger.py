@@ -197,16 +197,12 @@ def _page(
     offset: int,
 ) -> tuple[list[Any], int, int | None]:
     total = session.exec(select(func.count()).select_from(model).where(*filters)).one()
-    rows = list(
-        session.exec(select(model).where(*filters).order_by(*order).limit(limit).offset(offset)).all()
-    )
+    rows = list(session.exec(select(model).where(*filters).order_by(*order).limit(limit).offset(offset)).all())
     cursor = session.get(IndexerCursor, 1)
     return rows, int(total), cursor.last_block if cursor else None
 
 
-def _block_filters(
-    model: Any, from_block: int | None, to_block: int | None, column: str = "block_number"
-) -> list:
+def _block_filters(model: Any, from_block: int | None, to_block: int | None, column: str = "block_number") -> list:
     _check_blocks(from_block, to_block)
     filters = []
     if from_block is not None:
@@ -343,9 +339,7 @@ def read_accesses(
         filters.append(m.purpose == purpose)
     if request_id:
         filters.append(m.request_id == request_id)
-    rows, total, indexed = _page(
-        session, m, filters, [m.block_number, m.log_index, m.position], limit, offset
-    )
+    rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index, m.position], limit, offset)
     items = [
         AccessPublic(
             **_on_chain(r),
@@ -488,9 +482,7 @@ def read_transfers(
             filters.append((m.from_address == party) | (m.to_address == party))  # type: ignore[operator]
     rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index], limit, offset)
     items = [
-        TransferPublic(
-            **_on_chain(r), from_address=r.from_address, to_address=r.to_address, amount=str(r.amount)
-        )
+        TransferPublic(**_on_chain(r), from_address=r.from_address, to_address=r.to_address, amount=str(r.amount))
         for r in rows
     ]
     return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
