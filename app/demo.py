@@ -58,7 +58,8 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
     rng = random.Random(20251122)
     credentials = DemoCredentials()
     admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
-    with TestClient(create_app(settings)) as api:
+    api_app = create_app(settings)
+    with TestClient(api_app) as api:
         existing = {b["name"]: b for b in api.get("/brands", headers=admin).json()}
         brands = []
         for name, _ in BRANDS:
@@ -163,8 +164,8 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
                 say(f"  {name}: {response.json().get('message')}")
 
         say("demo: settling epoch 1")
-        catch_up(settings, engine=api.app.state.engine, gateway=gateway)
-        outcome = EpochRunner(settings, api.app.state.engine, gateway).run(now - timedelta(minutes=1))
+        catch_up(settings, engine=api_app.state.engine, gateway=gateway)
+        outcome = EpochRunner(settings, api_app.state.engine, gateway).run(now - timedelta(minutes=1))
         say(
             f"demo: epoch {outcome.epoch.number} published, {outcome.epoch.accounts} accounts, "
             f"tx {outcome.epoch.tx_hash}"

@@ -115,8 +115,9 @@ def _serve_api(settings: Settings) -> None:
     config = uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
     server = uvicorn.Server(config)
     # uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill this process before
-    # anvil is stopped (and its state saved): take the signals ourselves.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    # anvil is stopped (and its state saved): take the signals ourselves. (Replacing a method with a
+    # no-op context manager of another type, hence the ignore.)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, server.handle_exit)
     try:

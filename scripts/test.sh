@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs every test: forge (unit, fuzz, invariant), slither, ruff, pytest.
+# Sets everything up, then runs every test: forge (unit, fuzz, invariant), slither, ruff, mypy, pytest.
 # FOUNDRY_PROFILE=deep scripts/test.sh runs deeper fuzzing (not what CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,9 @@ FOUNDRY_OUT=cache/slither/out FOUNDRY_CACHE_PATH=cache/slither/cache \
 step "ruff"
 .venv/bin/ruff check app tests bench scripts
 .venv/bin/ruff format --check app tests bench
+
+step "mypy"
+.venv/bin/mypy app
 
 step "pytest"
 .venv/bin/pytest "$@"

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
@@ -76,10 +77,12 @@ def load_deployment(w3: Web3, store_dir: Path) -> Deployment | None:
     return known
 
 
-def _deploy_one(w3: Web3, sender: Sender, artifact: Artifact, *args: object) -> tuple[str, int]:
+def _deploy_one(w3: Web3, sender: Sender, artifact: Artifact, *args: object) -> tuple[ChecksumAddress, int]:
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     sent = sender.send(factory.constructor(*args))
-    return Web3.to_checksum_address(sent.receipt["contractAddress"]), sent.block_number
+    address = sent.receipt["contractAddress"]
+    assert address is not None, "a successful contract creation's receipt names the new contract"
+    return Web3.to_checksum_address(address), sent.block_number
 
 
 def deploy(w3: Web3, operator: LocalAccount, relayer_address: str) -> Deployment:

@@ -13,6 +13,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ProviderConnectionError, Web3RPCError
+from web3.types import BlockParams
 
 from app.chain.compiler import load_abis
 from app.chain.deployment import Deployment, load_deployment
@@ -109,7 +110,7 @@ class ChainGateway:
 
     # -- reads and writes -----------------------------------------------------------------
 
-    def call(self, fn: ContractFunction, block: int | str = "latest") -> Any:
+    def call(self, fn: ContractFunction, block: int | BlockParams = "latest") -> Any:
         """A read-only call."""
         return self.guard(lambda: fn.call(block_identifier=block))
 

@@ -58,6 +58,16 @@ class MerkleTree:
         return path
 
 
+# The root published when no account has earned anything yet: the contract refuses a zero root, and
+# no (account, amount) leaf can hash to this.
+EMPTY_ROOT = keccak_256(b"ledger: no account has earned anything yet").digest()
+
+
+def cumulative_tree(leaves: Sequence[tuple[str, int]]) -> MerkleTree:
+    """An epoch's tree over (account, cumulative amount), leaves sorted by account (EMPTY_ROOT if none)."""
+    return MerkleTree([leaf_hash(account, amount) for account, amount in sorted(leaves)] or [EMPTY_ROOT])
+
+
 def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
     node = leaf
     for sibling in proof:

@@ -13,7 +13,7 @@ import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.chain.merkle import MerkleTree, leaf_hash
+from app.chain.merkle import MerkleTree, cumulative_tree
 
 _LEAF_SIZE = 52  # 20-byte address + 32-byte amount
 _FINAL = ("leaves.bin", "tree.bin", "tree.json")
@@ -34,7 +34,7 @@ def write_tree(directory: Path, leaves: list[tuple[str, int]], *, final: bool) -
     """
     directory.mkdir(parents=True, exist_ok=True)
     leaves = sorted(leaves)
-    tree = MerkleTree([leaf_hash(account, amount) for account, amount in leaves] or [bytes(32)])
+    tree = cumulative_tree(leaves)
     suffix = "" if final else ".tmp"
     offsets, position = [], 0
     for level in tree.levels:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from app.chain.errors import as_revert
 
@@ -66,7 +67,7 @@ class Sender:
     def send(self, call: ContractFunction | ContractConstructor, *, gas: int | None = None) -> Sent:
         """Estimates (surfacing a revert as its named ContractRevert), signs, sends, waits for the receipt."""
         with self._lock:
-            tx: dict[str, Any] = {"from": self.account.address, "chainId": self.w3.eth.chain_id}
+            tx: TxParams = {"from": self.account.address, "chainId": self.w3.eth.chain_id}
             if gas is None:
                 try:
                     gas = int(call.estimate_gas(tx) * 1.2) + 10_000
@@ -77,13 +78,14 @@ class Sender:
                         raise revert from exc
                     raise
             tx["gas"] = gas
-            tx["nonce"] = self._nonce()
+            tx["nonce"] = Nonce(self._nonce())
             base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
-            tip = self.w3.eth.max_priority_fee if base_fee else 0
+            tip = self.w3.eth.max_priority_fee if base_fee else Wei(0)
             tx["maxPriorityFeePerGas"] = tip
-            tx["maxFeePerGas"] = 2 * int(base_fee) + tip
+            tx["maxFeePerGas"] = Wei(2 * int(base_fee) + tip)
             built = call.build_transaction(tx)
-            signed = self.account.sign_transaction(built)
+            # eth-account types its input as a plain dict; web3's TxParams is a TypedDict of the same keys.
+            signed = self.account.sign_transaction(cast(dict[str, Any], built))
             try:
                 tx_hash = self._broadcast(signed.raw_transaction)
             except BaseException:
@@ -116,8 +118,9 @@ class Sender:
 
     def _await_receipt(self, tx_hash: bytes, raw: bytes) -> TxReceipt:
         """Waits for the receipt; if it takes too long, re-broadcasts the same transaction once."""
+        tx_hash32 = Hash32(tx_hash)  # a keccak digest: 32 bytes
         try:
-            return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+            return self.w3.eth.wait_for_transaction_receipt(tx_hash32, timeout=self.receipt_timeout)
         except TimeExhausted:
             self._broadcast(raw)
-            return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+            return self.w3.eth.wait_for_transaction_receipt(tx_hash32, timeout=self.receipt_timeout)

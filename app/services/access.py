@@ -392,7 +392,7 @@ def _purchase_totals(session: Session, ids: list[int]) -> dict[int, tuple[int, i
         rows = session.exec(
             select(Purchase.customer_id, func.count(), func.sum(Purchase.amount), func.max(Purchase.purchased_at))
             .where(col(Purchase.customer_id).in_(chunk))
-            .group_by(Purchase.customer_id)
+            .group_by(col(Purchase.customer_id))
         ).all()
         for customer_id, count, total, last in rows:
             found[customer_id] = (int(count), int(total or 0), last)
@@ -408,7 +408,7 @@ def _cart_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]
                 col(InterestEvent.customer_id).in_(chunk),
                 col(InterestEvent.kind).in_([InterestKind.CART_ADD, InterestKind.CART_ABANDON]),
             )
-            .group_by(InterestEvent.customer_id, InterestEvent.kind)
+            .group_by(col(InterestEvent.customer_id), col(InterestEvent.kind))
         ).all()
         for customer_id, kind, count in rows:
             counts = found.setdefault(customer_id, [0, 0])

@@ -25,7 +25,7 @@ from app.analytics.rfm import rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import Indexer, decode_claim, decode_epoch, mirror_dump
-from app.chain.merkle import MerkleTree, leaf_hash
+from app.chain.merkle import cumulative_tree
 from app.config import Settings
 from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
@@ -296,9 +296,8 @@ def tier_rates(
 
 def merkle_root(cumulative: dict[str, int]) -> tuple[str, int]:
     """(0x root, leaf count) over the accounts with a positive cumulative amount, as write_tree builds it."""
-    leaves = sorted((a, c) for a, c in cumulative.items() if c > 0)
-    tree = MerkleTree([leaf_hash(a, c) for a, c in leaves] or [bytes(32)])
-    return "0x" + tree.root.hex(), len(leaves)
+    leaves = [(a, c) for a, c in cumulative.items() if c > 0]
+    return "0x" + cumulative_tree(leaves).root.hex(), len(leaves)
 
 
 def _parse_iso(value: str | None) -> datetime | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.chain.gateway import ChainGateway
 from app.errors import Conflict, NotFound
@@ -33,4 +33,4 @@ def get_brand(session: Session, brand_id: int) -> Brand:
 
 
 def list_brands(session: Session) -> list[Brand]:
-    return list(session.exec(select(Brand).order_by(Brand.id)))
+    return list(session.exec(select(Brand).order_by(col(Brand.id))))

@@ -20,6 +20,7 @@ from typing import Any
 
 from eth_utils import keccak
 from sqlmodel import Session, col, select
+from web3.types import BlockParams
 
 from app.chain.eip712 import recover_signer, typed_data
 from app.chain.gateway import ChainGateway
@@ -84,7 +85,7 @@ class OnChainConsent:
 
 
 def consent_on_chain(
-    chain: ChainGateway, customer: str, brand: str, purpose: int, block: int | str = "latest"
+    chain: ChainGateway, customer: str, brand: str, purpose: int, block: int | BlockParams = "latest"
 ) -> OnChainConsent:
     registry = chain.registry
     raw = chain.call(registry.functions.consentOf(customer, brand, purpose), block)

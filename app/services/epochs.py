@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 from eth_utils import keccak, to_checksum_address
 from sqlalchemy import Engine, delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.analytics import behaviour
 from app.analytics.rfm import cut_points_sql, rfm_sql, timestamp_sql, utc_naive
@@ -165,7 +165,7 @@ class EpochRunner:
         with self._session() as session:
             previous = session.get(Epoch, n - 1)
             for model in (EpochScore, EpochCutPoint, BehaviourChange, EpochReward, EpochDebit):
-                session.execute(delete(model).where(model.epoch == n))  # type: ignore[attr-defined]
+                session.execute(delete(model).where(col(model.epoch) == n))
             session.commit()
         with analytics(self.settings) as con:
             self.progress(f"epoch {n}: reading the purchases it may use")
@@ -384,6 +384,7 @@ class EpochRunner:
                 )
             self.progress(f"epoch {epoch.number}: already on chain (tx {tx_hash}), recording it")
         elif on_chain == epoch.number - 1:
+            assert epoch.root is not None and epoch.commitment is not None, "only a computed epoch is published"
             manifest = json.loads(epoch.manifest or "{}")
             debits = [pack_debit(d["brand"], int(d["amount"])) for d in manifest["debits"]]
             self.progress(f"epoch {epoch.number}: publishing the root ({len(debits)} brand debits)")

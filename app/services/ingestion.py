@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from eth_hash.auto import keccak
 from sqlalchemy import Connection, Engine, Insert, Table, select
@@ -72,6 +72,10 @@ def _address(name: str, value: Any) -> str:
     return value.lower()
 
 
+@overload
+def _text(name: str, value: Any, *, required: Literal[True]) -> str: ...
+@overload
+def _text(name: str, value: Any, *, required: bool) -> str | None: ...
 def _text(name: str, value: Any, *, required: bool) -> str | None:
     if value is None or value == "":
         if required:
@@ -87,7 +91,7 @@ def _text(name: str, value: Any, *, required: bool) -> str | None:
 def _external_id(value: Any) -> str:
     if type(value) is int:  # order numbers exported as JSON numbers are accepted as their decimal text
         value = str(value)
-    return _text("external_id", value, required=True)  # type: ignore[return-value]
+    return _text("external_id", value, required=True)
 
 
 def _integer(name: str, value: Any, *, text: bool, minimum: int, what: str = "integer") -> int:
@@ -168,7 +172,7 @@ def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None,
         raise BadRow(f"items: must be a list of items, not {_show(value)}")
     if len(value) > MAX_ITEMS:
         raise BadRow(f"items: at most {MAX_ITEMS} items per purchase")
-    items = []
+    items: list[tuple[str, str | None, str | None, int, int]] = []
     for n, item in enumerate(value):
         if type(item) is dict and _ITEM_KEYS.issuperset(item):
             # Fast path for the common, well-formed item; anything else goes the slow way to name the problem.
@@ -204,7 +208,7 @@ def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None,
             )
         except BadRow as exc:
             raise BadRow(where + str(exc)) from None
-    return items  # type: ignore[return-value]
+    return items
 
 
 def parse_purchase(row: dict[str, Any], brands: BrandDirectory, latest: datetime, *, text: bool = False) -> PurchaseRow:
@@ -429,7 +433,7 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
         known = sql.existing_keys("purchases", list(first))
         new = [r for key, r in first.items() if key not in known]
         next_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM purchases").scalar_one()
-        values = []
+        values: list[tuple[Any, ...]] = []
         for purchase_id, r in enumerate(new, next_id):
             values.append((purchase_id, ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now))
             items += [(purchase_id, *it) for it in r[6]]

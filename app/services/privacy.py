@@ -11,9 +11,10 @@ fields). The chain holds no personal data, so nothing there changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlalchemy import CursorResult, delete, select, update
+from sqlmodel import Session, col
 
 from app.models.accounts import Customer, utcnow
 from app.models.auth import CustomerSession
@@ -44,8 +45,15 @@ def update_personal(session: Session, customer: Customer, changes: dict[str, obj
 def erase(session: Session, customer: Customer) -> Erasure:
     """Erases the customer's personal data in one transaction; returns what was removed."""
     purchases = select(Purchase.id).where(Purchase.customer_id == customer.id)  # type: ignore[call-overload]
-    items = session.execute(delete(PurchaseItem).where(PurchaseItem.purchase_id.in_(purchases)))  # type: ignore[attr-defined]
-    events = session.execute(delete(InterestEvent).where(InterestEvent.customer_id == customer.id))  # type: ignore[arg-type]
+    # A DELETE's result is a CursorResult (it has rowcount); Session.execute is typed as returning a plain Result.
+    items = cast(
+        CursorResult[Any],
+        session.execute(delete(PurchaseItem).where(col(PurchaseItem.purchase_id).in_(purchases))),
+    )
+    events = cast(
+        CursorResult[Any],
+        session.execute(delete(InterestEvent).where(col(InterestEvent.customer_id) == customer.id)),
+    )
     cleared = [f for f in PERSONAL_FIELDS if getattr(customer, f) is not None]
     for field in PERSONAL_FIELDS:
         setattr(customer, field, None)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio.from_thread
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
@@ -183,7 +184,7 @@ async def _ingest_bulk(
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the upload exceeds the limit of {settings.max_upload_bytes} bytes (MAX_UPLOAD_BYTES)")
-    engine = session.get_bind()
+    engine = cast(Engine, session.get_bind())  # the request's session is bound to app.state.engine (deps.py)
     session.close()  # the caller is authenticated; no transaction stays open while the upload streams in
     report = await run_in_threadpool(
         ingestion.ingest_bulk, engine, resource, fmt, _body_chunks(request), settings.max_upload_bytes

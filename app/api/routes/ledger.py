@@ -2,7 +2,9 @@
 
 Amounts (CASH smallest units, up to uint256) are JSON strings of decimal digits, so that no client
 parsing JSON numbers as doubles can lose a unit. Lists are paged by `limit` / `offset` in chain
-order (block, log index) and say which block the mirror has reached (`indexed_block`).
+order (block, log index) and say which block the mirror has reached (`indexed_block`). Event lists
+filter by block range and by block time (`from_time` / `to_time`, ISO-8601 with a timezone,
+inclusive); the queries live in app/services/ledger.py.
 """
 
 from __future__ import annotations
@@ -11,37 +13,46 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
-from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, BeforeValidator, Field
 
-from app.api.deps import AuditorDep, ChainDep, SessionDep
+from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
 from app.chain.indexer import read_status
 from app.domain import category_names
-from app.errors import InvalidInput
-from app.models.mirror import (
-    IndexerCursor,
-    MirrorAccess,
-    MirrorBrand,
-    MirrorBudgetEvent,
-    MirrorClaim,
-    MirrorConsent,
-    MirrorConsentEvent,
-    MirrorEpoch,
-    MirrorEpochDebit,
-    MirrorTransfer,
-)
 from app.models.types import Address, Bytes32
+from app.services import ledger
+from app.services.ledger import TrailEntry, TrailKind, Window
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 T = TypeVar("T")
 MAX_PAGE = 1000
 
+
+def _iso_time(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an ISO-8601 time; write e.g. 2026-01-01T00:00:00Z (+ as %2B in a URL)"
+            ) from None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"{value.isoformat()} has no timezone; add Z or an offset such as +09:00")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+"""A moment with its timezone; naive times are refused rather than guessed."""
+
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Rows per page (1-{MAX_PAGE})")]
 Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
 Block = Annotated[int | None, Query(ge=0, description="Block number (inclusive)")]
+FromTime = Annotated[
+    IsoTime | None,
+    Query(description="Earliest block time (inclusive), ISO-8601 with a timezone, e.g. 2026-01-01T00:00:00Z"),
+]
+ToTime = Annotated[IsoTime | None, Query(description="Latest block time (inclusive), ISO-8601 with a timezone")]
 AddressQuery = Annotated[Address | None, Query(description="A 0x address (any case)")]
 PurposeQuery = Annotated[int | None, Query(ge=0, le=255, description="The uint8 purpose")]
 
@@ -161,6 +172,70 @@ class LedgerStatus(BaseModel):
     lag: int | None = Field(description="Blocks between the chain head and the indexed block")
 
 
+class TrailItemBase(BaseModel):
+    """Where the chain shows a trail item: the event's block, log index and transaction."""
+
+    block_number: int
+    log_index: int | None = Field(description="None only for an epoch the mirror has not reached yet")
+    block_hash: str | None
+    block_time: datetime
+    tx_hash: str
+
+
+class ConsentChangeItem(TrailItemBase):
+    kind: Literal["consent_granted", "consent_narrowed", "consent_revoked"]
+    brand: str
+    purpose: int
+    categories: int | None
+    category_names: list[str]
+    expires_at: datetime | None
+    price: str | None
+    receipt_hash: str | None
+    notice_hash: str | None
+    nonce: str
+
+
+class AccessItem(TrailItemBase):
+    kind: Literal["access"]
+    brand: str
+    purpose: int
+    categories: int
+    category_names: list[str]
+    price: str
+    request_id: str
+    position: int = Field(description="The customer's place in the access batch")
+    batch_size: int
+
+
+class EpochCreditItem(TrailItemBase):
+    kind: Literal["epoch_credit"]
+    epoch: int
+    as_of: datetime
+    purchase_cashback: str
+    access_earnings: str
+    earned: str
+    cumulative: str
+    root: str | None
+
+
+class ClaimItem(TrailItemBase):
+    kind: Literal["claim"]
+    amount: str
+    cumulative_amount: str
+
+
+class TransferItem(TrailItemBase):
+    kind: Literal["transfer_in", "transfer_out"]
+    from_address: str
+    to_address: str
+    amount: str
+
+
+TrailItem = Annotated[
+    ConsentChangeItem | AccessItem | EpochCreditItem | ClaimItem | TransferItem, Field(discriminator="kind")
+]
+
+
 # -- helpers --------------------------------------------------------------------------------------
 
 
@@ -183,33 +258,68 @@ def _on_chain(row: Any) -> dict[str, Any]:
     }
 
 
-def _check_blocks(from_block: int | None, to_block: int | None) -> None:
-    if from_block is not None and to_block is not None and from_block > to_block:
-        raise InvalidInput(f"from_block ({from_block}) is after to_block ({to_block})")
+def _page(rows: ledger.Rows[Any], items: list[T], limit: int, offset: int) -> Page[T]:
+    return Page(items=items, total=rows.total, limit=limit, offset=offset, indexed_block=rows.indexed_block)
 
 
-def _page(
-    session: Session,
-    model: type[SQLModel],
-    filters: list[Any],
-    order: list[Any],
-    limit: int,
-    offset: int,
-) -> tuple[list[Any], int, int | None]:
-    total = session.exec(select(func.count()).select_from(model).where(*filters)).one()
-    rows = list(session.exec(select(model).where(*filters).order_by(*order).limit(limit).offset(offset)).all())
-    cursor = session.get(IndexerCursor, 1)
-    return rows, int(total), cursor.last_block if cursor else None
-
-
-def _block_filters(model: Any, from_block: int | None, to_block: int | None, column: str = "block_number") -> list:
-    _check_blocks(from_block, to_block)
-    filters = []
-    if from_block is not None:
-        filters.append(getattr(model, column) >= from_block)
-    if to_block is not None:
-        filters.append(getattr(model, column) <= to_block)
-    return filters
+def _trail_item(entry: TrailEntry) -> TrailItem:
+    where: dict[str, Any] = {
+        "block_number": entry.block_number,
+        "log_index": entry.log_index,
+        "block_hash": entry.block_hash,
+        "block_time": _aware(entry.block_time),
+        "tx_hash": entry.tx_hash,
+    }
+    r = entry.row
+    if entry.kind.startswith("consent_"):
+        return ConsentChangeItem(
+            **where,
+            kind=entry.kind,  # type: ignore[arg-type]
+            brand=r.brand,
+            purpose=r.purpose,
+            categories=r.categories,
+            category_names=category_names(r.categories or 0),
+            expires_at=_seconds(r.expires_at) if r.expires_at is not None else None,
+            price=None if r.price is None else str(r.price),
+            receipt_hash=r.receipt_hash,
+            notice_hash=r.notice_hash,
+            nonce=str(r.nonce),
+        )
+    if entry.kind == "access":
+        return AccessItem(
+            **where,
+            kind="access",
+            brand=r.brand,
+            purpose=r.purpose,
+            categories=r.categories,
+            category_names=category_names(r.categories),
+            price=str(r.price),
+            request_id=r.request_id,
+            position=r.position,
+            batch_size=r.batch_size,
+        )
+    if entry.kind == "epoch_credit":
+        epoch, reward, published = r
+        return EpochCreditItem(
+            **where,
+            kind="epoch_credit",
+            epoch=epoch.number,
+            as_of=_aware(epoch.as_of),
+            purchase_cashback=str(reward.purchase_cashback),
+            access_earnings=str(reward.access_earnings),
+            earned=str(reward.earned),
+            cumulative=str(reward.cumulative),
+            root=published.root if published is not None else epoch.root,
+        )
+    if entry.kind == "claim":
+        return ClaimItem(**where, kind="claim", amount=str(r.amount), cumulative_amount=str(r.cumulative_amount))
+    return TransferItem(
+        **where,
+        kind=entry.kind,  # type: ignore[arg-type]
+        from_address=r.from_address,
+        to_address=r.to_address,
+        amount=str(r.amount),
+    )
 
 
 # -- routes ---------------------------------------------------------------------------------------
@@ -236,20 +346,12 @@ def read_consents(
     offset: Offset = 0,
 ) -> Page[ConsentPublic]:
     """Current terms of every (customer, brand, purpose) consent on chain (auditor or operator)."""
-    m = MirrorConsent
-    filters: list[Any] = []
-    if customer:
-        filters.append(m.customer == customer)
-    if brand:
-        filters.append(m.brand == brand)
-    if purpose is not None:
-        filters.append(m.purpose == purpose)
-    if status:
-        filters.append(m.status == status)
-    rows, total, indexed = _page(session, m, filters, [m.customer, m.brand, m.purpose], limit, offset)
+    rows = ledger.consents(
+        session, customer=customer, brand=brand, purpose=purpose, status=status, limit=limit, offset=offset
+    )
     now = int(time.time())
     items = []
-    for r in rows:
+    for r in rows.items:
         shown = "expired" if r.status == "active" and r.expires_at and r.expires_at <= now else r.status
         items.append(
             ConsentPublic(
@@ -269,7 +371,7 @@ def read_consents(
                 updated_tx_hash=r.updated_tx_hash,
             )
         )
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/consent-events")
@@ -282,19 +384,16 @@ def read_consent_events(
     purpose: PurposeQuery = None,
     from_block: Block = None,
     to_block: Block = None,
+    from_time: FromTime = None,
+    to_time: ToTime = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[ConsentEventPublic]:
     """Every grant, narrowing and revocation in chain order (auditor or operator)."""
-    m = MirrorConsentEvent
-    filters = _block_filters(m, from_block, to_block)
-    if customer:
-        filters.append(m.customer == customer)
-    if brand:
-        filters.append(m.brand == brand)
-    if purpose is not None:
-        filters.append(m.purpose == purpose)
-    rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index], limit, offset)
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.consent_events(
+        session, window, customer=customer, brand=brand, purpose=purpose, limit=limit, offset=offset
+    )
     items = [
         ConsentEventPublic(
             **_on_chain(r),
@@ -309,9 +408,9 @@ def read_consent_events(
             notice_hash=r.notice_hash,
             nonce=str(r.nonce),
         )
-        for r in rows
+        for r in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/accesses")
@@ -325,21 +424,23 @@ def read_accesses(
     request_id: Annotated[Bytes32 | None, Query(description="The batch's 0x request id")] = None,
     from_block: Block = None,
     to_block: Block = None,
+    from_time: FromTime = None,
+    to_time: ToTime = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AccessPublic]:
     """Every recorded data access, one row per customer of a batch, with its price (auditor or operator)."""
-    m = MirrorAccess
-    filters = _block_filters(m, from_block, to_block)
-    if customer:
-        filters.append(m.customer == customer)
-    if brand:
-        filters.append(m.brand == brand)
-    if purpose is not None:
-        filters.append(m.purpose == purpose)
-    if request_id:
-        filters.append(m.request_id == request_id)
-    rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index, m.position], limit, offset)
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.accesses(
+        session,
+        window,
+        customer=customer,
+        brand=brand,
+        purpose=purpose,
+        request_id=request_id,
+        limit=limit,
+        offset=offset,
+    )
     items = [
         AccessPublic(
             **_on_chain(r),
@@ -354,9 +455,9 @@ def read_accesses(
             batch_size=r.batch_size,
             batch_total=str(r.batch_total),
         )
-        for r in rows
+        for r in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/epochs")
@@ -367,25 +468,18 @@ def read_epochs(
     brand: Annotated[Address | None, Query(description="Only epochs debiting this brand")] = None,
     from_block: Block = None,
     to_block: Block = None,
+    from_time: Annotated[IsoTime | None, Query(description="Earliest publication block time (inclusive)")] = None,
+    to_time: Annotated[IsoTime | None, Query(description="Latest publication block time (inclusive)")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[EpochPublic]:
-    """Published epochs: root, commitment, total and each brand's debit (auditor or operator)."""
-    m = MirrorEpoch
-    filters = _block_filters(m, from_block, to_block)
-    if brand:
-        debited = select(MirrorEpochDebit.epoch).where(MirrorEpochDebit.brand == brand)
-        filters.append(m.epoch.in_(debited))  # type: ignore[attr-defined]
-    rows, total, indexed = _page(session, m, filters, [m.epoch], limit, offset)
-    debits: dict[int, list[DebitPublic]] = {r.epoch: [] for r in rows}
-    if debits:
-        found = session.exec(
-            select(MirrorEpochDebit)
-            .where(MirrorEpochDebit.epoch.in_(list(debits)))  # type: ignore[attr-defined]
-            .order_by(MirrorEpochDebit.epoch, MirrorEpochDebit.position)  # type: ignore[arg-type]
-        ).all()
-        for d in found:
-            debits[d.epoch].append(DebitPublic(brand=d.brand, amount=str(d.amount)))
+    """Published epochs: root, commitment, total and each brand's debit (auditor or operator).
+
+    Blocks and times are those of the publication (the EpochPublished event's block), not the
+    epoch's as-of date: the mirror knows only what the chain says.
+    """
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.epochs(session, window, brand=brand, limit=limit, offset=offset)
     items = [
         EpochPublic(
             **_on_chain(r),
@@ -393,11 +487,11 @@ def read_epochs(
             root=r.root,
             commitment=r.commitment,
             total=str(r.total),
-            debits=debits[r.epoch],
+            debits=[DebitPublic(brand=d.brand, amount=str(d.amount)) for d in debits],
         )
-        for r in rows
+        for r, debits in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/claims")
@@ -408,15 +502,14 @@ def read_claims(
     customer: Annotated[Address | None, Query(description="The claiming account")] = None,
     from_block: Block = None,
     to_block: Block = None,
+    from_time: FromTime = None,
+    to_time: ToTime = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[ClaimPublic]:
     """Rewards paid out by claims (auditor or operator)."""
-    m = MirrorClaim
-    filters = _block_filters(m, from_block, to_block)
-    if customer:
-        filters.append(m.account == customer)
-    rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index], limit, offset)
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.claims(session, window, customer=customer, limit=limit, offset=offset)
     items = [
         ClaimPublic(
             **_on_chain(r),
@@ -424,9 +517,9 @@ def read_claims(
             amount=str(r.amount),
             cumulative_amount=str(r.cumulative_amount),
         )
-        for r in rows
+        for r in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/budgets")
@@ -438,28 +531,25 @@ def read_budget_events(
     kind: Annotated[Literal["deposited", "withdrawn"] | None, Query()] = None,
     from_block: Block = None,
     to_block: Block = None,
+    from_time: FromTime = None,
+    to_time: ToTime = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[BudgetEventPublic]:
     """Brands' budget deposits and withdrawals (auditor or operator)."""
-    m = MirrorBudgetEvent
-    filters = _block_filters(m, from_block, to_block)
-    if brand:
-        filters.append(m.brand == brand)
-    if kind:
-        filters.append(m.kind == kind)
-    rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index], limit, offset)
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.budget_events(session, window, brand=brand, kind=kind, limit=limit, offset=offset)
     items = [
         BudgetEventPublic(
             **_on_chain(r),
-            kind=r.kind,
+            kind=r.kind,  # type: ignore[arg-type]
             brand=r.brand,
             counterparty=r.counterparty,
-            amount=str(r.amount),  # type: ignore[arg-type]
+            amount=str(r.amount),
         )
-        for r in rows
+        for r in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/transfers")
@@ -471,21 +561,19 @@ def read_transfers(
     brand: Annotated[Address | None, Query(description="Sender or recipient")] = None,
     from_block: Block = None,
     to_block: Block = None,
+    from_time: FromTime = None,
+    to_time: ToTime = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[TransferPublic]:
     """CASH token transfers, mints included (from 0x0) (auditor or operator)."""
-    m = MirrorTransfer
-    filters = _block_filters(m, from_block, to_block)
-    for party in (customer, brand):
-        if party:
-            filters.append((m.from_address == party) | (m.to_address == party))  # type: ignore[operator]
-    rows, total, indexed = _page(session, m, filters, [m.block_number, m.log_index], limit, offset)
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.transfers(session, window, parties=(customer, brand), limit=limit, offset=offset)
     items = [
         TransferPublic(**_on_chain(r), from_address=r.from_address, to_address=r.to_address, amount=str(r.amount))
-        for r in rows
+        for r in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
 
 
 @router.get("/brands")
@@ -498,9 +586,7 @@ def read_brands(
     offset: Offset = 0,
 ) -> Page[BrandPublic]:
     """Brands the registry knows and whether they are registered now (auditor or operator)."""
-    m = MirrorBrand
-    filters = [] if registered is None else [m.registered == registered]
-    rows, total, indexed = _page(session, m, filters, [m.first_registered_block, m.brand], limit, offset)
+    rows = ledger.brands(session, registered=registered, limit=limit, offset=offset)
     items = [
         BrandPublic(
             brand=r.brand,
@@ -508,6 +594,34 @@ def read_brands(
             first_registered_block=r.first_registered_block,
             updated_block=r.updated_block,
         )
-        for r in rows
+        for r in rows.items
     ]
-    return Page(items=items, total=total, limit=limit, offset=offset, indexed_block=indexed)
+    return _page(rows, items, limit, offset)
+
+
+@router.get("/customers/{address}/trail")
+def read_customer_trail(
+    *,
+    address: Annotated[Address, Path(description="The customer's 0x address (any case)")],
+    session: SessionDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    _: AuditorDep,
+    kind: Annotated[list[TrailKind] | None, Query(description="Only these kinds (repeat the parameter)")] = None,
+    from_block: Block = None,
+    to_block: Block = None,
+    from_time: FromTime = None,
+    to_time: ToTime = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[TrailItem]:
+    """A customer's full trail: consent changes, accesses, epoch credits, claims, transfers (auditor or operator).
+
+    One list in chain order (block, log index, place in an access batch), each item with its kind
+    and its evidence (block, transaction). An epoch credit (what the epoch's committed rewards gave
+    the customer) sits at the event that published the epoch; its time is that block's time. The
+    mirror is caught up with the chain first, so the latest blocks are included.
+    """
+    window = Window(from_block, to_block, from_time, to_time)
+    rows = ledger.trail(session, settings, chain, address, kinds=kind, window=window, limit=limit, offset=offset)
+    return _page(rows, [_trail_item(e) for e in rows.items], limit, offset)
