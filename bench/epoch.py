@@ -127,7 +127,7 @@ def pandas_baseline(settings) -> tuple[float, float, int]:
     from app.analytics.store import analytics
 
     started = time.perf_counter()
-    with analytics(settings, read_only=True) as con:
+    with analytics(settings) as con:
         frame = con.execute("SELECT customer_id, brand_id, purchased_at, amount FROM store.purchases").df()
     loaded = time.perf_counter()
     rules = default_rules()

@@ -45,8 +45,12 @@ def sqlite_path(settings: Settings) -> str:
 
 
 @contextmanager
-def analytics(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection with the store attached as `store` and the analytics views defined."""
+def analytics(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the store attached as `store` and the analytics views defined.
+
+    Always attached read-write: a read-only SQLite handle fails ("attempt to write a readonly
+    database") when it meets the rollback journal of a write the API is making at that moment.
+    """
     # Bounded memory: DuckDB spills to disk (under DATA_DIR) beyond the limit instead of growing the
     # process; no insertion-order bookkeeping (every query that needs an order says ORDER BY).
     spill = settings.data_dir / "tmp" / "duckdb"
@@ -61,8 +65,7 @@ def analytics(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb
     )
     try:
         con.execute(f"LOAD '{_sqlite_extension()}'")
-        mode = ", READ_ONLY" if read_only else ""
-        con.execute(f"ATTACH '{sqlite_path(settings)}' AS store (TYPE sqlite{mode})")
+        con.execute(f"ATTACH '{sqlite_path(settings)}' AS store (TYPE sqlite)")
         for name, sql in VIEWS.items():
             con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
         yield con

@@ -206,7 +206,7 @@ def interests_of(settings: Settings, customer_ids: list[int], *, as_of: datetime
     found = Interests()
     if not customer_ids:
         return found
-    with analytics(settings, read_only=True) as con:
+    with analytics(settings) as con:
         con.register("wanted_customers", pd.DataFrame({"customer_id": customer_ids}))
         con.execute(
             "CREATE TEMP VIEW wanted_events AS SELECT e.* FROM interest_events_v e "

@@ -435,7 +435,7 @@ class EpochRunner:
         if not files.is_final(epoch.root or ""):
             self.progress(f"epoch {n}: storing proofs")
             if not files.finalize(epoch.root or ""):
-                with analytics(self.settings, read_only=True) as con:
+                with analytics(self.settings) as con:
                     leaves = con.execute(_LEAVES_SQL, [n]).fetchall()
                 tree = write_tree(directory, [(a, int(c)) for a, c in leaves], final=True)
                 if "0x" + tree.root.hex() != epoch.root:

@@ -36,7 +36,7 @@ def score_history(session: Session, customer: Customer) -> list[tuple[Epoch, Epo
 def interests(settings: Settings, customer: Customer, *, as_of: datetime, rules: ProgrammeRules | None = None):
     """(category and style scores, top styles) of one customer as of `as_of`."""
     rules = rules or default_rules()
-    with analytics(settings, read_only=True) as con:
+    with analytics(settings) as con:
         con.execute(f"CREATE TEMP VIEW my_events AS SELECT * FROM interest_events_v WHERE customer_id = {customer.id}")
         con.execute(f"CREATE TEMP VIEW my_items AS SELECT * FROM purchase_items_v WHERE customer_id = {customer.id}")
         profile = interest_profile(con, "my_events", "my_items", as_of=as_of, rules=rules)

@@ -251,7 +251,7 @@ def test_purchases_hash_matches_the_epoch_jobs_duckdb_definition_across_chunks(
         )
     records = audit.load_purchases(engine)
     assert [p.id for p in records] == [1, 2, 3, 65_536, 140_000]
-    with analytics(settings, read_only=True) as con:
+    with analytics(settings) as con:
         con.execute("CREATE TEMP TABLE covered AS SELECT * FROM purchases_v")
         assert audit.purchases_hash(records) == _purchases_hash(con)
     assert audit.purchases_hash([]) == audit.purchases_hash(())
