@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -18,6 +20,8 @@ from app.api.routes import pages as page_routes
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
 from app.errors import ChainMismatch, ChainUnavailable, LedgerError
+
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, code: str, message: str, detail: object = None, headers: dict[str, str] | None = None):
@@ -40,6 +44,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = [{"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
         summary = "; ".join(f"{p['where']}: {p['problem']}" for p in problems[:5])
         return _error(422, "invalid_input", f"invalid request: {summary}", problems)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the caller's fault: logged with its traceback, answered without internals.
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
+        return _error(500, "internal_error", f"something went wrong on our side (reference {reference})")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
