@@ -139,3 +139,38 @@ def interest_event(
             )
         )
         session.commit()
+
+
+def purchase_row(n: int, brand: int | str, customer: str, /, **changes: object) -> dict:
+    """An ingestion row for one purchase (JSON shape); a change set to None drops the field."""
+    row: dict[str, object] = {
+        "customer": customer,
+        "brand": brand,
+        "external_id": f"o-{n}",
+        "purchased_at": "2024-05-01T12:00:00+09:00",
+        "amount": 59_000,
+        "items": [{"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}],
+    }
+    row.update(changes)
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def event_row(n: int, brand: int | str, customer: str, kind: str, /, **changes: object) -> dict:
+    """An ingestion row for one interest event (JSON shape); a change set to None drops the field."""
+    row: dict[str, object] = {
+        "customer": customer,
+        "brand": brand,
+        "external_id": f"e-{n}",
+        "kind": kind,
+        "item_id": "sku-1",
+        "occurred_at": "2024-05-01T03:00:00Z",
+    }
+    row.update(changes)
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def ndjson(*rows: dict | str) -> bytes:
+    """JSON lines of the rows (strings are taken as already written lines)."""
+    import json
+
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.models.accounts import Customer
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
+from tests import factories
 
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -17,34 +18,15 @@ CSV = {"Content-Type": "text/csv"}
 
 
 def purchase(n: int, brand: int | str, /, **changes) -> dict:
-    row = {
-        "customer": ALICE,
-        "brand": brand,
-        "external_id": f"o-{n}",
-        "purchased_at": "2024-05-01T12:00:00+09:00",
-        "amount": 59_000,
-        "items": [{"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}],
-    }
-    row.update(changes)
-    return {k: v for k, v in row.items() if v is not None}
+    return factories.purchase_row(n, brand, ALICE, **changes)
 
 
 def event(n: int, brand: int | str, /, **changes) -> dict:
-    row = {
-        "customer": ALICE,
-        "brand": brand,
-        "external_id": f"e-{n}",
-        "kind": "wishlist",
-        "item_id": "sku-1",
-        "category": "shoes",
-        "occurred_at": "2024-05-01T03:00:00Z",
-    }
-    row.update(changes)
-    return {k: v for k, v in row.items() if v is not None}
+    changes.setdefault("category", "shoes")
+    return factories.event_row(n, brand, ALICE, "wishlist", **changes)
 
 
-def ndjson(*rows: dict | str) -> bytes:
-    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()
+ndjson = factories.ndjson
 
 
 def counts(client) -> dict[str, int]:

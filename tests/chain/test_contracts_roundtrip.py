@@ -9,25 +9,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from app.chain import eip712
-from app.chain.compiler import compile_contracts
 from app.chain.deployment import Deployment, ensure_deployed
 from app.chain.errors import ContractRevert
 from app.chain.merkle import MerkleTree, leaf_hash, pack_debit, verify
 from app.chain.transactions import Sender
+from tests.factories import contracts
 
 pytestmark = pytest.mark.chain
 
 MARKETING = 1
 INTERESTS, PURCHASES = 1 << 0, 1 << 1
-
-
-def contracts(w3: Web3, d: Deployment):
-    abis = {name: a.abi for name, a in compile_contracts().items()}
-    return (
-        w3.eth.contract(address=d.token, abi=abis["CashbackToken"]),
-        w3.eth.contract(address=d.registry, abi=abis["ConsentRegistry"]),
-        w3.eth.contract(address=d.distributor, abi=abis["RewardDistributor"]),
-    )
 
 
 def test_typehashes_match_contract(w3: Web3, deployment: Deployment) -> None:

@@ -18,6 +18,7 @@ from app.models.accounts import Brand, Customer
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
 from app.services import ingestion
 from app.services.ingestion import BadRow, BrandDirectory, checksum_address, ingest_bulk
+from tests import factories
 
 ALICE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
 BOB = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
@@ -46,33 +47,14 @@ def brand_id(engine) -> int:
 
 
 def purchase(n: int, brand: int | str, /, **changes) -> dict:
-    row = {
-        "customer": ALICE if n % 2 else BOB,
-        "brand": brand,
-        "external_id": f"o-{n}",
-        "purchased_at": "2024-05-01T12:00:00+09:00",
-        "amount": 59_000,
-        "items": [{"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}],
-    }
-    row.update(changes)
-    return {k: v for k, v in row.items() if v is not None}
+    return factories.purchase_row(n, brand, ALICE if n % 2 else BOB, **changes)
 
 
 def event(n: int, brand: int | str, /, **changes) -> dict:
-    row = {
-        "customer": ALICE,
-        "brand": brand,
-        "external_id": f"e-{n}",
-        "kind": "cart_add",
-        "item_id": "sku-1",
-        "occurred_at": "2024-05-01T03:00:00Z",
-    }
-    row.update(changes)
-    return {k: v for k, v in row.items() if v is not None}
+    return factories.event_row(n, brand, ALICE, "cart_add", **changes)
 
 
-def ndjson(*rows: dict | str) -> bytes:
-    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()
+ndjson = factories.ndjson
 
 
 def count(engine, model) -> int:

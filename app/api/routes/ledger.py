@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
@@ -55,6 +55,26 @@ FromTime = Annotated[
 ToTime = Annotated[IsoTime | None, Query(description="Latest block time (inclusive), ISO-8601 with a timezone")]
 AddressQuery = Annotated[Address | None, Query(description="A 0x address (any case)")]
 PurposeQuery = Annotated[int | None, Query(ge=0, le=255, description="The uint8 purpose")]
+
+
+def _window(
+    from_block: Block = None, to_block: Block = None, from_time: FromTime = None, to_time: ToTime = None
+) -> Window:
+    return Window(from_block, to_block, from_time, to_time)
+
+
+class Paging(BaseModel):
+    limit: int
+    offset: int
+
+
+def _paging(limit: Limit = 100, offset: Offset = 0) -> Paging:
+    return Paging(limit=limit, offset=offset)
+
+
+# Every event list filters by block range and block time, and pages.
+WindowDep = Annotated[Window, Depends(_window)]
+PagingDep = Annotated[Paging, Depends(_paging)]
 
 
 # -- response models ------------------------------------------------------------------------------
@@ -258,8 +278,8 @@ def _on_chain(row: Any) -> dict[str, Any]:
     }
 
 
-def _page(rows: ledger.Rows[Any], items: list[T], limit: int, offset: int) -> Page[T]:
-    return Page(items=items, total=rows.total, limit=limit, offset=offset, indexed_block=rows.indexed_block)
+def _page(rows: ledger.Rows[Any], items: list[T], page: Paging) -> Page[T]:
+    return Page(items=items, total=rows.total, limit=page.limit, offset=page.offset, indexed_block=rows.indexed_block)
 
 
 def _trail_item(entry: TrailEntry) -> TrailItem:
@@ -342,12 +362,11 @@ def read_consents(
     brand: AddressQuery = None,
     purpose: PurposeQuery = None,
     status: Annotated[Literal["active", "revoked"] | None, Query(description="Stored status")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    page: PagingDep,
 ) -> Page[ConsentPublic]:
     """Current terms of every (customer, brand, purpose) consent on chain (auditor or operator)."""
     rows = ledger.consents(
-        session, customer=customer, brand=brand, purpose=purpose, status=status, limit=limit, offset=offset
+        session, customer=customer, brand=brand, purpose=purpose, status=status, limit=page.limit, offset=page.offset
     )
     now = int(time.time())
     items = []
@@ -371,7 +390,7 @@ def read_consents(
                 updated_tx_hash=r.updated_tx_hash,
             )
         )
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/consent-events")
@@ -382,17 +401,12 @@ def read_consent_events(
     customer: AddressQuery = None,
     brand: AddressQuery = None,
     purpose: PurposeQuery = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: FromTime = None,
-    to_time: ToTime = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[ConsentEventPublic]:
     """Every grant, narrowing and revocation in chain order (auditor or operator)."""
-    window = Window(from_block, to_block, from_time, to_time)
     rows = ledger.consent_events(
-        session, window, customer=customer, brand=brand, purpose=purpose, limit=limit, offset=offset
+        session, window, customer=customer, brand=brand, purpose=purpose, limit=page.limit, offset=page.offset
     )
     items = [
         ConsentEventPublic(
@@ -410,7 +424,7 @@ def read_consent_events(
         )
         for r in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/accesses")
@@ -422,15 +436,10 @@ def read_accesses(
     brand: AddressQuery = None,
     purpose: PurposeQuery = None,
     request_id: Annotated[Bytes32 | None, Query(description="The batch's 0x request id")] = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: FromTime = None,
-    to_time: ToTime = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[AccessPublic]:
     """Every recorded data access, one row per customer of a batch, with its price (auditor or operator)."""
-    window = Window(from_block, to_block, from_time, to_time)
     rows = ledger.accesses(
         session,
         window,
@@ -438,8 +447,8 @@ def read_accesses(
         brand=brand,
         purpose=purpose,
         request_id=request_id,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
     items = [
         AccessPublic(
@@ -457,7 +466,7 @@ def read_accesses(
         )
         for r in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/epochs")
@@ -466,20 +475,15 @@ def read_epochs(
     session: SessionDep,
     _: AuditorDep,
     brand: Annotated[Address | None, Query(description="Only epochs debiting this brand")] = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: Annotated[IsoTime | None, Query(description="Earliest publication block time (inclusive)")] = None,
-    to_time: Annotated[IsoTime | None, Query(description="Latest publication block time (inclusive)")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[EpochPublic]:
     """Published epochs: root, commitment, total and each brand's debit (auditor or operator).
 
     Blocks and times are those of the publication (the EpochPublished event's block), not the
     epoch's as-of date: the mirror knows only what the chain says.
     """
-    window = Window(from_block, to_block, from_time, to_time)
-    rows = ledger.epochs(session, window, brand=brand, limit=limit, offset=offset)
+    rows = ledger.epochs(session, window, brand=brand, limit=page.limit, offset=page.offset)
     items = [
         EpochPublic(
             **_on_chain(r),
@@ -491,7 +495,7 @@ def read_epochs(
         )
         for r, debits in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/claims")
@@ -500,16 +504,11 @@ def read_claims(
     session: SessionDep,
     _: AuditorDep,
     customer: Annotated[Address | None, Query(description="The claiming account")] = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: FromTime = None,
-    to_time: ToTime = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[ClaimPublic]:
     """Rewards paid out by claims (auditor or operator)."""
-    window = Window(from_block, to_block, from_time, to_time)
-    rows = ledger.claims(session, window, customer=customer, limit=limit, offset=offset)
+    rows = ledger.claims(session, window, customer=customer, limit=page.limit, offset=page.offset)
     items = [
         ClaimPublic(
             **_on_chain(r),
@@ -519,7 +518,7 @@ def read_claims(
         )
         for r in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/budgets")
@@ -529,16 +528,11 @@ def read_budget_events(
     _: AuditorDep,
     brand: AddressQuery = None,
     kind: Annotated[Literal["deposited", "withdrawn"] | None, Query()] = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: FromTime = None,
-    to_time: ToTime = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[BudgetEventPublic]:
     """Brands' budget deposits and withdrawals (auditor or operator)."""
-    window = Window(from_block, to_block, from_time, to_time)
-    rows = ledger.budget_events(session, window, brand=brand, kind=kind, limit=limit, offset=offset)
+    rows = ledger.budget_events(session, window, brand=brand, kind=kind, limit=page.limit, offset=page.offset)
     items = [
         BudgetEventPublic(
             **_on_chain(r),
@@ -549,7 +543,7 @@ def read_budget_events(
         )
         for r in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/transfers")
@@ -559,21 +553,16 @@ def read_transfers(
     _: AuditorDep,
     customer: Annotated[Address | None, Query(description="Sender or recipient")] = None,
     brand: Annotated[Address | None, Query(description="Sender or recipient")] = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: FromTime = None,
-    to_time: ToTime = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[TransferPublic]:
     """CASH token transfers, mints included (from 0x0) (auditor or operator)."""
-    window = Window(from_block, to_block, from_time, to_time)
-    rows = ledger.transfers(session, window, parties=(customer, brand), limit=limit, offset=offset)
+    rows = ledger.transfers(session, window, parties=(customer, brand), limit=page.limit, offset=page.offset)
     items = [
         TransferPublic(**_on_chain(r), from_address=r.from_address, to_address=r.to_address, amount=str(r.amount))
         for r in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/brands")
@@ -582,11 +571,10 @@ def read_brands(
     session: SessionDep,
     _: AuditorDep,
     registered: Annotated[bool | None, Query()] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    page: PagingDep,
 ) -> Page[BrandPublic]:
     """Brands the registry knows and whether they are registered now (auditor or operator)."""
-    rows = ledger.brands(session, registered=registered, limit=limit, offset=offset)
+    rows = ledger.brands(session, registered=registered, limit=page.limit, offset=page.offset)
     items = [
         BrandPublic(
             brand=r.brand,
@@ -596,7 +584,7 @@ def read_brands(
         )
         for r in rows.items
     ]
-    return _page(rows, items, limit, offset)
+    return _page(rows, items, page)
 
 
 @router.get("/customers/{address}/trail")
@@ -608,12 +596,8 @@ def read_customer_trail(
     chain: ChainDep,
     _: AuditorDep,
     kind: Annotated[list[TrailKind] | None, Query(description="Only these kinds (repeat the parameter)")] = None,
-    from_block: Block = None,
-    to_block: Block = None,
-    from_time: FromTime = None,
-    to_time: ToTime = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    window: WindowDep,
+    page: PagingDep,
 ) -> Page[TrailItem]:
     """A customer's full trail: consent changes, accesses, epoch credits, claims, transfers (auditor or operator).
 
@@ -622,6 +606,7 @@ def read_customer_trail(
     the customer) sits at the event that published the epoch; its time is that block's time. The
     mirror is caught up with the chain first, so the latest blocks are included.
     """
-    window = Window(from_block, to_block, from_time, to_time)
-    rows = ledger.trail(session, settings, chain, address, kinds=kind, window=window, limit=limit, offset=offset)
-    return _page(rows, [_trail_item(e) for e in rows.items], limit, offset)
+    rows = ledger.trail(
+        session, settings, chain, address, kinds=kind, window=window, limit=page.limit, offset=page.offset
+    )
+    return _page(rows, [_trail_item(e) for e in rows.items], page)
