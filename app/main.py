@@ -31,6 +31,19 @@ def _error(status: int, code: str, message: str, detail: object = None, headers:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _install_body_limit(app: FastAPI, settings: Settings) -> None:
+    """Refuses a declared body over MAX_BODY_BYTES before reading it (bulk uploads stream, with their own limit)."""
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_body_bytes and not request.url.path.endswith("/bulk"):
+            return _error(
+                413, "payload_too_large", f"the request body exceeds {settings.max_body_bytes} bytes (MAX_BODY_BYTES)"
+            )
+        return await call_next(request)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
@@ -77,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = db.make_engine(settings.sqlalchemy_url)
     app.state.gateway = ChainGateway(settings)
     _install_error_handlers(app)
+    _install_body_limit(app, settings)
     for module in (health, auth, brands, auditors, consents, me):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)

@@ -16,9 +16,11 @@ from app.chain.compiler import load_abis
 from app.chain.deployment import load_deployment
 from app.chain.eip712 import sign_typed_data
 from app.chain.errors import as_revert
+from app.chain.indexer import catch_up
 from app.domain import Category, Purpose
 from app.main import create_app
 from app.models.consents import ConsentChange, ConsentReceipt
+from app.models.mirror import MirrorConsent
 from tests.conftest import make_brand, sign_in
 
 MARKETING = int(Purpose.MARKETING)
@@ -94,6 +96,17 @@ def _change_row(client, request_id: str) -> ConsentChange:  # type: ignore[no-un
 # ---------------------------------------------------------------------------------------------
 
 
+def _assert_mirror_matches_chain(client, settings, registry, customer: str, brand: str) -> None:  # type: ignore[no-untyped-def]
+    """The indexer's consent row equals what the registry holds (after catching up)."""
+    catch_up(settings, engine=client.app.state.engine, gateway=client.app.state.gateway)
+    on_chain = registry.functions.consentOf(customer, brand, MARKETING).call()
+    with Session(client.app.state.engine) as session:
+        row = session.get(MirrorConsent, (customer, brand, MARKETING))
+    assert row is not None
+    assert (row.categories, row.expires_at, row.price) == (on_chain[0], on_chain[2], on_chain[3])
+    assert row.receipt_hash == "0x" + on_chain[4].hex()
+
+
 def test_grant_narrow_revoke_round_trip(
     client, settings, w3, dev_accounts, customer_headers, brand_and_headers
 ) -> None:
@@ -133,6 +146,7 @@ def test_grant_narrow_revoke_round_trip(
     assert on_chain[0] == WANTED_MASK and on_chain[2] == expires and on_chain[3] == PRICE
     assert "0x" + on_chain[4].hex() == grant["receipt_hash"]
     assert _receipt_row(client, grant["receipt_id"]).grant_tx_hash == body["tx_hash"]
+    _assert_mirror_matches_chain(client, settings, registry, customer.address, brand["address"])
 
     # The downloaded receipt is the very document whose hash the registry holds.
     download = client.get(f"/consents/{grant['receipt_id']}/receipt", headers=customer_headers)
@@ -173,6 +187,7 @@ def test_grant_narrow_revoke_round_trip(
     assert relayed.json()["consent"]["categories"] == ["interests"]
     assert registry.functions.covers(customer.address, brand["address"], MARKETING, int(Category.INTERESTS)).call()
     assert not registry.functions.covers(customer.address, brand["address"], MARKETING, int(Category.STYLES)).call()
+    _assert_mirror_matches_chain(client, settings, registry, customer.address, brand["address"])
 
     # Revoke: as easy as granting; the receipt is withdrawn with time and transaction.
     typed = _typed(client, customer_headers, action="revoke", brand=brand["id"], purpose="marketing")
@@ -184,6 +199,7 @@ def test_grant_narrow_revoke_round_trip(
     assert relayed.json()["consent"]["categories"] == [] and relayed.json()["consent"]["in_force"] is False
     assert not registry.functions.covers(customer.address, brand["address"], MARKETING, int(Category.INTERESTS)).call()
     assert registry.functions.consentOf(customer.address, brand["address"], MARKETING).call()[0] == 0
+    _assert_mirror_matches_chain(client, settings, registry, customer.address, brand["address"])
     receipt = _receipt_row(client, grant["receipt_id"])
     assert receipt.status == "withdrawn" and receipt.withdrawn_at is not None
     assert receipt.withdrawal_tx_hash == relayed.json()["tx_hash"]

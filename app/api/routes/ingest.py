@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 import anyio.from_thread
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Engine
@@ -18,13 +18,6 @@ from app.errors import PayloadTooLarge
 from app.models.accounts import Customer
 from app.services import ingestion
 from app.services.ingestion import Format
-
-
-def _limit_body(request: Request, settings: SettingsDep) -> None:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"the request body exceeds {settings.max_body_bytes} bytes (MAX_BODY_BYTES)")
-
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
@@ -110,7 +103,7 @@ def _bulk_doc(fields: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-@router.post("/purchases", status_code=201, dependencies=[Depends(_limit_body)])
+@router.post("/purchases", status_code=201)
 def ingest_purchase(
     *,
     body: Annotated[dict[str, Any], Body(openapi_examples={"purchase": {"value": PURCHASE_EXAMPLE}})],
@@ -132,7 +125,7 @@ def ingest_purchase(
     )
 
 
-@router.post("/events", status_code=201, dependencies=[Depends(_limit_body)])
+@router.post("/events", status_code=201)
 def ingest_event(
     *,
     body: Annotated[dict[str, Any], Body(openapi_examples={"event": {"value": EVENT_EXAMPLE}})],
