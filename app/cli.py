@@ -86,30 +86,43 @@ def epoch_run(
     import time
 
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from app import db
     from app.chain.gateway import ChainGateway
     from app.errors import LedgerError
-    from app.services.epochs import EpochRunner
+    from app.services.epochs import FULL_RUN_STEPS, EpochRunner
 
     settings = get_settings()
     db.migrate(settings)
     console = Console(soft_wrap=True)
-    started = last = time.monotonic()
-    with console.status("starting") as status:
+    started = time.monotonic()
+    marks: list[tuple[str, float]] = []
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("starting", total=FULL_RUN_STEPS)
 
         def progress(message: str) -> None:
-            nonlocal last
-            now = time.monotonic()
-            console.log(f"{message}  [dim](+{now - last:.1f} s)[/dim]")
-            status.update(message)
-            last = now
+            if marks:
+                bar.advance(task)
+            marks.append((message, time.monotonic()))
+            bar.update(task, description=message)
 
         runner = EpochRunner(settings, db.get_engine(), ChainGateway(settings), progress=progress)
         try:
             outcome = runner.run(as_of.replace(tzinfo=UTC) if as_of else None)
         except LedgerError as exc:
             raise _fail(exc) from None
+        bar.update(task, completed=FULL_RUN_STEPS, description="done")
+    ends = [t for _, t in marks[1:]] + [time.monotonic()]
+    for (message, begin), end in zip(marks, ends, strict=True):
+        console.print(f"  {end - begin:6.2f} s  {message}")
     e = outcome.epoch
     console.print(
         f"[bold]epoch {e.number}[/bold] {e.status}: {', '.join(outcome.steps)} in {time.monotonic() - started:.1f} s; "

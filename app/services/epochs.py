@@ -54,6 +54,9 @@ from app.models.mirror import IndexerCursor
 
 Progress = Callable[[str], None]
 
+# Progress messages a run from opening to stored proofs emits (a progress bar's length; pinned by a test).
+FULL_RUN_STEPS = 11
+
 # Crash points for the fault test (tests/jobs/test_epoch_faults.py): the job SIGKILLs itself there.
 FAULT_ENV = "LEDGER_FAULT_AT"
 

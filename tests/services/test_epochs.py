@@ -12,7 +12,7 @@ from app.chain.gateway import ChainGateway
 from app.chain.proofs import TreeFiles
 from app.chain.transactions import Sender
 from app.models.epochs import Epoch, EpochDebit, EpochReward, EpochScore
-from app.services.epochs import EpochRunner
+from app.services.epochs import FULL_RUN_STEPS, EpochRunner
 from tests import factories
 
 pytestmark = pytest.mark.chain
@@ -43,8 +43,10 @@ def test_two_epochs_one_claim_and_a_relayed_batch(settings, engine, w3, deployme
     factories.record_access(w3, d, relayer, brand_key.address, 1, 0b10000, [carol.address])
 
     gateway = ChainGateway(settings)
-    runner = EpochRunner(settings, engine, gateway)
+    messages: list[str] = []
+    runner = EpochRunner(settings, engine, gateway, progress=messages.append)
     first = runner.run(T0 + timedelta(days=30)).epoch
+    assert len(messages) == FULL_RUN_STEPS, messages
     assert first.status == "done" and first.number == 1
     assert distributor.functions.currentEpoch().call() == 1
     assert distributor.functions.currentRoot().call() == bytes.fromhex(first.root[2:])
