@@ -1,14 +1,14 @@
 """Brand access: profile requests and their link to the on-chain AccessRecorded batches.
 
-Revision ID: 0008_brand_access
-Revises: 0007_reserved
+Revision ID: 0007_brand_access
+Revises: 0006_epochs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_brand_access"
-down_revision = "0007_reserved"
+revision = "0007_brand_access"
+down_revision = "0006_epochs"
 branch_labels = None
 depends_on = None
 
