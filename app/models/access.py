@@ -28,6 +28,7 @@ class AccessRequest(SQLModel, table=True):
     """One profile request of a brand; `request_id` is the bytes32 put on chain with its batch."""
 
     __tablename__ = "access_requests"
+    __table_args__ = (sa.Index("ix_access_requests_brand_created", "brand_id", "created_at"),)
 
     id: str = Field(primary_key=True, max_length=36)  # uuid4
     brand_id: int = Field(foreign_key="brands.id")

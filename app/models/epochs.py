@@ -37,7 +37,9 @@ class Epoch(SQLModel, table=True):
     to_block: int = Field(sa_type=sa.BigInteger)
     scheme: str = Field(max_length=16)
     rules_hash: str = Field(max_length=66)
-    manifest: str | None = Field(default=None, description="Canonical JSON the commitment is the keccak of")
+    manifest: str | None = Field(
+        default=None, sa_type=sa.Text, description="Canonical JSON the commitment is the keccak of"
+    )
     commitment: str | None = Field(default=None, max_length=66)
     root: str | None = Field(default=None, max_length=66)
     total: int | None = Field(default=None, sa_type=UintString)
@@ -54,6 +56,7 @@ class EpochScore(SQLModel, table=True):
     """A customer's RFM measures, scores, segment and tier at an epoch's end."""
 
     __tablename__ = "epoch_scores"
+    __table_args__ = (sa.Index("ix_epoch_scores_customer", "customer_id", "epoch"),)
 
     epoch: int = Field(primary_key=True, sa_type=sa.BigInteger)
     customer_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
@@ -99,6 +102,7 @@ class EpochReward(SQLModel, table=True):
     """What an account earned in an epoch, by source, and its cumulative total (the Merkle leaf)."""
 
     __tablename__ = "epoch_rewards"
+    __table_args__ = (sa.Index("ix_epoch_rewards_account", "account", "epoch"),)
 
     epoch: int = Field(primary_key=True, sa_type=sa.BigInteger)
     account: str = Field(primary_key=True, max_length=42)
