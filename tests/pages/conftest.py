@@ -104,6 +104,9 @@ def shot(page, name: str) -> Path:
     page.evaluate("document.querySelector('.topbar').style.position = 'static'")
     page.screenshot(path=str(path), full_page=True)
     page.evaluate("document.querySelector('.topbar').style.position = ''")
+    # Whatever the step, no panel may show a server failure (a 500 is a bug, never an expected state).
+    text = page.inner_text("body")
+    assert "Internal Server Error" not in text and "went wrong on our side" not in text, f"{name}: {path}"
     return path
 
 
