@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 fingerprint() { cat "$@" | sha256sum | cut -c1-16; }
-current() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+# Up to date: the stamp matches the inputs' fingerprint and the tool it promises is really there.
+current() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] && [ -x "$3" ]; }
 
 command -v node >/dev/null || { echo "setup: node and npm are needed (the base image has them)" >&2; exit 1; }
 PY=${PYTHON:-python3}
@@ -16,7 +17,7 @@ PY=${PYTHON:-python3}
 
 # 1. npm toolchain, exactly as package-lock.json says.
 npm_fp=$(fingerprint package.json package-lock.json)
-if ! current node_modules/.ledger-stamp "$npm_fp"; then
+if ! current node_modules/.ledger-stamp "$npm_fp" node_modules/.bin/forge; then
   say "npm ci (Foundry, solc, OpenZeppelin, forge-std)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_fp" > node_modules/.ledger-stamp
@@ -24,7 +25,7 @@ fi
 
 # 2. The app's virtualenv.
 py_fp=$(fingerprint pyproject.toml requirements/app.lock)
-if ! current .venv/.ledger-stamp "$py_fp"; then
+if ! current .venv/.ledger-stamp "$py_fp" .venv/bin/ledger; then
   say "python venv .venv (app + dev tools, pinned)"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements/app.lock -e '.[dev]'
@@ -33,7 +34,7 @@ fi
 
 # 3. Slither in its own virtualenv.
 sl_fp=$(fingerprint requirements/slither.lock)
-if ! current .venv-slither/.ledger-stamp "$sl_fp"; then
+if ! current .venv-slither/.ledger-stamp "$sl_fp" .venv-slither/bin/slither; then
   say "python venv .venv-slither (static analysis)"
   [ -x .venv-slither/bin/python ] || "$PY" -m venv .venv-slither
   .venv-slither/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/slither.lock
