@@ -11,6 +11,7 @@ from pathlib import Path
 from app.paths import NODE_BIN
 
 ANVIL = NODE_BIN / "anvil"
+HISTORY_STATES = 2048  # blocks whose state stays queryable (reads "at block N" look back a few blocks at most)
 
 
 def rpc_alive(url: str, timeout: float = 0.5) -> bool:
@@ -28,7 +29,9 @@ def start_anvil(
     port: int, *, state_file: Path | None = None, log_file: Path | None = None, extra: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Starts anvil on 127.0.0.1:port (state kept in `state_file` if given) and waits until it answers."""
-    args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+    # --prune-history: recent states in memory only. Without it anvil writes every block's state under
+    # ~/.foundry/anvil/tmp, which grew to tens of GB over a test session (each test deploys anew).
+    args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--prune-history", str(HISTORY_STATES)]
     if state_file is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         # --state loads the file at start and writes it at exit; the interval bounds what a crash loses.
