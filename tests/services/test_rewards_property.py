@@ -8,7 +8,6 @@ audit reproduces every root.
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +42,9 @@ accesses = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.integers(
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bought=purchases, accessed=accesses)
 def test_rewards_are_deterministic_and_sum_to_the_published_total(
-    bought, accessed, anvil_url, w3, operator, relayer, dev_accounts
+    bought, accessed, anvil_url, w3, operator, relayer, dev_accounts, tmp_path_factory
 ) -> None:
-    data = Path(tempfile.mkdtemp(prefix="rewards-property-"))
+    data: Path = tmp_path_factory.mktemp("rewards-property")
     s = Settings(environment="test", data_dir=data, rpc_url=anvil_url, start_anvil=False)
     d, _ = ensure_deployed(w3, operator, relayer.address, s.deployments_dir)
     _, _, distributor = factories.contracts(w3, d)
