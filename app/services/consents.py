@@ -445,6 +445,11 @@ def submit_change(
 
     registry = chain.registry
     on_chain_nonce = int(chain.call(registry.functions.nonces(customer.address)))
+    already = _find_relayed(chain, change, customer.address) if on_chain_nonce > change.nonce else None
+    if already is not None:
+        # Relayed before and the answer was lost (a crash, a dropped connection): record it now.
+        tx_hash, block_number = already
+        return _record_relayed(session, chain, change, document, tx_hash, block_number)
     if on_chain_nonce != change.nonce:
         raise Conflict(
             f"the signature is for nonce {change.nonce} but the registry expects {on_chain_nonce}: another "
@@ -469,12 +474,45 @@ def submit_change(
             ) from refused
         raise
 
-    consent = consent_on_chain(chain, customer.address, document["message"]["brand"], change.purpose, sent.block_number)
+    return _record_relayed(session, chain, change, document, sent.tx_hash, sent.block_number)
+
+
+_EVENTS = {
+    ConsentAction.GRANT: "ConsentGranted",
+    ConsentAction.NARROW: "ConsentNarrowed",
+    ConsentAction.REVOKE: "ConsentRevoked",
+}
+
+
+def _find_relayed(chain: ChainGateway, change: ConsentChange, customer: str) -> tuple[str, int] | None:
+    """(tx hash, block) of the registry event that used this change's nonce, if it is this very change."""
+    event = getattr(chain.registry.events, _EVENTS[ConsentAction(change.action)])()
+    deployment = chain.deployment
+    logs = chain.guard(lambda: event.get_logs(from_block=deployment.block, argument_filters={"customer": customer}))
+    for log in logs:
+        args = log["args"]
+        if int(args["nonce"]) != change.nonce or int(args["purpose"]) != change.purpose:
+            continue
+        if change.action == ConsentAction.GRANT:
+            receipt_hash = "0x" + bytes(args["receiptHash"]).hex()
+            message = json.loads(change.typed_data)["message"]
+            if receipt_hash != message["receiptHash"].lower():
+                continue
+        return "0x" + bytes(log["transactionHash"]).hex(), int(log["blockNumber"])
+    return None
+
+
+def _record_relayed(
+    session: Session, chain: ChainGateway, change: ConsentChange, document: dict[str, Any], tx_hash: str, block: int
+) -> RelayedChange:
+    """Records a change as relayed in `tx_hash` and updates its receipt (active, superseded, withdrawn)."""
+    customer_address = document["message"]["customer"]
+    consent = consent_on_chain(chain, customer_address, document["message"]["brand"], change.purpose, block)
     now = utcnow()
     change.status = ChangeStatus.RELAYED
     change.relayed_at = now
-    change.tx_hash = sent.tx_hash
-    change.block_number = sent.block_number
+    change.tx_hash = tx_hash
+    change.block_number = block
     receipt = session.get(ConsentReceipt, change.receipt_id) if change.receipt_id else None
     if receipt is not None and change.action == ConsentAction.GRANT:
         for previous in session.exec(
@@ -488,11 +526,11 @@ def submit_change(
             previous.status = ReceiptStatus.SUPERSEDED
         receipt.status = ReceiptStatus.ACTIVE
         receipt.activated_at = now
-        receipt.grant_tx_hash = sent.tx_hash
+        receipt.grant_tx_hash = tx_hash
     elif receipt is not None and change.action == ConsentAction.REVOKE:
         receipt.status = ReceiptStatus.WITHDRAWN
         receipt.withdrawn_at = now
-        receipt.withdrawal_tx_hash = sent.tx_hash
+        receipt.withdrawal_tx_hash = tx_hash
     session.commit()
     session.refresh(change)
     if receipt is not None:

@@ -596,3 +596,43 @@ def test_chain_unreachable_is_503_and_writes_nothing(
     # Once the chain answers again the same signature goes through.
     assert _submit(client, customer_headers, customer, pending).status_code == 200
     assert _receipt_row(client, pending["receipt_id"]).status == "active"
+
+
+def test_relayed_grant_whose_answer_was_lost_is_recorded_on_retry(
+    client, settings, w3, relayer, dev_accounts, customer_headers, brand_and_headers
+) -> None:
+    from app.chain.transactions import Sender
+
+    customer, (brand, _) = dev_accounts[0], brand_and_headers
+    typed = _typed(
+        client, customer_headers, action="grant", brand=brand["id"], purpose="marketing", categories=WANTED, price=PRICE
+    ).json()
+    signature = _sign(customer, typed["typed_data"])
+    # The relayer's transaction went through but the API never recorded it (a crash, a lost answer).
+    m = typed["typed_data"]["message"]
+    terms = (
+        m["customer"],
+        m["brand"],
+        m["purpose"],
+        m["categories"],
+        m["expiresAt"],
+        m["price"],
+        bytes.fromhex(m["receiptHash"][2:]),
+        bytes.fromhex(m["noticeHash"][2:]),
+    )
+    registry = _registry(w3, settings)
+    sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, m["deadline"], bytes.fromhex(signature[2:])))
+    assert _receipt_row(client, typed["receipt_id"]).status == "pending"
+
+    # The customer (or the wallet page) sends the same signature again: the API finds it on chain.
+    resent = client.post(
+        "/consents", json={"request_id": typed["request_id"], "signature": signature}, headers=customer_headers
+    )
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["tx_hash"] == sent.tx_hash and resent.json()["receipt_status"] == "active"
+    assert _receipt_row(client, typed["receipt_id"]).grant_tx_hash == sent.tx_hash
+    # Still counted once.
+    again = client.post(
+        "/consents", json={"request_id": typed["request_id"], "signature": signature}, headers=customer_headers
+    )
+    assert again.status_code == 409
