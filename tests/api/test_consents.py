@@ -53,6 +53,13 @@ def _submit(client, headers, account, typed: dict):  # type: ignore[no-untyped-d
     return client.post("/consents", json=body, headers=headers)
 
 
+def _grant_terms(message: dict) -> tuple:  # type: ignore[type-arg]
+    """The GrantTerms tuple of a signed Grant message, as grantBySig takes it."""
+    keys = ("customer", "brand", "purpose", "categories", "expiresAt", "price")
+    hashes = (bytes.fromhex(message[k][2:]) for k in ("receiptHash", "noticeHash"))
+    return (*(message[k] for k in keys), *hashes)
+
+
 def _grant(client, headers, account, brand: dict, categories=WANTED, **extra):  # type: ignore[no-untyped-def]
     typed = _typed(
         client,
@@ -250,16 +257,7 @@ def test_replayed_signature_refused(
 
     # The registry itself refuses the same signature: its nonce has moved on.
     m = grant["typed_data"]["message"]
-    terms = (
-        m["customer"],
-        m["brand"],
-        m["purpose"],
-        m["categories"],
-        m["expiresAt"],
-        m["price"],
-        bytes.fromhex(m["receiptHash"][2:]),
-        bytes.fromhex(m["noticeHash"][2:]),
-    )
+    terms = _grant_terms(m)
     with pytest.raises(Exception) as refused:
         _registry(w3, settings).functions.grantBySig(terms, m["deadline"], bytes.fromhex(signature[2:])).call(
             {"from": relayer.address}
@@ -610,16 +608,7 @@ def test_relayed_grant_whose_answer_was_lost_is_recorded_on_retry(
     signature = _sign(customer, typed["typed_data"])
     # The relayer's transaction went through but the API never recorded it (a crash, a lost answer).
     m = typed["typed_data"]["message"]
-    terms = (
-        m["customer"],
-        m["brand"],
-        m["purpose"],
-        m["categories"],
-        m["expiresAt"],
-        m["price"],
-        bytes.fromhex(m["receiptHash"][2:]),
-        bytes.fromhex(m["noticeHash"][2:]),
-    )
+    terms = _grant_terms(m)
     registry = _registry(w3, settings)
     sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, m["deadline"], bytes.fromhex(signature[2:])))
     assert _receipt_row(client, typed["receipt_id"]).status == "pending"
