@@ -100,6 +100,11 @@ def _page(
     return Rows(rows, int(total), indexed_block(session))
 
 
+def _equal(**pairs: tuple[Any, Any]) -> list[Any]:
+    """`column == value` for every pair whose value was given (None means: no filter)."""
+    return [column == value for column, value in pairs.values() if value is not None]
+
+
 def _log_order(model: Any) -> list[Any]:
     return [model.block_number, model.log_index]
 
@@ -119,15 +124,9 @@ def consents(
 ) -> Rows[MirrorConsent]:
     """Current consents as the mirror holds them, by (customer, brand, purpose)."""
     m = MirrorConsent
-    filters: list[Any] = []
-    if customer:
-        filters.append(m.customer == customer)
-    if brand:
-        filters.append(m.brand == brand)
-    if purpose is not None:
-        filters.append(m.purpose == purpose)
-    if status:
-        filters.append(m.status == status)
+    filters = _equal(
+        customer=(m.customer, customer), brand=(m.brand, brand), purpose=(m.purpose, purpose), status=(m.status, status)
+    )
     return _page(session, m, filters, [m.customer, m.brand, m.purpose], limit, offset)
 
 
@@ -143,12 +142,7 @@ def consent_events(
 ) -> Rows[MirrorConsentEvent]:
     m = MirrorConsentEvent
     filters = window.filters(m.block_number, m.block_time)
-    if customer:
-        filters.append(m.customer == customer)
-    if brand:
-        filters.append(m.brand == brand)
-    if purpose is not None:
-        filters.append(m.purpose == purpose)
+    filters += _equal(customer=(m.customer, customer), brand=(m.brand, brand), purpose=(m.purpose, purpose))
     return _page(session, m, filters, _log_order(m), limit, offset)
 
 
@@ -165,14 +159,12 @@ def accesses(
 ) -> Rows[MirrorAccess]:
     m = MirrorAccess
     filters = window.filters(m.block_number, m.block_time)
-    if customer:
-        filters.append(m.customer == customer)
-    if brand:
-        filters.append(m.brand == brand)
-    if purpose is not None:
-        filters.append(m.purpose == purpose)
-    if request_id:
-        filters.append(m.request_id == request_id)
+    filters += _equal(
+        customer=(m.customer, customer),
+        brand=(m.brand, brand),
+        purpose=(m.purpose, purpose),
+        request_id=(m.request_id, request_id),
+    )
     return _page(session, m, filters, [*_log_order(m), m.position], limit, offset)
 
 
@@ -201,8 +193,7 @@ def epochs(
 def claims(session: Session, window: Window, *, customer: str | None, limit: int, offset: int) -> Rows[MirrorClaim]:
     m = MirrorClaim
     filters = window.filters(m.block_number, m.block_time)
-    if customer:
-        filters.append(m.account == customer)
+    filters += _equal(account=(m.account, customer))
     return _page(session, m, filters, _log_order(m), limit, offset)
 
 
@@ -211,10 +202,7 @@ def budget_events(
 ) -> Rows[MirrorBudgetEvent]:
     m = MirrorBudgetEvent
     filters = window.filters(m.block_number, m.block_time)
-    if brand:
-        filters.append(m.brand == brand)
-    if kind:
-        filters.append(m.kind == kind)
+    filters += _equal(brand=(m.brand, brand), kind=(m.kind, kind))
     return _page(session, m, filters, _log_order(m), limit, offset)
 
 
