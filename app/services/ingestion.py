@@ -94,8 +94,9 @@ def _external_id(value: Any) -> str:
     return _text("external_id", value, required=True)
 
 
-def _integer(name: str, value: Any, *, text: bool, minimum: int, what: str = "integer") -> int:
-    if text and type(value) is str and value.isascii() and value.isdigit():
+def _integer(name: str, value: Any, *, minimum: int, what: str = "integer") -> int:
+    # Decimal digits in a string are read in JSON as in CSV: JavaScript clients write wide integers so.
+    if type(value) is str and value.isascii() and value.isdigit():
         value = int(value)
     if type(value) is not int or value < minimum or value > MAX_INT:
         bound = f"a non-negative {what}" if minimum == 0 else f"an {what} of at least {minimum}"
@@ -200,10 +201,8 @@ def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None,
                     _text("item_id", item.get("item_id"), required=True),
                     _text("category", item.get("category"), required=False),
                     _text("style", item.get("style"), required=False),
-                    1
-                    if item.get("quantity") is None
-                    else _integer("quantity", item["quantity"], text=False, minimum=1),
-                    _integer("unit_price", item.get("unit_price"), text=False, minimum=0, what="integer (won)"),
+                    1 if item.get("quantity") is None else _integer("quantity", item["quantity"], minimum=1),
+                    _integer("unit_price", item.get("unit_price"), minimum=0, what="integer (won)"),
                 )
             )
         except BadRow as exc:
@@ -228,7 +227,7 @@ def parse_purchase(row: dict[str, Any], brands: BrandDirectory, latest: datetime
         brands.resolve(row["brand"], text=text),
         _external_id(row["external_id"]),
         _instant("purchased_at", row["purchased_at"], latest),
-        _integer("amount", row["amount"], text=text, minimum=0, what="integer (won)"),
+        _integer("amount", row["amount"], minimum=0, what="integer (won)"),
         currency,
         _items(get("items"), text=text),
     )

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import AuditorDep, ChainDep, SettingsDep
+from app.api.schemas import DocumentedRoute, errors
 from app.errors import NotFound
 from app.services import audit
 from app.services.audit_report import render_html
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute, responses=errors(404))
 
 
 @router.post("/verify")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -10,10 +9,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep, _bearer
+from app.api.schemas import DocumentedRoute, Timestamp, errors
 from app.models.types import Address, Signature
 from app.services import auth
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=DocumentedRoute, responses=errors(400))
 
 
 class NonceRequest(BaseModel):
@@ -32,7 +32,7 @@ class SiweVerify(BaseModel):
 
 class SessionPublic(BaseModel):
     token: str
-    expires_at: datetime
+    expires_at: Timestamp
     address: str
 
 

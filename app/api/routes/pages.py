@@ -20,13 +20,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
+from app.api.schemas import INT64_MAX, DocumentedRoute, Timestamp, errors
 from app.domain import Category, Purpose
 from app.errors import InvalidInput, NotFound
 from app.models.accounts import Brand
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.paths import REPO_ROOT
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], route_class=DocumentedRoute, responses=errors(404))
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "pages" / "static"
 VENDOR = {
@@ -195,7 +196,7 @@ def read_segment_grid(
     *,
     session: SessionDep,
     _: AuditorDep,
-    epoch: Annotated[int | None, Query(ge=1, description="Default: the latest computed epoch")] = None,
+    epoch: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Default: the latest computed epoch")] = None,
 ) -> SegmentGrid:
     """Customers per (R, F) cell and per segment at an epoch's end (auditor or operator)."""
     if epoch is None:
@@ -227,7 +228,7 @@ def read_segment_grid(
 class EpochRewardsTotal(BaseModel):
     epoch: int
     status: str
-    as_of: str
+    as_of: Timestamp
     from_block: int = Field(description="Accesses in blocks from_block..to_block are paid in this epoch")
     to_block: int
     accounts: int
@@ -250,7 +251,7 @@ def read_rewards_per_epoch(*, session: SessionDep, _: AuditorDep) -> list[EpochR
             EpochRewardsTotal(
                 epoch=e.number,
                 status=e.status,
-                as_of=e.as_of.isoformat(),
+                as_of=e.as_of,
                 from_block=e.from_block,
                 to_block=e.to_block,
                 accounts=len(rewards),
