@@ -135,7 +135,7 @@ class InvalidInputBody(ErrorBody):
 
 
 _ERRORS: dict[int, tuple[str, type[BaseModel]]] = {
-    400: ("Refused: e.g. a signature that is not the caller's, or one that expired", ErrorBody),
+    400: ("Refused: a body that is not JSON, a signature that is not the caller's or one that expired", ErrorBody),
     401: ("No credentials, or ones that are unknown, revoked or expired", ErrorBody),
     402: ("The brand's budget cannot pay for this", ErrorBody),
     403: ("Signed in, but this route is for another role (or consent does not cover it)", ErrorBody),
@@ -179,6 +179,19 @@ class DocumentedRoute(APIRoute):
         if body or params:
             codes.append(422)
         if body:
-            codes.append(413)
-        kwargs["responses"] = errors(*codes) | (kwargs.get("responses") or {})
+            codes += [400, 413]  # 400: a body that is not JSON at all
+        documented = errors(*codes) | (kwargs.get("responses") or {})
+        answer = kwargs.get("response_class")
+        if getattr(getattr(answer, "value", answer), "media_type", "application/json") != "application/json":
+            # A page's refusals are JSON all the same; FastAPI would list a model under the page's media type.
+            documented = {code: _as_json(response) for code, response in documented.items()}
+        kwargs["responses"] = documented
         super().__init__(path, endpoint, **kwargs)
+
+
+def _as_json(response: dict[str, Any]) -> dict[str, Any]:
+    model = response.get("model")
+    if model is None:
+        return response
+    reference = {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+    return {k: v for k, v in response.items() if k != "model"} | {"content": {"application/json": reference}}

@@ -1,0 +1,115 @@
+"""A bounded, seeded schemathesis run over every route, as each role: no server error, and every answer (status,
+content type, headers, body) is the one the OpenAPI document states; every time has its zone.
+
+Real parts as elsewhere: the app over a SQLite file and the session's anvil. Positive and negative cases
+(values outside their declared bounds, wrong types) for each operation; `MAX_EXAMPLES` keeps it to about a
+minute on two cores. Operator routes that change the chain (registering brands, ingesting) are run as the
+roles they refuse, not as the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings, strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.chain.deployment import ensure_deployed
+from app.config import Settings
+from app.main import create_app
+from tests.api.json_rules import zoneless_times
+from tests.conftest import make_brand, sign_in
+
+pytestmark = pytest.mark.chain
+
+MAX_EXAMPLES = 12
+ROLES = ("anonymous", "customer", "brand", "auditor")
+SESSION_ENDING = {"POST /auth/logout", "DELETE /me/data"}
+# Routes each role must have been answered 2xx on at least once (the public ones plus its own).
+ADMITTED = {"anonymous": 4, "customer": 12, "brand": 6, "auditor": 14}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def zoned_times(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every date-time in a JSON answer carries its zone."""
+    if "json" in response.headers.get("content-type", [""])[0] and response.content:
+        found = zoneless_times(response.json())
+        assert not found, f"times without a zone: {found[:3]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory, anvil_url, w3, operator, relayer, dev_accounts) -> Iterator[tuple[Any, dict]]:
+    """The app with its own data folder and contracts, the schema it publishes and one set of headers per role."""
+    s = Settings(
+        environment="test", data_dir=tmp_path_factory.mktemp("fuzz") / "data", rpc_url=anvil_url, start_anvil=False
+    )
+    ensure_deployed(w3, operator, relayer.address, s.deployments_dir)
+    app = create_app(s)
+    with TestClient(app) as client:
+        admin = {"Authorization": f"Bearer {s.admin_key.get_secret_value()}"}
+        _, brand = make_brand(client, admin, dev_accounts[5], name="Fuzz")
+        auditor = client.post("/auditors/tokens", json={"label": "fuzz"}, headers=admin).json()["token"]
+        headers = {
+            "anonymous": {},
+            "customer": sign_in(client, dev_accounts[0]),
+            "brand": brand,
+            "auditor": {"Authorization": f"Bearer {auditor}"},
+        }
+        yield schemathesis.openapi.from_asgi("/openapi.json", app), headers
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_as_documented(fuzzed, role: str) -> None:
+    schema, headers = fuzzed
+    failures: list[str] = []
+    # Signing out and erasing one's data end the customer's session: those run last.
+    operations = sorted((r.ok() for r in schema.get_all_operations()), key=lambda o: o.label in SESSION_ENDING)
+    assert len(operations) > 40
+    answered: dict[str, set[int]] = {}
+
+    def record(ctx: Any, response: Any, case: Any) -> bool | None:
+        answered.setdefault(case.operation.label, set()).add(response.status_code)
+        return None
+
+    for operation in operations:
+        cases = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+        )
+
+        @given(case=cases)
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: Any) -> None:
+            case.call_and_validate(headers=headers[role], checks=CHECKS, additional_checks=[zoned_times, record])
+
+        try:
+            run()
+        except Exception as failure:  # every operation is tried; all failures are reported together
+            failures.append(f"{operation.label}: {str(failure)[:1500]}")
+    assert not failures, "\n\n".join(failures)
+    # The role's credentials worked: it was let into its own routes (not refused everywhere).
+    admitted = {label for label, statuses in answered.items() if any(200 <= s < 300 for s in statuses)}
+    assert len(admitted) >= ADMITTED[role], sorted(admitted)
