@@ -86,9 +86,12 @@ def browser():
         launched.close()
 
 
+TIMEZONE = "Asia/Seoul"  # where the programme's customers are: UTC+9, so a time read without its zone is 9 h off
+
+
 def new_page(browser, viewport: dict[str, int] = DESKTOP):
-    """A fresh context (own localStorage / sessionStorage) and page; console errors are collected."""
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    """A fresh context (own localStorage / sessionStorage, Seoul's clock) and page; console errors are collected."""
+    context = browser.new_context(viewport=viewport, accept_downloads=True, timezone_id=TIMEZONE, locale="en-US")
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]

@@ -242,16 +242,16 @@ async function loadInterests() {
 
 // -- consents ------------------------------------------------------------------------------------
 
-function expiryText(seconds) {
-  if (!seconds) return "no end date";
-  const expired = seconds * 1000 <= Date.now();
-  return (expired ? "ended " : "until ") + formatDate(seconds, false);
+function expiryText(moment) {
+  if (!moment) return "no end date";
+  const expired = new Date(moment) <= Date.now();
+  return (expired ? "ended " : "until ") + formatDate(moment, false);
 }
 
 function statusBadge(c) {
   if (c.status !== "active") return el("span", { class: "badge neutral" }, c.status === "withdrawn" ? "revoked" : c.status);
   const oc = c.on_chain;
-  if (oc.expires_at && oc.expires_at * 1000 <= Date.now()) return el("span", { class: "badge warn" }, "expired");
+  if (oc.expires_at && new Date(oc.expires_at) <= Date.now()) return el("span", { class: "badge warn" }, "expired");
   if (!oc.in_force) return el("span", { class: "badge warn" }, "not in force");
   return el("span", { class: "badge ok" }, "active");
 }
