@@ -54,9 +54,6 @@ clients), a decimal string or an integer on input."""
 Id = Annotated[int, Field(ge=1, le=INT64_MAX)]
 """A row id (brand, key, token, epoch number)."""
 
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
-"""A block number, an offset or another count the database stores as a 64-bit integer."""
-
 MAX_OFFSET = 10**9
 """Rows a page may skip: far more than any table here holds, far below the database's limit."""
 

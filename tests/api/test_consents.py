@@ -625,7 +625,8 @@ def test_relayed_grant_whose_answer_was_lost_is_recorded_on_retry(
     m = typed["typed_data"]["message"]
     terms = _grant_terms(m)
     registry = _registry(w3, settings)
-    sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, int(m["deadline"]), bytes.fromhex(signature[2:])))
+    signed = bytes.fromhex(signature[2:])
+    sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, int(m["deadline"]), signed))
     assert _receipt_row(client, typed["receipt_id"]).status == "pending"
 
     # The customer (or the wallet page) sends the same signature again: the API finds it on chain.

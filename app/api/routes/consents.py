@@ -115,7 +115,7 @@ class ConsentSignature(BaseModel):
 
 class OnChainConsentPublic(BaseModel):
     categories: list[str]
-    categories_mask: int
+    categories_mask: DecimalInt = Field(description="The uint64 bitmask of categories")
     granted_at: Timestamp | None
     expires_at: Timestamp | None = Field(description="None: no end")
     price: DecimalInt

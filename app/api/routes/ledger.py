@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
-from app.api.schemas import INT64_MAX, MAX_OFFSET, DocumentedRoute, Timestamp, errors
+from app.api.schemas import INT64_MAX, MAX_OFFSET, DecimalInt, DocumentedRoute, Timestamp, errors
 from app.chain.indexer import read_status
 from app.domain import category_names
 from app.models.types import Address, Bytes32
@@ -104,7 +104,7 @@ class ConsentPublic(BaseModel):
     brand: str
     purpose: int
     status: Literal["active", "expired", "revoked"]
-    categories: int
+    categories: DecimalInt = Field(description="uint64 bitmask")
     category_names: list[str]
     granted_at: Timestamp | None
     expires_at: Timestamp | None = Field(description="None: no expiry")
@@ -121,7 +121,7 @@ class ConsentEventPublic(OnChain):
     customer: str
     brand: str
     purpose: int
-    categories: int | None
+    categories: DecimalInt | None = Field(description="uint64 bitmask; None for a revocation")
     expires_at: Timestamp | None
     price: str | None
     receipt_hash: str | None
@@ -134,7 +134,7 @@ class AccessPublic(OnChain):
     brand: str
     purpose: int
     request_id: str
-    categories: int
+    categories: DecimalInt = Field(description="uint64 bitmask")
     category_names: list[str]
     customer: str
     price: str
@@ -207,7 +207,7 @@ class ConsentChangeItem(TrailItemBase):
     kind: Literal["consent_granted", "consent_narrowed", "consent_revoked"]
     brand: str
     purpose: int
-    categories: int | None
+    categories: DecimalInt | None = Field(description="uint64 bitmask; None for a revocation")
     category_names: list[str]
     expires_at: Timestamp | None
     price: str | None
@@ -220,7 +220,7 @@ class AccessItem(TrailItemBase):
     kind: Literal["access"]
     brand: str
     purpose: int
-    categories: int
+    categories: DecimalInt = Field(description="uint64 bitmask")
     category_names: list[str]
     price: str
     request_id: str

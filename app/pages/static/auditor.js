@@ -13,7 +13,7 @@ const state = { cfg: null, token: null, epochs: [], tab: "accesses", offset: 0 }
 const call = (path, opts = {}) => api(path, { token: state.token, ...opts });
 const cash = (units) => formatCash(units, state.cfg.token_decimals);
 const purposeName = (id) => state.cfg.purposes[id - 1] || String(id);
-const categoryNames = (mask) => state.cfg.categories.filter((_c, i) => (Number(mask) >> i) & 1);
+const categoryNames = (mask) => state.cfg.categories.filter((_c, i) => (BigInt(mask) >> BigInt(i)) & 1n); // a uint64, as a string
 const addr = (a) => el("span", { class: "addr", title: a }, shortHex(a, 8, 6));
 
 // -- sign-in -------------------------------------------------------------------------------------
