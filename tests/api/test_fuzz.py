@@ -1,9 +1,10 @@
 """A bounded, seeded schemathesis run over every route, as each role: no server error, and every answer (status,
-content type, headers, body) is the one the OpenAPI document states; every time has its zone.
+content type, headers, body) is the one the OpenAPI document states; every time has its zone and no
+integer is past 2^53.
 
 Real parts as elsewhere: the app over a SQLite file and the session's anvil. Positive and negative cases
-(values outside their declared bounds, wrong types) for each operation; `MAX_EXAMPLES` keeps it to about a
-minute on two cores. Operator routes that change the chain (registering brands, ingesting) are run as the
+(values outside their declared bounds, wrong types) for each operation; `MAX_EXAMPLES` keeps the four runs
+under two minutes on two cores (about 45 s when the machine is idle). Operator routes that change the chain (registering brands, ingesting) are run as the
 roles they refuse, not as the operator.
 """
 
@@ -29,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from app.chain.deployment import ensure_deployed
 from app.config import Settings
 from app.main import create_app
-from tests.api.json_rules import zoneless_times
+from tests.api.json_rules import unsafe_integers, zoneless_times
 from tests.conftest import make_brand, sign_in
 
 pytestmark = pytest.mark.chain
@@ -48,11 +49,12 @@ CHECKS = [
 ]
 
 
-def zoned_times(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Every date-time in a JSON answer carries its zone."""
+def json_rules(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every date-time in a JSON answer carries its zone; no number in it is an integer past 2^53."""
     if "json" in response.headers.get("content-type", [""])[0] and response.content:
-        found = zoneless_times(response.json())
-        assert not found, f"times without a zone: {found[:3]}"
+        document = response.json()
+        assert not zoneless_times(document), f"times without a zone: {zoneless_times(document)[:3]}"
+        assert not unsafe_integers(document), f"integers past 2^53: {unsafe_integers(document)[:3]}"
     return None
 
 
@@ -104,7 +106,7 @@ def test_every_route_answers_as_documented(fuzzed, role: str) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def run(case: Any) -> None:
-            case.call_and_validate(headers=headers[role], checks=CHECKS, additional_checks=[zoned_times, record])
+            case.call_and_validate(headers=headers[role], checks=CHECKS, additional_checks=[json_rules, record])
 
         try:
             run()

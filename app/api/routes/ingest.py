@@ -28,7 +28,7 @@ class PurchaseItemPublic(BaseModel):
     item_id: str
     category: str | None
     style: str | None
-    quantity: int
+    quantity: DecimalInt
     unit_price: DecimalInt
 
 
