@@ -4,8 +4,8 @@ integer is past 2^53.
 
 Real parts as elsewhere: the app over a SQLite file and the session's anvil. Positive and negative cases
 (values outside their declared bounds, wrong types) for each operation; `MAX_EXAMPLES` keeps the four runs
-under two minutes on two cores (about 45 s when the machine is idle). Operator routes that change the chain (registering brands, ingesting) are run as the
-roles they refuse, not as the operator.
+under two minutes on two cores (about 45 s when the machine is idle). Operator routes that change the
+chain (registering brands, ingesting) are run as the roles they refuse, not as the operator.
 """
 
 from __future__ import annotations
