@@ -77,7 +77,7 @@ def offer_lines(
             else:
                 candidates += [(p.purchased_at, p.id, customer_id, p.amount * offer.bps * scale) for p in bought]
         left = offer.budget_units - offer.spent_before
-        for at, purchase_id, customer_id, owed in sorted(candidates):
+        for _at, purchase_id, customer_id, owed in sorted(candidates):
             paid = max(0, min(owed, left))
             left -= paid
             lines.append(Line(offer.offer_id, customer_id, purchase_id, owed, paid))

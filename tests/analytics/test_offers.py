@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -30,9 +30,11 @@ def _sql_lines(offers: list[Offer], deliveries, purchases: list[Purchase], paid_
     # Typed tables, as the store's would be (empty frames have no dtypes to infer).
     con.execute(
         """CREATE TABLE offers (offer_id BIGINT, brand_id BIGINT, kind VARCHAR, bps BIGINT, bonus_units HUGEINT,
-                                budget_units HUGEINT, valid_from TIMESTAMP, valid_until TIMESTAMP, spent_before HUGEINT);
+                                budget_units HUGEINT, valid_from TIMESTAMP, valid_until TIMESTAMP,
+                                spent_before HUGEINT);
            CREATE TABLE deliveries (offer_id BIGINT, customer_id BIGINT, delivered_at TIMESTAMP);
-           CREATE TABLE purchases (id BIGINT, customer_id BIGINT, brand_id BIGINT, purchased_at TIMESTAMP, amount BIGINT);
+           CREATE TABLE purchases (id BIGINT, customer_id BIGINT, brand_id BIGINT, purchased_at TIMESTAMP,
+                                   amount BIGINT);
            CREATE TABLE paid_before (offer_id BIGINT, customer_id BIGINT);"""
     )
     for table, frame in (
