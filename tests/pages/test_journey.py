@@ -16,7 +16,7 @@ from app.chain.indexer import catch_up
 from app.services.epochs import EpochRunner
 from tests import factories
 from tests.conftest import make_brand
-from tests.pages.conftest import DESKTOP, PHONE, fits_width, new_page, overflowing, shot
+from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_page, overflowing, shot, wrapped_numbers
 
 pytestmark = pytest.mark.chain
 
@@ -66,6 +66,8 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
     wallet.select_option("#grant-brand", label="Acme")
     wallet.select_option("#grant-purpose", "marketing")
     wallet.fill("#grant-price", "2.50")
+    wallet.check("#grant-categories input[value=segment]")
+    wallet.check("#grant-categories input[value=interests]")
     wallet.click("#grant-submit")
     wallet.wait_for_selector("#consent-msg .notice.ok")
     row = wallet.locator("#consents-body tr[data-brand=Acme][data-purpose=marketing]")
@@ -99,6 +101,8 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
     ]
     assert received == [address.lower()]
     assert "2.50" in console.locator("#profiles-body .stats").inner_text()
+    console.wait_for_selector("#budget-body >> text=profile request")
+    assert "1 profile request so far, 1 customer profile received" in console.locator("#budget-body").inner_text()
     shot(console, "04-brand-profiles-received")
 
     # 4. The customer sees who accessed what, when, what it earned, linked to its transaction.
@@ -171,7 +175,9 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
     assert auditor.locator("#report-body tbody tr").count() == 4
-    assert auditor.locator("#grid-body .heat td[data-n='1']").count() == 1  # our one graded customer
+    graded = auditor.locator("#grid-body .heat td[data-n='1']")
+    assert graded.count() == 1  # our one graded customer
+    assert ": 1 customer (" in (graded.get_attribute("title") or "")
     auditor.fill("#f-customer", address)
     auditor.click("#filters button[type=submit]")
     auditor.wait_for_selector("#ledger-body tbody tr")
@@ -185,6 +191,7 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
             page.wait_for_timeout(150)  # charts resize
             shot(page, f"layout-{name}-{label}")
             assert fits_width(page), f"{name} scrolls sideways at {label} px: {overflowing(page)}"
-        assert page.errors == [], f"{name}: script errors {page.errors}"
+            assert wrapped_numbers(page) == [], f"{name} at {label} px"
+        assert_clean(page, live.url, name)
     for page in (wallet, console, auditor):
         page.context.close()
