@@ -105,7 +105,8 @@ def browser():
 _CSP_LISTENER = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (e) =>
-  window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile}:${e.lineNumber}`));
+  window.__cspViolations.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile}:${e.lineNumber}`));
 """
 
 
@@ -166,7 +167,8 @@ def wrapped_numbers(page) -> list[str]:
                 const range = document.createRange();
                 range.setStart(node, m.index);
                 range.setEnd(node, m.index + m[0].length);
-                const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+                const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+                const tops = new Set(rects.map((r) => Math.round(r.top)));
                 if (tops.size > 1) out.push(`${m[0]} in ${parent.tagName.toLowerCase()}.${parent.className}`);
             }
         }

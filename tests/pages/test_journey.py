@@ -16,7 +16,17 @@ from app.chain.indexer import catch_up
 from app.services.epochs import EpochRunner
 from tests import factories
 from tests.conftest import make_brand
-from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_page, overflowing, shot, wrapped_numbers
+from tests.pages.conftest import (
+    DESKTOP,
+    PHONE,
+    SHOTS,
+    assert_clean,
+    fits_width,
+    new_page,
+    overflowing,
+    shot,
+    wrapped_numbers,
+)
 
 pytestmark = pytest.mark.chain
 
@@ -192,6 +202,27 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
             shot(page, f"layout-{name}-{label}")
             assert fits_width(page), f"{name} scrolls sideways at {label} px: {overflowing(page)}"
             assert wrapped_numbers(page) == [], f"{name} at {label} px"
+            if name == "auditor":
+                heat_map_says_it_scrolls(page, narrow=size == PHONE)
         assert_clean(page, live.url, name)
     for page in (wallet, console, auditor):
         page.context.close()
+
+
+def heat_map_says_it_scrolls(page, *, narrow: bool) -> None:
+    """A quintile heat map (F1..F5) is wider than a phone: the box says so and fades the hidden side, until
+    scrolled to the end; on a desktop it fits and says nothing."""
+    box = page.locator("#grid-body .scroll-box")
+    cue = box.locator(".scroll-cue")
+    page.wait_for_function("document.querySelector('#grid-body .scroll-box').dataset.overflow !== undefined")
+    if not narrow:
+        assert box.get_attribute("data-overflow") == "false" and not cue.is_visible()
+        return
+    assert box.get_attribute("data-overflow") == "true" and box.get_attribute("data-more-right") == "true"
+    assert cue.is_visible() and "F1 to F5" in cue.inner_text()
+    box.screenshot(path=str(SHOTS / "heat-map-375.png"))
+    box.locator(".scroller").evaluate("s => { s.scrollLeft = s.scrollWidth; }")
+    page.wait_for_function("document.querySelector('#grid-body .scroll-box').dataset.moreRight === 'false'")
+    assert box.locator("th", has_text="F5").is_visible()
+    box.screenshot(path=str(SHOTS / "heat-map-375-scrolled.png"))
+    box.locator(".scroller").evaluate("s => { s.scrollLeft = 0; }")

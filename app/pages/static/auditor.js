@@ -181,7 +181,6 @@ function scrollCue(box) {
     const more = scroller.scrollWidth - scroller.clientWidth;
     box.dataset.overflow = String(more > 1);
     box.dataset.moreRight = String(more > 1 && scroller.scrollLeft < more - 1);
-    box.dataset.moreLeft = String(scroller.scrollLeft > 1);
   };
   scroller.addEventListener("scroll", update, { passive: true });
   new ResizeObserver(update).observe(scroller);
