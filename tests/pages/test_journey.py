@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from app import db
 from app.chain.gateway import ChainGateway
@@ -185,6 +186,17 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
     assert auditor.locator("#report-body tbody tr").count() == 4
+    # The full report opens under the pages' policy too (a blob: page inherits it): styled, nothing refused.
+    with auditor.context.expect_page() as opened:
+        auditor.click("#open-report")
+    report = opened.value
+    report.wait_for_selector("h1")
+    assert report.locator("h1").inner_text() == "Ledger audit report"
+    verdict_colour = report.locator(".verdict").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert verdict_colour not in ("rgba(0, 0, 0, 0)", "transparent")  # its inline stylesheet applied, by hash
+    assert report.evaluate("window.__cspViolations") == []
+    report.screenshot(path=str(SHOTS / "10-auditor-full-report.png"), full_page=True)
+    report.close()
     graded = auditor.locator("#grid-body .heat td[data-n='1']")
     assert graded.count() == 1  # our one graded customer
     assert ": 1 customer (" in (graded.get_attribute("title") or "")
@@ -211,10 +223,11 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
 
 def heat_map_says_it_scrolls(page, *, narrow: bool) -> None:
     """A quintile heat map (F1..F5) is wider than a phone: the box says so and fades the hidden side, until
-    scrolled to the end; on a desktop it fits and says nothing."""
+    scrolled to the end; on a desktop it fits and says nothing. (Waits use expect(): a string predicate would
+    need eval, which the pages' policy refuses.)"""
     box = page.locator("#grid-body .scroll-box")
     cue = box.locator(".scroll-cue")
-    page.wait_for_function("document.querySelector('#grid-body .scroll-box').dataset.overflow !== undefined")
+    expect(box).to_have_attribute("data-overflow", "true" if narrow else "false")
     if not narrow:
         assert box.get_attribute("data-overflow") == "false" and not cue.is_visible()
         return
@@ -222,7 +235,7 @@ def heat_map_says_it_scrolls(page, *, narrow: bool) -> None:
     assert cue.is_visible() and "F1 to F5" in cue.inner_text()
     box.screenshot(path=str(SHOTS / "heat-map-375.png"))
     box.locator(".scroller").evaluate("s => { s.scrollLeft = s.scrollWidth; }")
-    page.wait_for_function("document.querySelector('#grid-body .scroll-box').dataset.moreRight === 'false'")
+    expect(box).to_have_attribute("data-more-right", "false")
     assert box.locator("th", has_text="F5").is_visible()
     box.screenshot(path=str(SHOTS / "heat-map-375-scrolled.png"))
     box.locator(".scroller").evaluate("s => { s.scrollLeft = 0; }")
