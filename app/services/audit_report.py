@@ -113,9 +113,7 @@ def _bars(rows: list[tuple[str, list[int]]], series: list[str], *, width: int = 
                     f"<title>{escape(series[j])}: {value}</title></rect>"
                 )
                 x += w
-    legend = "".join(
-        f"<span class='c{j % len(_COLOURS)}'></span>{escape(name)}" for j, name in enumerate(series)
-    )
+    legend = "".join(f"<span class='c{j % len(_COLOURS)}'></span>{escape(name)}" for j, name in enumerate(series))
     return (
         f"<svg role='img' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
         f"xmlns='http://www.w3.org/2000/svg'>{''.join(shapes)}</svg><div class='legend muted'>{legend}</div>"
