@@ -8,6 +8,8 @@ import json
 from html import escape
 from typing import Any
 
+_COLOURS = ("#3b6fd8", "#e0a526", "#1f7a3f", "#9b59b6")
+
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
 color:#1d2330;padding:0 1rem}
@@ -18,12 +20,8 @@ table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid 
 text-align:left;vertical-align:top}th{background:#f3f4f8}td.n{text-align:right;font-variant-numeric:tabular-nums;
 font-family:ui-monospace,monospace}code,.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
-.legend .c0{background:#3b6fd8}.legend .c1{background:#e0a526}
-.legend .c2{background:#1f7a3f}.legend .c3{background:#9b59b6}
 pre{background:#f6f7fa;padding:.5rem;overflow-x:auto;font-size:12px;white-space:pre-wrap;word-break:break-all}
-"""
-
-_COLOURS = ("#3b6fd8", "#e0a526", "#1f7a3f", "#9b59b6")  # the legend's .c0 … .c3 in _CSS
+""" + "".join(f".legend .c{i}{{background:{colour}}}" for i, colour in enumerate(_COLOURS))  # no style= attributes
 
 # The pages' Content-Security-Policy allows this one inline stylesheet by its hash (no style attributes).
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
