@@ -49,6 +49,10 @@ def test_grant_form_starts_unchosen_and_grants_what_is_ticked(live, browser, dev
     row = wallet.locator("#consents-body tr[data-brand=Chosen][data-purpose=analytics]")
     assert row.count() == 1
     assert row.locator(".chip").all_inner_texts() == ["interests"]  # exactly what was ticked, nothing added
+    # The next consent is a choice of its own: the form is empty again, not pre-filled with the last one.
+    assert boxes.evaluate_all("inputs => inputs.filter(i => i.checked).length") == 0
+    assert wallet.locator("#grant-brand").input_value() == "" and wallet.locator("#grant-purpose").input_value() == ""
+    assert submit.is_disabled()
     shot(wallet, "consent-choice-375-granted")
     assert_clean(wallet, live.url, "wallet")
     wallet.context.close()

@@ -335,6 +335,7 @@ async function grant(event) {
     showGrantMissing();
     return;
   }
+  let granted = false;
   await busy($("#grant-submit"), "#consent-msg", async () => {
     const categories = grantCategories();
     const brand = $("#grant-brand").value;
@@ -344,8 +345,11 @@ async function grant(event) {
     const done = await signAndSend({ action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, expires_at, price });
     await loadConsents();
     notify("#consent-msg", "ok", `Consent granted and recorded on chain in block ${done.block_number}.`);
+    granted = true;
   });
-  showGrantMissing(); // busy() re-enabled the button; the form still holds a complete choice
+  // A next consent is a choice of its own: the form starts empty again (and busy() re-enabled the button).
+  if (granted) fillGrantForm();
+  else showGrantMissing();
 }
 
 function openNarrow(button, c) {
