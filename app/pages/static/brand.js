@@ -180,7 +180,7 @@ async function requestProfiles() {
     const s = scope();
     const limit = Number($("#limit").value || 100);
     if (!Number.isInteger(limit) || limit < 1) throw new Error("The number of profiles is a whole number of 1 or more.");
-    if (!confirm(`Request up to ${limit} profiles for ${s.purpose}? Each one is recorded on chain and paid from your budget at the customer's price.`)) return;
+    if (!confirm(`Request up to ${plural(limit, "profile")} for ${s.purpose}? Each one is recorded on chain and paid from your budget at the customer's price.`)) return;
     const r = await call("/profiles", { method: "POST", body: { ...s, limit } });
     const keys = [];
     for (const p of r.profiles) for (const k of Object.keys(p)) if (!keys.includes(k) && k !== "address" && k !== "price") keys.push(k);
