@@ -13,8 +13,8 @@ import solcx
 
 from app.paths import ARTIFACTS_DIR, CONTRACTS_SRC, FOUNDRY_TOML, PACKAGE_LOCK, REPO_ROOT, SOLC
 
-# The three deployed by us, and BudgetVault (created by RewardDistributor; its ABI decodes its errors).
-DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault")
+# Deployed by us, and BudgetVault (created by RewardDistributor; its ABI decodes its errors).
+DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault", "CampaignRegistry")
 
 
 @dataclass(frozen=True)

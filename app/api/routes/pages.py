@@ -30,15 +30,29 @@ from app.paths import REPO_ROOT
 router = APIRouter(tags=["pages"], route_class=DocumentedRoute, responses=errors(404))
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "pages" / "static"
+_NPM = REPO_ROOT / "node_modules"
 VENDOR = {
-    "ethers.umd.min.js": REPO_ROOT / "node_modules" / "ethers" / "dist" / "ethers.umd.min.js",
-    "chart.umd.min.js": REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js",
+    "ethers.umd.min.js": _NPM / "ethers" / "dist" / "ethers.umd.min.js",
+    "chart.umd.min.js": _NPM / "chart.js" / "dist" / "chart.umd.min.js",
+    # The API docs (/docs): Swagger UI as pinned in package.json, never from a CDN.
+    "swagger-ui-bundle.js": _NPM / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "swagger-ui.css": _NPM / "swagger-ui-dist" / "swagger-ui.css",
 }
 _MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 # -- pages and their files --------------------------------------------------------------------
+
+
+def require_front_end_packages() -> None:
+    """Refuses to start without the npm packages the pages are made of (a page would load blank)."""
+    missing = [str(path) for path in VENDOR.values() if not path.is_file()]
+    if missing:
+        raise RuntimeError(
+            "the pages' front-end packages are not installed (missing " + ", ".join(missing) + "): "
+            "run scripts/setup.sh, which runs `npm ci` from package-lock.json"
+        )
 
 
 def _page(name: str) -> FileResponse:
@@ -63,6 +77,12 @@ def auditor_page() -> FileResponse:
     return _page("auditor")
 
 
+@router.get("/docs", include_in_schema=False)
+def docs_page() -> FileResponse:
+    """The OpenAPI docs (Swagger UI from npm, its start-up in docs.js: no inline script)."""
+    return _page("docs")
+
+
 @router.get("/pages", include_in_schema=False)
 def pages_index() -> RedirectResponse:
     return RedirectResponse("/wallet")
@@ -79,11 +99,11 @@ def page_file(*, name: str) -> FileResponse:
 
 @router.get("/static/vendor/{name}", include_in_schema=False)
 def vendor_file(*, name: str) -> FileResponse:
-    """ethers and chart.js as installed from npm."""
+    """ethers, chart.js and Swagger UI as installed from npm."""
     path = VENDOR.get(name)
     if path is None or not path.is_file():
-        raise NotFound(f"no vendor file {name!r}: run `npm ci` to install the front-end packages")
-    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+        raise NotFound(f"no vendor file {name!r}: run scripts/setup.sh to install the front-end packages")
+    return FileResponse(path, media_type=_MEDIA[path.suffix], headers={"Cache-Control": "max-age=3600"})
 
 
 # -- what the pages need to know --------------------------------------------------------------

@@ -205,6 +205,8 @@ export function el(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(node.dataset, v);
+    // Through the CSSOM: the Content-Security-Policy refuses style attributes, not computed styles.
+    else if (k === "style") node.style.cssText = String(v);
     else node.setAttribute(k, v === true ? "" : String(v));
   }
   for (const child of children.flat()) {
@@ -235,6 +237,11 @@ export function table(headers, rows, { empty = "Nothing yet." } = {}) {
     });
   }
   return el("div", { class: "table-wrap" }, el("table", { class: "stack" }, el("thead", {}, head), el("tbody", {}, rows)));
+}
+
+// "1 customer", "2 customers": every count on the pages is said with this, so one is never plural.
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${String(n) === "1" ? one : many}`;
 }
 
 export function chips(names) {
