@@ -144,6 +144,7 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
                             "purpose": "marketing",
                             "categories": categories,
                             "price": rng.choice([1, 2, 3, 5]) * UNITS // 2,
+                            "no_end": True,
                         },
                     )
                 )

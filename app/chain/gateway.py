@@ -12,8 +12,8 @@ from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ProviderConnectionError, Web3RPCError
-from web3.types import BlockParams
+from web3.exceptions import ProviderConnectionError, TransactionNotFound, Web3RPCError
+from web3.types import BlockParams, TxReceipt
 
 from app.chain.compiler import load_abis
 from app.chain.deployment import Deployment, load_deployment
@@ -113,6 +113,17 @@ class ChainGateway:
     def call(self, fn: ContractFunction, block: int | BlockParams = "latest") -> Any:
         """A read-only call."""
         return self.guard(lambda: fn.call(block_identifier=block))
+
+    def receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of a mined transaction; None if this chain has no such transaction (mined or pending)."""
+
+        def read() -> TxReceipt | None:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                return None
+
+        return self.guard(read)
 
     def sender(self, role: Role) -> Sender:
         with self._lock:

@@ -239,11 +239,16 @@ def resolve_brand(session: Session, brand: int | str) -> Brand:
     return found
 
 
-def _check_expiry(expires_at: int, now: int) -> None:
-    if expires_at and expires_at <= now:
-        raise InvalidInput("expires_at lies in the past; give a future time or none for no expiry")
+def _check_expiry(expires_at: int | None, now: int) -> None:
+    """A given end must lie after now: 0 (1970-01-01) means "no end" on chain, so it is never taken as a date."""
+    if expires_at is None:
+        return
+    if expires_at <= now:
+        raise InvalidInput(
+            "expires_at lies at or before now; give a future time (or, for a grant, no_end: true)", field="expires_at"
+        )
     if expires_at > MAX_EXPIRY:
-        raise InvalidInput(f"expires_at must be below {MAX_EXPIRY + 1} (unix seconds, uint40)")
+        raise InvalidInput(f"expires_at must be below {MAX_EXPIRY + 1} (unix seconds, uint40)", field="expires_at")
 
 
 def prepare_change(
@@ -276,7 +281,7 @@ def prepare_change(
     if action == ConsentAction.GRANT:
         if not categories:
             raise InvalidInput("a grant needs at least one data category")
-        _check_expiry(expires_at or 0, now_s)
+        _check_expiry(expires_at, now_s)
         if not chain.call(registry.functions.isBrand(brand.address)):
             raise Conflict(f"brand {brand.name} is not registered in the ConsentRegistry; it cannot receive consents")
         receipt_id = str(uuid.uuid4())
@@ -328,6 +333,7 @@ def prepare_change(
             )
         receipt = _active_receipt(session, customer, brand, purpose)
         if action == ConsentAction.NARROW:
+            _check_expiry(expires_at, now_s)
             categories = current.categories if categories is None else categories
             expires_at = current.expires_at if expires_at is None else expires_at
             if categories & current.categories != categories:
@@ -341,7 +347,6 @@ def prepare_change(
                 )
             if (categories, expires_at) == (current.categories, current.expires_at):
                 raise InvalidInput("this narrowing changes nothing: give fewer categories or an earlier expiry")
-            _check_expiry(expires_at, now_s)
             message = {**base, "categories": categories, "expiresAt": expires_at}
         else:
             categories, expires_at = None, None

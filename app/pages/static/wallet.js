@@ -319,7 +319,10 @@ async function grant(event) {
     const expires_at = endOfDay($("#grant-expiry").value);
     if (expires_at && new Date(expires_at) <= new Date()) throw new Error("The end date must be in the future.");
     const price = parseCash($("#grant-price").value, state.cfg.token_decimals);
-    const done = await signAndSend({ action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, expires_at, price });
+    // An empty end date is the customer's choice of "no end", said explicitly to the API.
+    const request = { action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, price };
+    if (expires_at) request.expires_at = expires_at; else request.no_end = true;
+    const done = await signAndSend(request);
     await loadConsents();
     notify("#consent-msg", "ok", `Consent granted and recorded on chain in block ${done.block_number}.`);
   });
