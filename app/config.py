@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     consent_notice_hash: str = ""
     consent_signature_ttl_seconds: int = 900
 
+    # Relayed consent changes sent or relayed this recently are checked against the chain (restarts, reorgs).
+    reconcile_window_seconds: int = Field(default=86_400, ge=0)
+
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
 

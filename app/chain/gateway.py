@@ -132,9 +132,27 @@ class ChainGateway:
                 self._senders[role] = Sender(self.w3, Account.from_key(key.get_secret_value()))
             return self._senders[role]
 
-    def send(self, call: ContractFunction | ContractConstructor, *, role: Role = "relayer") -> Sent:
+    def send(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        role: Role = "relayer",
+        before_broadcast: Callable[[str, bytes], None] | None = None,
+    ) -> Sent:
         """Sends a transaction as the operator or the relayer and waits for its receipt."""
-        return self.guard(lambda: self.sender(role).send(call))
+        return self.guard(lambda: self.sender(role).send(call, before_broadcast=before_broadcast))
+
+    def resend(self, raw: bytes, *, role: Role = "relayer") -> Sent | None:
+        """Sends a signed transaction of `role` again (the same bytes, hash and nonce); None if its nonce is taken."""
+        return self.guard(lambda: self.sender(role).resend(raw))
+
+    @property
+    def head(self) -> int:
+        return int(self.guard(lambda: self.w3.eth.block_number))
+
+    def confirmed(self, block_number: int) -> bool:
+        """Whether a block is at least CONFIRMATIONS deep (0: mined is enough)."""
+        return self.head - block_number >= self.settings.confirmations
 
 
 def _jsonable(args: dict[str, Any]) -> dict[str, Any]:

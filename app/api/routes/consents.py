@@ -162,6 +162,7 @@ class ConsentChangePublic(BaseModel):
     relayed_at: datetime | None
     tx_hash: str | None
     block_number: int | None
+    failure: str | None = Field(default=None, description="Why a failed change never reached the chain")
 
 
 class ConsentDetail(ConsentPublic):
@@ -183,7 +184,7 @@ def _on_chain(consent: OnChainConsent) -> OnChainConsentPublic:
 
 
 def _change(change: ConsentChange) -> ConsentChangePublic:
-    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id"}))
+    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id", "relay_tx", "signature"}))
 
 
 def _consent(view: ConsentView) -> ConsentPublic:
@@ -263,10 +264,12 @@ def read_consents(
     customer: CurrentCustomer,
     session: SessionDep,
     chain: ChainDep,
-    status: Annotated[list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active")] = None,
+    status: Annotated[
+        list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active, and failed (to be told)")
+    ] = None,
 ) -> list[ConsentPublic]:
     """The calling customer's consent receipts joined with the registry's state now (customer)."""
-    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE])
+    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE, ReceiptStatus.FAILED])
     return [_consent(v) for v in views]
 
 

@@ -249,6 +249,8 @@ function expiryText(seconds) {
 }
 
 function statusBadge(c) {
+  // A grant the chain lost (a crash or reorg) and the relayer could not send again: the customer must know.
+  if (c.status === "failed") return el("span", { class: "badge warn", title: "It never reached the chain; grant again" }, "failed: not on chain, grant again");
   if (c.status !== "active") return el("span", { class: "badge neutral" }, c.status === "withdrawn" ? "revoked" : c.status);
   const oc = c.on_chain;
   if (oc.expires_at && oc.expires_at * 1000 <= Date.now()) return el("span", { class: "badge warn" }, "expired");
@@ -258,7 +260,7 @@ function statusBadge(c) {
 
 async function loadConsents() {
   await section("#consents-body", async () => {
-    const statuses = $("#show-ended").checked ? ["active", "withdrawn", "superseded"] : ["active"];
+    const statuses = $("#show-ended").checked ? ["active", "failed", "withdrawn", "superseded"] : ["active", "failed"];
     const list = await me("/consents", { query: { status: statuses } });
     const d = state.cfg.token_decimals;
     const rows = [];
