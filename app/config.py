@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     # Relayed consent changes sent or relayed this recently are checked against the chain (restarts, reorgs).
     reconcile_window_seconds: int = Field(default=86_400, ge=0)
+    # Housekeeping inside `ledger up`: purge and reconcile every this many seconds; stale rows kept this long.
+    maintenance_interval_seconds: float = Field(default=60, gt=0)
+    purge_grace_seconds: int = Field(default=600, ge=0)
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
