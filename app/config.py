@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.paths import REPO_ROOT
@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     siwe_uri: str = ""
     siwe_nonce_ttl_seconds: int = 600
     session_ttl_seconds: int = 86_400
+    # Rate limits ("N/second|minute|hour", the `limits` library's notation): generous defaults for the
+    # pages and tests; per client address, per bearer identity, and on the unauthenticated sign-in writes.
+    rate_limit_enabled: bool = True
+    rate_limit_storage: str = "memory://"  # per process; e.g. redis://host:6379 to share between API workers
+    rate_limit_per_client: str = "3000/minute"
+    rate_limit_per_identity: str = "1200/minute"
+    rate_limit_sign_in: str = "300/minute"
     # Largest request body accepted (bulk uploads stream and have their own, larger limit).
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 2_000_000_000
@@ -69,6 +76,14 @@ class Settings(BaseSettings):
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
+
+    @field_validator("rate_limit_per_client", "rate_limit_per_identity", "rate_limit_sign_in")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError naming the malformed limit
+        return value
 
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":
