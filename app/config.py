@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     siwe_domain: str = ""
     siwe_uri: str = ""
     siwe_nonce_ttl_seconds: int = 600
+    siwe_clock_skew_seconds: int = Field(default=60, ge=0)  # Issued At / Not Before may be this far ahead
     session_ttl_seconds: int = 86_400
     # Rate limits ("N/second|minute|hour", the `limits` library's notation): generous defaults for the
     # pages and tests; per client address, per bearer identity, and on the unauthenticated sign-in writes.
