@@ -451,6 +451,8 @@ def submit_change(
     except BaseException:
         relays.release(session, change)
         raise
+    finally:
+        relays.done(change)
 
 
 def _relay(
@@ -589,10 +591,11 @@ def list_consents(
         .order_by(col(ConsentReceipt.created_at))
     ).all()
     views = []
+    block = _confirmed_block(chain)
     for receipt in receipts:
         brand = session.get(Brand, receipt.brand_id)
         assert brand is not None
-        consent = consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose)
+        consent = consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose, block)
         views.append(ConsentView(receipt, brand, consent))
     return views
 
@@ -604,8 +607,17 @@ def view_consent(session: Session, chain: ChainGateway, customer: Customer, rece
     return ConsentView(
         receipt,
         brand,
-        consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose),
+        consent_on_chain(
+            chain, receipt.customer_address, receipt.brand_address, receipt.purpose, _confirmed_block(chain)
+        ),
     )
+
+
+def _confirmed_block(chain: ChainGateway) -> int | BlockParams:
+    """The block whose state is "in force": CONFIRMATIONS behind the head (the head itself when 0)."""
+    if chain.settings.confirmations <= 0:
+        return "latest"
+    return max(chain.head - chain.settings.confirmations, 0)
 
 
 def changes_of(session: Session, receipt: ConsentReceipt) -> list[ConsentChange]:

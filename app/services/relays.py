@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, or_, select
 
 from app.chain.gateway import ChainGateway
 from app.config import Settings
-from app.errors import Conflict
+from app.errors import ChainRefused, Conflict
 from app.models.accounts import utcnow
 from app.models.consents import ChangeStatus, ConsentAction, ConsentChange, ConsentReceipt, ReceiptStatus
 
@@ -68,6 +69,11 @@ def refuse_resubmit(change: ConsentChange) -> None:
         raise Conflict(f"this {change.action} failed: {change.failure}; ask for new typed data and sign again")
 
 
+# Changes a request of this process is relaying right now: reconciliation leaves them to it.
+_in_flight: set[str] = set()
+_in_flight_lock = threading.Lock()
+
+
 def claim(session: Session, change: ConsentChange, signature: str) -> None:
     """Takes the change from pending to sent atomically, so concurrent submits of one signature relay it once."""
     taken = session.execute(
@@ -80,6 +86,14 @@ def claim(session: Session, change: ConsentChange, signature: str) -> None:
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         refuse_resubmit(change)
         raise Conflict("this change was already submitted")
+    with _in_flight_lock:
+        _in_flight.add(change.id)
+
+
+def done(change: ConsentChange) -> None:
+    """The request relaying `change` has finished, one way or another."""
+    with _in_flight_lock:
+        _in_flight.discard(change.id)
 
 
 def release(session: Session, change: ConsentChange) -> None:
@@ -130,8 +144,23 @@ def reconcile(session: Session, settings: Settings, chain: ChainGateway) -> list
         )
         .order_by(col(ConsentChange.created_at))
     ).all()
-    done = [_reconcile_one(session, chain, change) for change in changes]
-    return [r for r in done if r is not None]
+    with _in_flight_lock:
+        busy = set(_in_flight)
+    results = []
+    for change in changes:
+        if change.id in busy:
+            continue
+        try:
+            results.append(_reconcile_one(session, chain, change))
+        except ChainRefused as refused:  # sent again, the registry said no (e.g. its deadline passed meanwhile)
+            session.rollback()
+            why = f"the registry refused it when it was sent again ({refused.detail.get('error') or refused.message})"
+            results.append(_fail(session, chain, change, why, _result_of(change)))
+    return [r for r in results if r is not None]
+
+
+def _result_of(change: ConsentChange):  # type: ignore[no-untyped-def]
+    return lambda outcome, detail="": Reconciled(change.id, change.action, outcome, change.tx_hash, detail)
 
 
 def _reconcile_one(session: Session, chain: ChainGateway, change: ConsentChange) -> Reconciled | None:
@@ -140,8 +169,7 @@ def _reconcile_one(session: Session, chain: ChainGateway, change: ConsentChange)
     document = json.loads(change.typed_data)
     customer = document["message"]["customer"]
 
-    def result(outcome: Outcome, detail: str = "") -> Reconciled:
-        return Reconciled(change.id, change.action, outcome, change.tx_hash, detail)
+    result = _result_of(change)
 
     mined = chain.receipt(change.tx_hash) if change.tx_hash else None
     if mined is not None and mined["status"] == 1:

@@ -37,6 +37,7 @@ def test_a_grant_is_active_only_at_the_configured_confirmations(settings, w3, de
         assert relayed.json()["receipt_status"] == "pending"  # mined, not yet 2 blocks deep
         detail = client.get(f"/consents/{typed['receipt_id']}", headers=headers).json()
         assert (detail["status"], detail["changes"][0]["status"]) == ("pending", "sent")
+        assert detail["on_chain"]["in_force"] is False  # read at the head minus 2 blocks
         again = client.post("/consents", json=body, headers=headers)
         assert again.status_code == 409 and "already submitted" in again.json()["message"]
 
@@ -45,3 +46,4 @@ def test_a_grant_is_active_only_at_the_configured_confirmations(settings, w3, de
         assert [r.outcome for r in reconciled] == ["confirmed"]
         detail = client.get(f"/consents/{typed['receipt_id']}", headers=headers).json()
         assert (detail["status"], detail["changes"][0]["status"]) == ("active", "relayed")
+        assert detail["on_chain"]["in_force"] is True
