@@ -33,7 +33,9 @@ def test_an_end_at_or_before_now_is_refused_naming_the_field(
     brand, _ = brand_and_headers
     if expires_at == "now":
         expires_at = datetime.now(UTC).isoformat()
-    response = client.post("/consents/typed-data", json=_body(brand["id"], expires_at=expires_at), headers=customer_headers)
+    response = client.post(
+        "/consents/typed-data", json=_body(brand["id"], expires_at=expires_at), headers=customer_headers
+    )
     assert response.status_code == 422, response.text
     assert "expires_at" in _problem(response)
 

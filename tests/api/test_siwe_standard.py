@@ -65,8 +65,8 @@ def _verify(client, signed: dict):  # type: ignore[no-untyped-def,type-arg]
 def test_a_standard_siwe_message_signs_in(client, settings, dev_accounts, extra) -> None:
     account = dev_accounts[0]
     now = datetime.now(UTC)
-    extra = {k: _iso(now + timedelta(minutes=5)) if v == "EXP" else _iso(now - timedelta(seconds=5)) if v == "NBF" else v
-             for k, v in extra.items()}  # fmt: skip
+    times = {"EXP": _iso(now + timedelta(minutes=5)), "NBF": _iso(now - timedelta(seconds=5))}
+    extra = {k: times.get(v, v) if isinstance(v, str) else v for k, v in extra.items()}
     signed = node_sign(DEV_KEYS[0], fields=standard_fields(client, settings, account.address, **extra))
     if "statement" not in extra:
         assert "\n\n\nURI: " in signed["message"]  # the EIP-4361 form without a statement
