@@ -170,7 +170,7 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
         auditor.locator("#report-body .badge").first.inner_text() in ("verified: no discrepancy",)
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
-    assert auditor.locator("#report-body tbody tr").count() == 4
+    assert auditor.locator("#report-body tbody tr").count() == 5  # consent, epoch_root, money, mirror, confirmations
     assert auditor.locator("#grid-body .heat td[data-n='1']").count() == 1  # our one graded customer
     auditor.fill("#f-customer", address)
     auditor.click("#filters button[type=submit]")
