@@ -1,7 +1,8 @@
 """A chain crash under a relayed grant: anvil SIGKILLed within 2 s of the relay and restarted from its --state
 file comes back without the grant. The audit reports the record the chain does not confirm; reconciliation
-resends the very same transaction (consent back in force, same hash) or, when the customer's signed nonce was
-used by another change meanwhile, marks it failed and tells the customer."""
+resends the very same transaction (consent back in force, same hash); if the relayer's nonce went to another
+transaction, relays the same customer signature anew (new hash); and when the customer's signed nonce was used
+by another change meanwhile, marks it failed and tells the customer."""
 
 from __future__ import annotations
 
@@ -37,12 +38,32 @@ def _right_after_a_state_dump(state: Path) -> None:
         time.sleep(0.02)
 
 
+def _spend_nonce(w3: Web3, account) -> None:  # type: ignore[no-untyped-def]
+    """One plain transfer from `account`, using its next nonce."""
+    tx = {
+        "from": account.address,
+        "to": account.address,
+        "value": 1,
+        "nonce": w3.eth.get_transaction_count(account.address),
+    }
+    tx |= {
+        "gas": 21_000,
+        "maxFeePerGas": 2 * w3.eth.gas_price + 1,
+        "maxPriorityFeePerGas": 1,
+        "chainId": w3.eth.chain_id,
+    }
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction))
+
+
 def _confirmations_check(settings: Settings, client: TestClient, out: Path) -> dict:  # type: ignore[type-arg]
     report, _ = verify(settings, engine=client.app.state.engine, gateway=client.app.state.gateway, out=out)
     return next(c for c in report["checks"] if c["check"] == "confirmations")
 
 
-@pytest.mark.parametrize("meanwhile", ["nothing", "the signed nonce is used by another grant"])
+NOTHING, RELAYER_BUSY, NONCE_TAKEN = "nothing", "the relayer's nonce went to another transaction", "nonce taken"
+
+
+@pytest.mark.parametrize("meanwhile", [NOTHING, RELAYER_BUSY, NONCE_TAKEN])
 def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, operator, relayer, dev_accounts, meanwhile) -> None:
     port = free_port()
     state = tmp_path / "anvil" / "state.json"
@@ -93,7 +114,9 @@ def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, operator, relayer
             assert check["status"] == "failed"
             assert [d["record"]["tx_hash"] for d in check["discrepancies"]] == [tx_hash]
 
-            if meanwhile != "nothing":
+            if meanwhile == RELAYER_BUSY:  # the lost bytes can never be mined now; the customer's signature can
+                _spend_nonce(w3, relayer)
+            if meanwhile == NONCE_TAKEN:
                 factories.grant_by_signature(
                     w3, deployment, dev_accounts[7], customer, brand_account.address,
                     int(Purpose.MARKETING), int(Category.STYLES), 1,
@@ -103,7 +126,7 @@ def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, operator, relayer
             listed = client.get("/consents", headers=headers).json()
             detail = client.get(f"/consents/{typed['receipt_id']}", headers=headers).json()
 
-            if meanwhile == "nothing":
+            if meanwhile == NOTHING:
                 # End state: the very same transaction mined again; the consent in force on chain and in the store.
                 assert [(r.outcome, r.tx_hash) for r in reconciled] == [("resent", tx_hash)]
                 assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 1  # type: ignore[arg-type]
@@ -111,6 +134,14 @@ def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, operator, relayer
                     ("active", True, True)
                 ]
                 assert client.get(f"/pages/tx/{tx_hash}").status_code == 200
+            elif meanwhile == RELAYER_BUSY:
+                # End state: the same customer signature relayed in a new transaction; in force, the new hash shown.
+                (outcome,) = reconciled
+                assert outcome.outcome == "relayed anew" and outcome.tx_hash not in (None, tx_hash)
+                assert [(c["status"], c["receipt_on_chain"], c["grant_tx_hash"]) for c in listed] == [
+                    ("active", True, outcome.tx_hash)
+                ]
+                assert detail["changes"][0]["tx_hash"] == outcome.tx_hash
             else:
                 # End state: the grant failed and the customer is told, with the reason, in the consent view.
                 assert [r.outcome for r in reconciled] == ["failed"]
