@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
+from app.api.limits import install_rate_limits
 from app.api.routes import audit as audit_routes
 from app.api.routes import auditors, auth, brand_access, brands, consents, health, me
 from app.api.routes import ingest as ingest_routes
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gateway = ChainGateway(settings)
     _install_error_handlers(app)
     _install_body_limit(app, settings)
+    install_rate_limits(app, settings)
     app.add_middleware(SecurityHeaders)
     for module in (health, auth, brands, auditors, consents, me):
         app.include_router(module.router)

@@ -45,6 +45,8 @@ def _sign(account, document: dict) -> str:  # type: ignore[no-untyped-def]
 
 
 def _typed(client, headers, **body):  # type: ignore[no-untyped-def]
+    if body.get("action") == "grant" and "expires_at" not in body:
+        body.setdefault("no_end", True)
     return client.post("/consents/typed-data", json=body, headers=headers)
 
 
@@ -490,7 +492,7 @@ _BAD_TYPED_DATA = [
     ),
     (
         {"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "expires_at": 1_000},
-        "past",
+        "at or before now",
     ),
     (
         {
@@ -502,7 +504,7 @@ _BAD_TYPED_DATA = [
         },
         "customer",
     ),
-    ({"action": "grant", "brand": 999, "purpose": "marketing", "categories": ["cart"]}, "no brand"),
+    ({"action": "grant", "brand": 999, "purpose": "marketing", "categories": ["cart"], "no_end": True}, "no brand"),
     ({"action": "narrow", "brand": 1, "purpose": "marketing"}, "narrowing needs"),
     ({"action": "narrow", "brand": 1, "purpose": "marketing", "categories": []}, "revoke"),
     ({"action": "revoke", "brand": 1, "purpose": "marketing", "price": 5}, "price"),

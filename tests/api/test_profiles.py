@@ -233,7 +233,7 @@ def test_profiles_exclude_a_consent_revoked_in_the_previous_block(
         own = sign_in(client, account)
         _signed_change(
             client, own, account, action="grant", brand=brand["id"], purpose="marketing",
-            categories=["contact", "interests"], price=PRICE,
+            categories=["contact", "interests"], price=PRICE, no_end=True,
         )  # fmt: skip
     own = sign_in(client, leaves)
     revoked = _signed_change(client, own, leaves, action="revoke", brand=brand["id"], purpose="marketing")

@@ -60,6 +60,7 @@ def test_refusals_in_plain_words(live, browser, dev_accounts):
             "purpose": "analytics",
             "categories": ["segment", "interests"],
             "price": 10**18,
+            "no_end": True,
         },
     )
     assert prepared.status_code == 200, prepared.text

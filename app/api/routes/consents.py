@@ -68,7 +68,10 @@ class ConsentTypedDataRequest(BaseModel):
     brand: BrandRefIn = Field(description="The brand's id or its address")
     purpose: PurposeName = Field(description="One of: " + ", ".join(p.name.lower() for p in Purpose))
     categories: CategoryNames | None = Field(default=None, description="Data category names (grant, narrow)")
-    expires_at: datetime | None = Field(default=None, description="When the consent ends (grant, narrow); none: never")
+    expires_at: datetime | None = Field(
+        default=None, description="When the consent ends (grant, narrow), with its zone; a grant needs it or `no_end`"
+    )
+    no_end: bool = Field(default=False, description="Grant only: the consent has no end date (an explicit choice)")
     price: Annotated[DecimalInt, Field(lt=2**96)] | None = Field(
         default=None, description="CASH smallest units a brand pays per access (uint96), as a decimal string (grant)"
     )
@@ -77,6 +80,11 @@ class ConsentTypedDataRequest(BaseModel):
     def _fits_action(self) -> ConsentTypedDataRequest:
         if self.action == ConsentAction.GRANT and not self.categories:
             raise ValueError("a grant needs `categories`: at least one data category")
+        # "No end" is a choice the customer makes, never what a missing or zero date falls back to.
+        if self.action == ConsentAction.GRANT and (self.expires_at is None) == (not self.no_end):
+            raise ValueError("a grant needs either `expires_at` (a future time) or `no_end: true`, not both")
+        if self.action != ConsentAction.GRANT and self.no_end:
+            raise ValueError("`no_end` is for a grant only; a narrowing cannot remove an end date")
         if self.action == ConsentAction.NARROW and self.categories is None and self.expires_at is None:
             raise ValueError("a narrowing needs fewer `categories` or an earlier `expires_at`")
         if self.action == ConsentAction.NARROW and self.categories == []:
@@ -156,6 +164,7 @@ class ConsentChangePublic(BaseModel):
     relayed_at: Timestamp | None
     tx_hash: str | None
     block_number: int | None
+    failure: str | None = Field(default=None, description="Why a failed change never reached the chain")
 
 
 class ConsentDetail(ConsentPublic):
@@ -177,7 +186,7 @@ def _on_chain(consent: OnChainConsent) -> OnChainConsentPublic:
 
 
 def _change(change: ConsentChange) -> ConsentChangePublic:
-    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id"}))
+    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id", "relay_tx", "signature"}))
 
 
 def _consent(view: ConsentView) -> ConsentPublic:
@@ -257,10 +266,12 @@ def read_consents(
     customer: CurrentCustomer,
     session: SessionDep,
     chain: ChainDep,
-    status: Annotated[list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active")] = None,
+    status: Annotated[
+        list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active, and failed (to be told)")
+    ] = None,
 ) -> list[ConsentPublic]:
     """The calling customer's consent receipts joined with the registry's state now (customer)."""
-    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE])
+    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE, ReceiptStatus.FAILED])
     return [_consent(v) for v in views]
 
 

@@ -9,6 +9,7 @@ aggregates over the epoch tables.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -171,17 +172,17 @@ class TransactionView(BaseModel):
     logs: int
 
 
+_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
 @router.get("/pages/tx/{tx_hash}")
 def read_transaction(*, tx_hash: str, chain: ChainDep) -> TransactionView:
     """A transaction's receipt on the programme's chain, what the pages link to (anyone)."""
-    if not (tx_hash.startswith("0x") and len(tx_hash) == 66):
+    if not _TX_HASH.fullmatch(tx_hash):
         raise InvalidInput("a transaction hash is 0x followed by 64 hex digits")
-    try:
-        receipt = chain.guard(lambda: chain.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
-    except Exception as exc:  # web3 raises TransactionNotFound for unknown hashes
-        if type(exc).__name__ == "TransactionNotFound":
-            raise NotFound(f"no transaction {tx_hash} on this chain") from None
-        raise
+    receipt = chain.receipt(tx_hash)
+    if receipt is None:
+        raise NotFound(f"no transaction {tx_hash} on this chain (never sent, or lost in a restart or reorg)")
     return TransactionView(
         hash=tx_hash,
         status="succeeded" if receipt["status"] == 1 else "reverted",

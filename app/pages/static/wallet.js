@@ -245,6 +245,8 @@ function expiryText(moment) {
 }
 
 function statusBadge(c) {
+  // A grant the chain lost (a crash or reorg) and the relayer could not send again: the customer must know.
+  if (c.status === "failed") return el("span", { class: "badge warn", title: "It never reached the chain; grant again" }, "failed: not on chain, grant again");
   if (c.status !== "active") return el("span", { class: "badge neutral" }, c.status === "withdrawn" ? "revoked" : c.status);
   const oc = c.on_chain;
   if (oc.expires_at && new Date(oc.expires_at) <= Date.now()) return el("span", { class: "badge warn" }, "expired");
@@ -254,7 +256,7 @@ function statusBadge(c) {
 
 async function loadConsents() {
   await section("#consents-body", async () => {
-    const statuses = $("#show-ended").checked ? ["active", "withdrawn", "superseded"] : ["active"];
+    const statuses = $("#show-ended").checked ? ["active", "failed", "withdrawn", "superseded"] : ["active", "failed"];
     const list = await me("/consents", { query: { status: statuses } });
     const d = state.cfg.token_decimals;
     const rows = [];
@@ -342,7 +344,10 @@ async function grant(event) {
     const expires_at = endOfDay($("#grant-expiry").value);
     if (expires_at && new Date(expires_at) <= new Date()) throw new Error("The end date must be in the future.");
     const price = parseCash($("#grant-price").value, state.cfg.token_decimals);
-    const done = await signAndSend({ action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, expires_at, price });
+    // An empty end date is the customer's choice of "no end", said explicitly to the API.
+    const request = { action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, price };
+    if (expires_at) request.expires_at = expires_at; else request.no_end = true;
+    const done = await signAndSend(request);
     await loadConsents();
     notify("#consent-msg", "ok", `Consent granted and recorded on chain in block ${done.block_number}.`);
     granted = true;
