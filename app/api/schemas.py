@@ -141,6 +141,7 @@ _ERRORS: dict[int, tuple[str, type[BaseModel]]] = {
     413: ("The request body is too large", ErrorBody),
     415: ("The body is not in a media type this route reads", ErrorBody),
     422: ("A parameter or the body is invalid; `detail` names each and why", InvalidInputBody),
+    429: ("Too many requests from this client or identity; retry after `Retry-After` seconds", ErrorBody),
     503: ("The chain does not answer (or serves another chain); retry after `Retry-After` seconds", ErrorBody),
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}, "required": True}}
@@ -150,7 +151,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these error statuses, each with its real body."""
     return {
         code: {"description": _ERRORS[code][0], "model": _ERRORS[code][1]}
-        | ({"headers": _RETRY_AFTER} if code == 503 else {})
+        | ({"headers": _RETRY_AFTER} if code in (429, 503) else {})
         for code in codes
     }
 
@@ -168,7 +169,7 @@ class DocumentedRoute(APIRoute):
             params = params or bool(dependant.query_params or dependant.path_params)
             body = body or bool(dependant.body_params)
             stack.extend(dependant.dependencies)
-        codes = []
+        codes = [429]  # every route is rate-limited (app/api/limits.py)
         if get_principal in calls:
             codes += [401, 403]
         if get_gateway in calls:

@@ -72,7 +72,7 @@ def test_no_end_and_a_future_end_are_signed_as_asked(client, customer_headers, b
         "/consents", json={"request_id": dated.json()["request_id"], "signature": signature}, headers=customer_headers
     )
     assert relayed.status_code == 200, relayed.text
-    assert relayed.json()["consent"]["expires_at"] == int(end.timestamp())
+    assert relayed.json()["consent"]["expires_at"] == end.strftime("%Y-%m-%dT%H:%M:%SZ")  # RFC 3339, zoned
 
 
 def test_a_narrowing_to_1970_is_refused(client, customer_headers, brand_and_headers, dev_accounts) -> None:

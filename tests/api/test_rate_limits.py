@@ -47,3 +47,16 @@ def test_default_limits_do_not_throttle_a_busy_test_client(client, dev_accounts)
 def test_a_malformed_limit_is_refused_at_start(tmp_path) -> None:
     with pytest.raises(ValueError, match="rate_limit_sign_in"):
         Settings(environment="test", data_dir=tmp_path, rate_limit_sign_in="lots")
+
+
+def test_every_operation_documents_its_429_and_the_refusal_carries_the_security_headers(settings) -> None:
+    with _client(settings, rate_limit_per_client="1/minute") as client:
+        spec = client.get("/openapi.json").json()
+        operations = [(path, verb, op) for path, item in spec["paths"].items() for verb, op in item.items()]
+        undocumented = [f"{verb.upper()} {path}" for path, verb, op in operations if "429" not in op["responses"]]
+        assert undocumented == []
+        assert all("Retry-After" in op["responses"]["429"]["headers"] for _, _, op in operations)
+        refused = client.get("/health")
+        assert refused.status_code == 429
+        assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in refused.headers["Content-Security-Policy"]

@@ -37,7 +37,13 @@ def test_ethers_signs_the_typed_data_and_the_consent_is_active_at_that_price(
     customer = dev_accounts[customer_index]
     token = sign_in(live.api, customer)["Authorization"].removeprefix("Bearer ")
     # A JavaScript client cannot write such a price as a JSON number: it sends the decimal string.
-    request = {"action": "grant", "brand": brand["id"], "purpose": "marketing", "categories": ["interests"]}
+    request = {
+        "action": "grant",
+        "brand": brand["id"],
+        "purpose": "marketing",
+        "categories": ["interests"],
+        "no_end": True,
+    }
     request["price"] = str(price)
 
     ran = subprocess.run(
