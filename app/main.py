@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
 from app.api.routes import audit as audit_routes
-from app.api.routes import auditors, auth, brand_access, brands, consents, health, me
+from app.api.routes import auditors, auth, brand_access, brands, consents, health, me, signed
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.api.routes import pages as page_routes
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gateway = ChainGateway(settings)
     _install_error_handlers(app)
     _install_body_limit(app, settings)
-    for module in (health, auth, brands, auditors, consents, me):
+    for module in (health, auth, brands, auditors, signed, consents, me):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)
     app.include_router(audit_routes.router)
