@@ -33,7 +33,7 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     factories.interest_event(engine, alice_id, brand, now - timedelta(days=2), "wishlist", "shoes", "minimal", "e-1")
     factories.interest_event(engine, alice_id, brand, now - timedelta(days=1), "view", "bags", "vintage", "e-2")
     factories.grant_by_signature(w3, d, relayer, alice, brand_key.address, 1, 0b10000, 3 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, 1, 0b10000, [alice.address])
+    factories.record_access(w3, d, recorder, brand_key.address, 1, 0b10000, [alice.address])
 
     # Before any epoch: nothing scored, nothing claimable.
     assert client.get("/me/profile", headers=headers).json()["current"] is None

@@ -47,7 +47,7 @@ def journey(settings, engine, w3, deployment_of, operator, relayer, dev_accounts
     alice_id = factories.customer(engine, alice.address)
     factories.purchase(engine, alice_id, brand, T0 + timedelta(days=1), 600_000, "a1")
     factories.grant_by_signature(w3, d, relayer, alice, brand_key.address, 1, INTERESTS, PRICE)
-    factories.record_access(w3, d, relayer, brand_key.address, 1, INTERESTS, [alice.address])
+    factories.record_access(w3, d, recorder, brand_key.address, 1, INTERESTS, [alice.address])
     epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
     proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(alice.address)
     assert proof is not None and proof.cumulative == CASHBACK + PRICE

@@ -65,7 +65,7 @@ def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Le
     first = factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=1), 600_000, "a1")
     factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=2), 50_000, "b1")
     factories.grant_by_signature(w3, d, relayer, carol, brand_key.address, MARKETING, INTERESTS, 7 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, MARKETING, INTERESTS, [carol.address])
+    factories.record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address])
     runner = EpochRunner(settings, engine, ChainGateway(settings))
     assert runner.run(T0 + timedelta(days=30)).epoch.status == "done"
 
@@ -73,7 +73,7 @@ def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Le
     factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=40), 100_000, "a2")
     factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=45), 250_000, "b2")
     factories.grant_by_signature(w3, d, relayer, bob, brand_key.address, MARKETING, INTERESTS | 1, 3 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
+    factories.record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
     Sender(w3, carol).send(registry.functions.revoke(carol.address, brand_key.address, MARKETING))
     assert runner.run(T0 + timedelta(days=60)).epoch.status == "done"
 

@@ -40,7 +40,7 @@ def test_two_epochs_one_claim_and_a_relayed_batch(settings, engine, w3, deployme
     factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=1), 600_000, "a1")
     factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=2), 50_000, "b1")
     factories.grant_by_signature(w3, d, relayer, carol, brand_key.address, 1, 0b10000, 7 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, 1, 0b10000, [carol.address])
+    factories.record_access(w3, d, recorder, brand_key.address, 1, 0b10000, [carol.address])
 
     gateway = ChainGateway(settings)
     messages: list[str] = []

@@ -62,7 +62,7 @@ def test_rewards_are_deterministic_and_sum_to_the_published_total(
         if (who, brand) not in granted:
             factories.grant_by_signature(w3, d, relayer, customers[who], brand_keys[brand].address, 1, 1, price * UNITS)
             granted.add((who, brand))
-        factories.record_access(w3, d, relayer, brand_keys[brand].address, 1, 1, [customers[who].address])
+        factories.record_access(w3, d, recorder, brand_keys[brand].address, 1, 1, [customers[who].address])
 
     runner = EpochRunner(s, engine, ChainGateway(s))
     for as_of in (T0 + timedelta(days=30), T0 + timedelta(days=61)):
