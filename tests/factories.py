@@ -209,3 +209,41 @@ def pass_challenge_window(w3: Web3, finalises_at: int) -> None:
     while int(w3.eth.get_block("latest")["timestamp"]) <= finalises_at:
         time.sleep(0.25)
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def salted_leaf(account: str, cumulative: int, salt: bytes) -> bytes:
+    """OpenZeppelin StandardMerkleTree leaf of (address, uint256, bytes32), as RewardDistributor checks it."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return keccak(keccak(encode(["address", "uint256", "bytes32"], [account, cumulative, salt])))
+
+
+class SaltedTree:
+    """A root over (account, cumulative, salt) leaves for tests that publish epochs by hand."""
+
+    def __init__(self, owed: dict[str, int]):
+        from app.chain.merkle import MerkleTree
+
+        self.owed = owed
+        self.salts = {a: secrets.token_bytes(32) for a in owed}
+        self._leaves = {a: salted_leaf(a, owed[a], self.salts[a]) for a in owed}
+        self.tree = MerkleTree(sorted(self._leaves.values()))
+        self.root: bytes = self.tree.root
+
+    def claim_args(self, account: str) -> tuple[str, int, bytes, list[bytes]]:
+        """(account, cumulative, salt, proof) for RewardDistributor.claim."""
+        proof = self.tree.proof(self.tree.levels[0].index(self._leaves[account]))
+        return account, self.owed[account], self.salts[account], proof
+
+
+def publish_and_finalize(
+    w3: Web3, d: Deployment, operator: LocalAccount, epoch: int, root: bytes, debits: list[tuple[str, int, int]]
+) -> Sent:
+    """The operator publishes a root with its (brand, fromReserve, fromBudget) debits; after the challenge
+    window anyone finalises it, and it becomes the claimable root."""
+    _, _, distributor = contracts(w3, d)
+    sent = Sender(w3, operator).send(distributor.functions.publishEpoch(epoch, root, bytes([epoch]) * 32, debits))
+    pass_challenge_window(w3, distributor.functions.pendingEpoch().call()[2])
+    Sender(w3, operator).send(distributor.functions.finalizeEpoch())
+    return sent

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -141,7 +141,7 @@ def decode_debits(args: dict[str, Any]) -> list[tuple[str, int, int]]:
     out = []
     for d in args["debits"]:
         brand, from_reserve, from_budget = (
-            (d["brand"], d["fromReserve"], d["fromBudget"]) if isinstance(d, dict) else tuple(d)
+            (d["brand"], d["fromReserve"], d["fromBudget"]) if isinstance(d, Mapping) else tuple(d)
         )
         out.append((str(Web3.to_checksum_address(brand)), int(from_reserve), int(from_budget)))
     return out
