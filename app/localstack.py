@@ -45,7 +45,10 @@ def bring_up_chain(settings: Settings) -> LocalChain:
         console.print(f"using the chain already answering at {settings.rpc_url}")
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
     deployment, created = ensure_deployed(
-        w3, RoleKeys.from_settings(settings), settings.deployments_dir, challenge_window=settings.challenge_window_seconds
+        w3,
+        RoleKeys.from_settings(settings),
+        settings.deployments_dir,
+        challenge_window=settings.challenge_window_seconds,
     )
     return LocalChain(w3, deployment, created, process)
 

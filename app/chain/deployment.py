@@ -102,14 +102,29 @@ def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int 
     admin = Sender(w3, keys.admin)
     role = keys.addresses()
     registry, first_block = _deploy_one(
-        w3, admin, artifacts["ConsentRegistry"], admin_delay, role["admin"], role["operator"], role["recorder"],
+        w3,
+        admin,
+        artifacts["ConsentRegistry"],
+        admin_delay,
+        role["admin"],
+        role["operator"],
+        role["recorder"],
         role["pauser"],
     )
     # The operator also funds budgets (FUNDER_ROLE): funding mints only into a brand's budget, against a
     # payment the operator received off chain.
     distributor, _ = _deploy_one(
-        w3, admin, artifacts["RewardDistributor"], registry, challenge_window, admin_delay, role["admin"],
-        role["operator"], role["operator"], role["auditor"], role["pauser"],
+        w3,
+        admin,
+        artifacts["RewardDistributor"],
+        registry,
+        challenge_window,
+        admin_delay,
+        role["admin"],
+        role["operator"],
+        role["operator"],
+        role["auditor"],
+        role["pauser"],
     )
     bound = w3.eth.contract(address=distributor, abi=artifacts["RewardDistributor"].abi)
     token = Web3.to_checksum_address(bound.functions.token().call())
@@ -131,9 +146,7 @@ def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int 
     )
 
 
-def ensure_deployed(
-    w3: Web3, keys: RoleKeys, store_dir: Path, *, challenge_window: int
-) -> tuple[Deployment, bool]:
+def ensure_deployed(w3: Web3, keys: RoleKeys, store_dir: Path, *, challenge_window: int) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying first if there is none. Returns (deployment, created)."""
     known = load_deployment(w3, store_dir)
     if known is not None:

@@ -93,10 +93,10 @@ def budget_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int]:
     return budget, int(chain.call(distributor.functions.reservedOf(brand.address)))
 
 
-def limits_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int]:
-    """(allowance, max price) the brand gave the recorder."""
-    (allowance, max_price), _changed_at = chain.call(chain.registry.functions.accessLimitsOf(brand.address))
-    return int(allowance), int(max_price)
+def limits_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int, bool]:
+    """(allowance, max price, whether the brand ever set them) the brand gave the recorder."""
+    (allowance, max_price), changed_at = chain.call(chain.registry.functions.accessLimitsOf(brand.address))
+    return int(allowance), int(max_price), bool(changed_at)
 
 
 # -- profile requests -----------------------------------------------------------------------------
@@ -118,9 +118,11 @@ def request_profiles(
     engine = session.get_bind()
     with _brand_lock(brand.id):  # type: ignore[arg-type]
         refresh_mirror(settings, engine, chain)  # type: ignore[arg-type]
-        allowance, max_price = limits_on_chain(chain, brand)
+        allowance, max_price, limited = limits_on_chain(chain, brand)
         now = chain_now(chain)
-        candidates = [c for c in consenting(session, brand, scope, now.timestamp) if c.price <= max_price]
+        candidates = consenting(session, brand, scope, now.timestamp)
+        if limited:  # the brand pays no customer above its own maximum: they are not asked for
+            candidates = [c for c in candidates if c.price <= max_price]
         scores, interests = _dimensions(session, settings, scope, filters, candidates)
         chosen = [c for c in candidates if matches(c, filters, scores, interests)][:limit]
         if not chosen:
@@ -141,7 +143,9 @@ def request_profiles(
         if allowance < cost:
             raise InsufficientBudget(
                 f"the allowance you gave the recorder cannot pay this request: it costs {cost} for {len(chosen)} "
-                f"customers, the allowance left is {allowance}; raise it with POST /brands/me/access-limits",
+                f"customers, the allowance left is {allowance}"
+                + ("" if limited else " (you have not set access limits yet)")
+                + "; set it with POST /brands/me/access-limits",
                 cost=str(cost),
                 allowance=str(allowance),
             )
@@ -401,7 +405,7 @@ def brand_account(session: Session, settings: Settings, chain: ChainGateway, bra
         int(a) for a in session.exec(select(MirrorEpochDebit.amount).where(MirrorEpochDebit.brand == brand.address))
     )
     budget, owed = budget_on_chain(chain, brand)
-    allowance, max_price = limits_on_chain(chain, brand)
+    allowance, max_price, _ = limits_on_chain(chain, brand)
     funded = sum(int(a) for kind, a in events if kind == "funded")
     shortfalls = session.exec(
         select(EpochShortfall).where(func.lower(EpochShortfall.brand) == brand.address.lower())
