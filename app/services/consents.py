@@ -35,7 +35,7 @@ from app.errors import (
     NotFound,
     SignatureExpired,
 )
-from app.services.signatures import chain_time, fresh_timing
+from app.services.signatures import await_signing_time, chain_time, fresh_timing
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.consents import (
     ChangeStatus,
@@ -462,6 +462,7 @@ def submit_change(
             "typed data and sign again",
             nonce=change.nonce,
         )
+    await_signing_time(int(document["message"]["signedAt"]))
     try:
         sent = chain.send(_contract_call(chain, change, document, raw), role="relayer")
     except ChainRefused as refused:

@@ -15,10 +15,12 @@ that they stay exact in JavaScript numbers (the wallet page signs the document a
 from __future__ import annotations
 
 import secrets
+import time
 from typing import TypedDict
 
 from app.chain.gateway import ChainGateway
 from app.config import Settings
+from app.errors import Conflict
 
 NONCE_BITS = 52
 
@@ -50,3 +52,17 @@ def fresh_timing(chain: ChainGateway, settings: Settings, signer: str, *, after:
     lifetime = int(chain.call(chain.registry.functions.MAX_SIGNATURE_LIFETIME()))
     ttl = min(settings.consent_signature_ttl_seconds, lifetime)
     return Timing(signedAt=signed_at, nonce=fresh_nonce(chain, signer), deadline=signed_at + ttl)
+
+
+def await_signing_time(signed_at: int, *, most: float = 3.0) -> None:
+    """Waits until our clock reaches `signedAt` (at most `most` seconds).
+
+    A signature made just after a revoke or cutoff is dated one second after it, which may be ahead of
+    the latest block; the next block is stamped with the node's clock, so waiting for that clock to
+    reach `signedAt` keeps the registry from refusing it as SignedInFuture.
+    """
+    wait = signed_at - time.time()
+    if wait > most:
+        raise Conflict(f"the signature is dated {signed_at}, {wait:.0f} s from now: ask for new typed data")
+    if wait > 0:
+        time.sleep(wait + 0.05)

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.errors import ChainRefused, Conflict, InvalidInput, InvalidSignature, NotFound, SignatureExpired
 from app.models.accounts import utcnow
 from app.models.signed import SignedKind, SignedRequest, SignedStatus
-from app.services.signatures import chain_time, fresh_timing
+from app.services.signatures import await_signing_time, chain_time, fresh_timing
 
 MAX_UINT96 = 2**96 - 1
 
@@ -104,6 +104,7 @@ def submit(session: Session, chain: ChainGateway, signer: str, request_id: str, 
         if request.kind == SignedKind.INVALIDATE
         else functions.setAccessLimitsBySig(m["brand"], (m["allowance"], m["maxPrice"]), timing(m), raw)
     )
+    await_signing_time(int(m["signedAt"]))
     try:
         sent = chain.send(call, role="relayer")
     except ChainRefused as refused:
