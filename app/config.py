@@ -13,6 +13,7 @@ from app.paths import REPO_ROOT
 ANVIL_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ANVIL_RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 LOCAL_ADMIN_KEY = "local-admin-key"
+LOCAL_LEAF_SALT_KEY = "local-leaf-salt-key"
 
 
 class Settings(BaseSettings):
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
 
+    # Rewards: the secret the Merkle leaves' salts derive from (docs/privacy.md). Changing it makes
+    # the earlier epochs' trees impossible to rebuild: keep it as long as the database.
+    leaf_salt_key: SecretStr = SecretStr(LOCAL_LEAF_SALT_KEY)
+
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":
         if not self.siwe_domain:
@@ -79,6 +84,7 @@ class Settings(BaseSettings):
                 "OPERATOR_KEY": self.operator_key.get_secret_value() == ANVIL_OPERATOR_KEY,
                 "RELAYER_KEY": self.relayer_key.get_secret_value() == ANVIL_RELAYER_KEY,
                 "ADMIN_KEY": self.admin_key.get_secret_value() == LOCAL_ADMIN_KEY,
+                "LEAF_SALT_KEY": self.leaf_salt_key.get_secret_value() == LOCAL_LEAF_SALT_KEY,
             }
             bad = [name for name, is_default in insecure.items() if is_default]
             if bad:

@@ -11,7 +11,7 @@ from web3 import Web3
 from app.chain import eip712
 from app.chain.deployment import Deployment, ensure_deployed
 from app.chain.errors import ContractRevert
-from app.chain.merkle import MerkleTree, leaf_hash, pack_debit, verify
+from app.chain.merkle import build_tree, claim_many_args, distributor_takes_salt, epoch_leaves, pack_debit
 from app.chain.transactions import Sender
 from tests.factories import contracts
 
@@ -91,20 +91,18 @@ def test_consent_access_epoch_claim_roundtrip(
 
     owed = {customer.address: price, other.address: 40 * 10**18, dev_accounts[3].address: 7}
     accounts = sorted(owed)
-    tree = MerkleTree([leaf_hash(a, owed[a]) for a in accounts])
+    tree = build_tree(epoch_leaves(owed.items(), epoch=1, key=b"salt-key" if distributor_takes_salt() else None))
     total = sum(owed.values())
     ops.send(distributor.functions.publishEpoch(1, tree.root, b"\x33" * 32, [pack_debit(brand.address, total)]))
     assert distributor.functions.currentRoot().call() == tree.root
     assert distributor.functions.budgetOf(brand.address).call() == budget - total
 
     # The customer claims with their own key; a relayer claims for the others in one batch.
-    i = accounts.index(customer.address)
-    assert verify(tree.proof(i), tree.root, leaf_hash(customer.address, price))
-    Sender(w3, customer).send(distributor.functions.claim(customer.address, price, tree.proof(i)))
-    rest = [a for a in accounts if a != customer.address]
-    relay.send(
-        distributor.functions.claimMany(rest, [owed[a] for a in rest], [tree.proof(accounts.index(a)) for a in rest])
-    )
+    mine = tree.leaf_proof(customer.address)
+    assert mine.verifies() and mine.cumulative == price
+    Sender(w3, customer).send(distributor.functions.claim(*mine.claim_args()))
+    rest = [tree.leaf_proof(a) for a in accounts if a != customer.address]
+    relay.send(distributor.functions.claimMany(*claim_many_args(rest)))
     for account in accounts:
         assert token.functions.balanceOf(account).call() == owed[account]
         assert distributor.functions.claimed(account).call() == owed[account]
@@ -114,7 +112,7 @@ def test_consent_access_epoch_claim_roundtrip(
 
     # Nothing is paid twice.
     with pytest.raises(ContractRevert) as refused:
-        Sender(w3, customer).send(distributor.functions.claim(customer.address, price, tree.proof(i)))
+        Sender(w3, customer).send(distributor.functions.claim(*mine.claim_args()))
     assert refused.value.name == "NothingToClaim"
 
 

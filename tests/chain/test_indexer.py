@@ -20,7 +20,7 @@ from app.chain.anvil import start_anvil, stop_anvil
 from app.chain.compiler import load_abis
 from app.chain.deployment import Deployment, ensure_deployed, load_deployment
 from app.chain.indexer import ChainReorganized, Indexer, catch_up, decode_epoch, mirror_dump
-from app.chain.merkle import MerkleTree, leaf_hash
+from app.chain.merkle import build_tree, claim_many_args, distributor_takes_salt, epoch_leaves
 from app.chain.transactions import Sender
 from app.config import Settings
 from app.errors import ChainMismatch
@@ -147,17 +147,11 @@ def run_scenario(w3: Web3, c: Contracts, operator, relayer, accounts: list[Local
     brand_sender.send(c.distributor.functions.withdraw(10**18, brand.address))
 
     owed = {alice.address: price, bob.address: 7, carol.address: 40 * 10**18}
-    accounts_sorted = sorted(owed)
-    tree = MerkleTree([leaf_hash(a, owed[a]) for a in accounts_sorted])
+    tree = build_tree(epoch_leaves(owed.items(), epoch=1, key=b"salt-key" if distributor_takes_salt() else None))
     publish_epoch(c, ops, 1, tree.root, [(brand.address, sum(owed.values()))])
-    i = accounts_sorted.index(alice.address)
-    Sender(w3, alice).send(c.distributor.functions.claim(alice.address, price, tree.proof(i)))
-    rest = [a for a in accounts_sorted if a != alice.address]
-    relay.send(
-        c.distributor.functions.claimMany(
-            rest, [owed[a] for a in rest], [tree.proof(accounts_sorted.index(a)) for a in rest]
-        )
-    )
+    Sender(w3, alice).send(c.distributor.functions.claim(*tree.leaf_proof(alice.address).claim_args()))
+    rest = [tree.leaf_proof(a) for a in sorted(owed) if a != alice.address]
+    relay.send(c.distributor.functions.claimMany(*claim_many_args(rest)))
     return owed
 
 
