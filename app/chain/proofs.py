@@ -45,8 +45,8 @@ def write_tree(directory: Path, leaves: Sequence[Leaf], *, final: bool) -> Stand
     zero = bytes(32)
     temporary[0].write_bytes(
         b"".join(
-            bytes.fromhex(leaf.account[2:]) + leaf.cumulative.to_bytes(32, "big") + (leaf.salt or zero) + i.to_bytes(4, "big")
-            for leaf, i in zip(tree.leaves, tree.tree_index, strict=True)
+            bytes.fromhex(a[2:]) + c.to_bytes(32, "big") + (s or zero) + i.to_bytes(4, "big")
+            for (a, c, s), i in zip(tree.leaves, tree.tree_index, strict=True)
         )
     )
     temporary[1].write_bytes(b"".join(tree.nodes))

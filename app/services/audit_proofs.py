@@ -106,7 +106,7 @@ def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_roo
             first = next((i for i, (a, b) in enumerate(zip(nodes, expected.nodes, strict=False)) if a != b), 0)
             fail(
                 {"file": "tree.bin", "tree_index": first},
-                f"{len(expected.nodes)} nodes, node {first} = {_hex(expected.nodes[first]) if expected.nodes else None}",
+                f"{len(expected.nodes)} nodes, node {first} = {_hex(expected.nodes[first])}",
                 f"{len(nodes)} nodes, node {first} = {_hex(nodes[first]) if first < len(nodes) else None}",
                 f"the stored tree array differs from the one the committed leaves give; {_REBUILD}",
             )
@@ -148,7 +148,8 @@ def _first_difference(chunks: Iterable[str], file: Path) -> int | None:
         for chunk in chunks:
             found = f.read(len(chunk))
             if found != chunk:
-                return offset + next((i for i, (a, b) in enumerate(zip(found, chunk, strict=False)) if a != b), len(found))
+                same = (i for i, (a, b) in enumerate(zip(found, chunk, strict=False)) if a != b)
+                return offset + next(same, len(found))
             offset += len(chunk)
         return offset if f.read(1) else None
 

@@ -1,4 +1,4 @@
-"""Each epoch's reward tree: salted leaves from the committed rewards, its files, proofs checked and rebuilt if corrupt."""
+"""Each epoch's reward tree: salted leaves from the committed rewards, its files, proofs checked and repaired."""
 
 from __future__ import annotations
 

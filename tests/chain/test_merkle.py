@@ -55,7 +55,9 @@ def hexes(nodes: list[bytes]) -> list[str]:
     return ["0x" + n.hex() for n in nodes]
 
 
-@pytest.mark.parametrize(("n", "salted"), [(1, True), (2, True), (3, True), (7, True), (64, True), (101, True), (5, False)])
+@pytest.mark.parametrize(
+    ("n", "salted"), [(1, True), (2, True), (3, True), (7, True), (64, True), (101, True), (5, False)]
+)
 def test_tree_is_openzeppelins_standard_tree(n: int, salted: bool, tmp_path: Path) -> None:
     ours = leaves(n, salted=salted)
     tree = build_tree(ours)
