@@ -76,7 +76,7 @@ class Discrepancy:
 
 @dataclass
 class CheckResult:
-    """One of the four checks: its verdict, its figures and what failed."""
+    """One of the checks: its verdict, its figures and what failed."""
 
     name: str
     title: str
@@ -423,7 +423,7 @@ class EpochFigures:
 
 
 class Verifier:
-    """Runs the four checks against one block of the chain and the store; returns the JSON report."""
+    """Runs the checks against one block of the chain and the store; returns the JSON report."""
 
     def __init__(
         self,

@@ -85,7 +85,7 @@ def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_roo
             {"account": account, "file": "leaves.bin"},
             _leaf(wanted.get(account)),
             _leaf(stored.get(account)),
-            f"the stored leaf is not the committed one; {_REBUILD}",
+            f"account {account}: the stored leaf is not the committed one; {_REBUILD}",
         )
     _more(fail, differing, "leaves.bin", "stored leaves differ from the committed ones")
 
@@ -98,8 +98,8 @@ def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_roo
                 {"account": record.leaf.account, "file": "tree.bin", "tree_index": record.tree_index},
                 chain_root,
                 reached,
-                f"the stored proof of this account does not reach the on-chain root: a claim with it would "
-                f"revert InvalidProof; {_REBUILD}",
+                f"account {record.leaf.account}: its stored proof does not reach the on-chain root, so a claim "
+                f"with it would revert InvalidProof; {_REBUILD}",
             )
         _more(fail, [r.leaf.account for r, _ in wrong], "tree.bin", "stored proofs miss the on-chain root")
         if not wrong and nodes != expected.nodes:
