@@ -142,7 +142,7 @@ def audit_verify(
         Path | None, typer.Option("--out", help="Folder for the JSON and HTML report (default: DATA_DIR/audit).")
     ] = None,
 ) -> None:
-    """Check consents, epoch roots, money and the mirror against the chain; exit 1 on any discrepancy."""
+    """Check consents, epoch roots, stored proofs, money and the mirror against the chain; exit 1 on a discrepancy."""
     from app import db
     from app.errors import LedgerError
     from app.services.audit import verify

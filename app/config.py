@@ -21,6 +21,7 @@ ANVIL_AUDITOR_KEY = "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f6
 ANVIL_PAUSER_KEY = "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd"
 LOCAL_ADMIN_KEY = "local-admin-key"
 MIN_PRODUCTION_CHALLENGE_WINDOW = 600  # seconds
+LOCAL_LEAF_SALT_KEY = "local-leaf-salt-key"
 
 
 class Settings(BaseSettings):
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
 
+    # Rewards: the secret the Merkle leaves' salts derive from (docs/privacy.md). Changing it makes
+    # the earlier epochs' trees impossible to rebuild: keep it as long as the database.
+    leaf_salt_key: SecretStr = SecretStr(LOCAL_LEAF_SALT_KEY)
+
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":
         if not self.siwe_domain:
@@ -104,6 +109,7 @@ class Settings(BaseSettings):
                 "AUDITOR_KEY": self.auditor_key.get_secret_value() == ANVIL_AUDITOR_KEY,
                 "PAUSER_KEY": self.pauser_key.get_secret_value() == ANVIL_PAUSER_KEY,
                 "ADMIN_KEY": self.admin_key.get_secret_value() == LOCAL_ADMIN_KEY,
+                "LEAF_SALT_KEY": self.leaf_salt_key.get_secret_value() == LOCAL_LEAF_SALT_KEY,
             }
             bad = [name for name, is_default in insecure.items() if is_default]
             if bad:

@@ -25,12 +25,14 @@ from app.analytics.rfm import rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import Indexer, decode_claim, decode_epoch, mirror_dump
-from app.chain.merkle import cumulative_tree
+from app.chain.merkle import build_tree
 from app.config import Settings
 from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
+from app.services.audit_proofs import check_proof_files
+from app.services.reward_trees import leaves_for
 
 REPORT_VERSION = 1
 LOG_CHUNK_BLOCKS = 10_000
@@ -74,7 +76,7 @@ class Discrepancy:
 
 @dataclass
 class CheckResult:
-    """One of the four checks: its verdict, its figures and what failed."""
+    """One of the checks: its verdict, its figures and what failed."""
 
     name: str
     title: str
@@ -294,10 +296,10 @@ def tier_rates(
         con.close()
 
 
-def merkle_root(cumulative: dict[str, int]) -> tuple[str, int]:
-    """(0x root, leaf count) over the accounts with a positive cumulative amount, as write_tree builds it."""
-    leaves = [(a, c) for a, c in cumulative.items() if c > 0]
-    return "0x" + cumulative_tree(leaves).root.hex(), len(leaves)
+def merkle_root(settings: Settings, number: int, cumulative: dict[str, int]) -> tuple[str, int]:
+    """(0x root, leaf count) of epoch `number`'s salted tree over the accounts with a positive cumulative amount."""
+    leaves = leaves_for(settings, number, [(a, c) for a, c in cumulative.items() if c > 0])
+    return "0x" + build_tree(leaves).root.hex(), len(leaves)
 
 
 def _parse_iso(value: str | None) -> datetime | None:
@@ -421,7 +423,7 @@ class EpochFigures:
 
 
 class Verifier:
-    """Runs the four checks against one block of the chain and the store; returns the JSON report."""
+    """Runs the checks against one block of the chain and the store; returns the JSON report."""
 
     def __init__(
         self,
@@ -453,6 +455,11 @@ class Verifier:
                 "epoch_root",
                 "Every epoch root reproduces from its committed records and the rules",
                 lambda c: self._check_epochs(c, events),
+            ),
+            self._guarded(
+                "proofs",
+                "Every stored proof reaches its epoch's on-chain root; the tree files hold the committed leaves",
+                lambda c: check_proof_files(c, self.settings, self.engine, events),
             ),
             self._guarded(
                 "money",
@@ -598,7 +605,7 @@ class Verifier:
                 earned[account][1] += ae
             for account, (pc, ae) in earned.items():
                 cumulative[account] = cumulative.get(account, 0) + pc + ae
-            recomputed_root, leaves = merkle_root(cumulative)
+            recomputed_root, leaves = merkle_root(self.settings, number, cumulative)
             recomputed_total = sum(brand_debits.values())
             recomputed_debits = sorted(brand_debits.items())
 

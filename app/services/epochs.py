@@ -53,6 +53,7 @@ from app.models.epochs import (
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
+from app.services import reward_trees
 
 Progress = Callable[[str], None]
 
@@ -219,7 +220,9 @@ class EpochRunner:
             con.execute("DROP TABLE scores; DROP TABLE p")
             self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
             leaves = con.execute("SELECT account, CAST(cumulative AS VARCHAR) FROM leaves ORDER BY account").fetchall()
-        tree = write_tree(self._epoch_dir(n), [(a, int(c)) for a, c in leaves], final=False)
+        tree = write_tree(
+            self._epoch_dir(n), reward_trees.leaves_for(self.settings, n, [(a, int(c)) for a, c in leaves]), final=False
+        )
         # The rules themselves beside their hash, so this epoch stays auditable after the rules change.
         (self._epoch_dir(n) / "rules.json").write_text(canonical_json(self.rules))
         total = sum(ae + pc for _, ae, pc in debits)
@@ -550,11 +553,7 @@ class EpochRunner:
         if not files.is_final(epoch.root or ""):
             self.progress(f"epoch {n}: storing proofs")
             if not files.finalize(epoch.root or ""):
-                with analytics(self.settings) as con:
-                    leaves = con.execute(_LEAVES_SQL, [n]).fetchall()
-                tree = write_tree(directory, [(a, int(c)) for a, c in leaves], final=True)
-                if "0x" + tree.root.hex() != epoch.root:
-                    raise Conflict(f"epoch {n}: the stored rewards no longer give the published root")
+                reward_trees.rebuild(self.settings, n, epoch.root)
         with self._session() as session:
             row = session.get(Epoch, n)
             assert row is not None
@@ -570,15 +569,6 @@ class EpochRunner:
 
 
 # -- SQL and helpers -----------------------------------------------------------------------------
-
-# Every account's cumulative amount after epoch ?, sorted: the Merkle tree's leaves.
-_LEAVES_SQL = """
-SELECT account, CAST(arg_max(CAST(cumulative AS HUGEINT), epoch) AS VARCHAR) AS cumulative
-FROM store.epoch_rewards WHERE epoch <= ?
-GROUP BY account
-HAVING arg_max(CAST(cumulative AS HUGEINT), epoch) > 0
-ORDER BY account
-"""
 
 _DEBITS_SQL = "SELECT brand, CAST(ae AS VARCHAR), CAST(pc AS VARCHAR) FROM debits ORDER BY brand"
 

@@ -12,7 +12,7 @@ from app.analytics.interests import interest_profile, top_styles
 from app.analytics.rules import ProgrammeRules, default_rules
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
-from app.chain.proofs import Proof, TreeFiles
+from app.chain.proofs import Proof
 from app.chain.transactions import Sent
 from app.config import Settings
 from app.errors import Conflict, NotFound
@@ -20,6 +20,7 @@ from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.models.mirror import MirrorAccess
 from app.models.purchases import Purchase
+from app.services import reward_trees
 
 
 def score_history(session: Session, customer: Customer) -> list[tuple[Epoch, EpochScore]]:
@@ -146,7 +147,7 @@ def claim_status(session: Session, settings: Settings, chain: ChainGateway, addr
     """What the account may claim now: its cumulative amount in the latest settled epoch minus what it claimed."""
     epoch = latest_settled(session)
     claimed = int(chain.call(chain.distributor.functions.claimed(address)))
-    proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(address) if epoch else None
+    proof = reward_trees.checked_proof(session, settings, epoch, address) if epoch else None
     cumulative = proof.cumulative if proof else 0
     return ClaimStatus(epoch.number if epoch else None, cumulative, claimed, max(cumulative - claimed, 0), proof)
 
@@ -156,9 +157,7 @@ def relay_claim(session: Session, settings: Settings, chain: ChainGateway, addre
     status = claim_status(session, settings, chain, address)
     if status.proof is None or status.claimable == 0:
         raise Conflict("nothing to claim: everything earned so far has been paid", claimed=str(status.claimed))
-    sent = chain.send(
-        chain.distributor.functions.claim(address, status.proof.cumulative, status.proof.proof), role="relayer"
-    )
+    sent = chain.send(chain.distributor.functions.claim(*status.proof.claim_args()), role="relayer")
     return sent, status.claimable
 
 

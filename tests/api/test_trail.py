@@ -51,7 +51,7 @@ def journey(settings, engine, w3, deployment_of, operator, relayer, dev_accounts
     epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
     proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(alice.address)
     assert proof is not None and proof.cumulative == CASHBACK + PRICE
-    claim = Sender(w3, alice).send(distributor.functions.claim(alice.address, proof.cumulative, proof.proof))
+    claim = Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
     return {"alice": alice, "brand": brand_key.address, "epoch": epoch, "claim_tx": claim.tx_hash}
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app import db
 from app.chain.gateway import ChainGateway
-from app.chain.proofs import TreeFiles
+from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
 from app.models.epochs import Epoch, EpochDebit, EpochReward, EpochScore
 from app.services.epochs import FULL_RUN_STEPS, EpochRunner
@@ -74,13 +74,13 @@ def test_two_epochs_one_claim_and_a_relayed_batch(settings, engine, w3, deployme
     # One claim by alice's own key covers both epochs.
     proof = TreeFiles(settings.data_dir / "epochs" / "2").proof(alice.address)
     assert proof is not None and proof.cumulative == owed_alice
-    Sender(w3, alice).send(distributor.functions.claim(alice.address, proof.cumulative, proof.proof))
+    Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
     assert token.functions.balanceOf(alice.address).call() == owed_alice
 
     # A relayer claims for the others in one transaction; resending the batch pays nothing twice.
     others = [bob.address, carol.address]
     proofs = [TreeFiles(settings.data_dir / "epochs" / "2").proof(a) for a in others]
-    batch = distributor.functions.claimMany(others, [p.cumulative for p in proofs], [p.proof for p in proofs])
+    batch = distributor.functions.claimMany(*claim_many_args(proofs))
     Sender(w3, relayer).send(batch)
     Sender(w3, relayer).send(batch)
     assert [token.functions.balanceOf(a).call() for a in others] == [expected_1[a] for a in others]

@@ -86,6 +86,7 @@ class ClaimPublic(BaseModel):
     cumulative: str
     claimed: str
     claimable: str
+    salt: str | None = Field(description="My leaf's salt (0x, 32 bytes), the claim's third argument; null: none")
     proof: list[str]
 
 
@@ -189,6 +190,7 @@ def read_claim(
         cumulative=str(status.cumulative),
         claimed=str(status.claimed),
         claimable=str(status.claimable),
+        salt="0x" + status.proof.salt.hex() if status.proof and status.proof.salt is not None else None,
         proof=["0x" + p.hex() for p in status.proof.proof] if status.proof else [],
     )
 
