@@ -211,30 +211,21 @@ def pass_challenge_window(w3: Web3, finalises_at: int) -> None:
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
-def salted_leaf(account: str, cumulative: int, salt: bytes) -> bytes:
-    """OpenZeppelin StandardMerkleTree leaf of (address, uint256, bytes32), as RewardDistributor checks it."""
-    from eth_abi import encode
-    from eth_utils import keccak
-
-    return keccak(keccak(encode(["address", "uint256", "bytes32"], [account, cumulative, salt])))
-
-
 class SaltedTree:
-    """A root over (account, cumulative, salt) leaves for tests that publish epochs by hand."""
+    """An OpenZeppelin StandardMerkleTree over (account, cumulative, salt) leaves (app/chain/merkle.py), for
+    tests that publish epochs by hand."""
 
     def __init__(self, owed: dict[str, int]):
-        from app.chain.merkle import MerkleTree
+        from app.chain.merkle import Leaf, build_tree
 
         self.owed = owed
         self.salts = {a: secrets.token_bytes(32) for a in owed}
-        self._leaves = {a: salted_leaf(a, owed[a], self.salts[a]) for a in owed}
-        self.tree = MerkleTree(sorted(self._leaves.values()))
+        self.tree = build_tree([Leaf(a.lower(), owed[a], self.salts[a]) for a in owed])
         self.root: bytes = self.tree.root
 
     def claim_args(self, account: str) -> tuple[str, int, bytes, list[bytes]]:
         """(account, cumulative, salt, proof) for RewardDistributor.claim."""
-        proof = self.tree.proof(self.tree.levels[0].index(self._leaves[account]))
-        return account, self.owed[account], self.salts[account], proof
+        return account, self.owed[account], self.salts[account], self.tree.proof(account.lower())
 
 
 def publish_and_finalize(

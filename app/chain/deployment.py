@@ -14,7 +14,6 @@ from app.chain.compiler import Artifact, compile_contracts, source_hash
 from app.chain.keys import RoleKeys
 from app.chain.transactions import Sender
 
-
 # Seconds a transfer of the admin role waits (AccessControlDefaultAdminRules).
 ADMIN_DELAY = 2 * 86_400
 

@@ -35,7 +35,6 @@ from app.errors import (
     NotFound,
     SignatureExpired,
 )
-from app.services.signatures import await_signing_time, chain_time, fresh_timing
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.consents import (
     ChangeStatus,
@@ -44,6 +43,7 @@ from app.models.consents import (
     ConsentReceipt,
     ReceiptStatus,
 )
+from app.services.signatures import await_signing_time, chain_time, fresh_timing
 
 COLLECTION_METHOD = "eip712-signature"
 RECEIPT_VERSION = "KI-CR-v1.1.0"  # Kantara Consent Receipt v1.1, the field set ISO/IEC TS 27560 builds on

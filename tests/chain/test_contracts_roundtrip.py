@@ -7,15 +7,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from app.chain import eip712
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
-
 from app.chain.deployment import Deployment, ensure_deployed
 from app.chain.errors import ContractRevert
 from app.chain.keys import RoleKeys
-from app.chain.merkle import MerkleTree, verify
+from app.chain.merkle import verify
 from app.chain.transactions import Sender
-from tests.factories import contracts, pass_challenge_window, signature_timing
+from tests.factories import SaltedTree, contracts, pass_challenge_window, signature_timing
 
 pytestmark = pytest.mark.chain
 
@@ -28,11 +25,6 @@ def test_typehashes_match_contract(w3: Web3, deployment: Deployment) -> None:
     for primary in eip712.TYPES:
         getter = {"AccessLimits": "ACCESS_LIMITS"}.get(primary, primary.upper())
         assert getattr(registry.functions, f"{getter}_TYPEHASH")().call() == eip712.typehash(primary), primary
-
-
-def salted_leaf(account: str, cumulative: int, salt: bytes) -> bytes:
-    """OpenZeppelin StandardMerkleTree leaf of (address, uint256, bytes32)."""
-    return keccak(keccak(abi_encode(["address", "uint256", "bytes32"], [account, cumulative, salt])))
 
 
 def test_consent_access_epoch_claim_roundtrip(
@@ -92,10 +84,7 @@ def test_consent_access_epoch_claim_roundtrip(
 
     # The operator publishes a root over a few accounts; it pays only after the challenge window.
     owed = {customer.address: price, other.address: 40 * 10**18, dev_accounts[3].address: 7}
-    salts = {a: bytes([i + 1]) * 32 for i, a in enumerate(sorted(owed))}
-    accounts = sorted(owed)
-    tree = MerkleTree(sorted(salted_leaf(a, owed[a], salts[a]) for a in accounts))
-    leaves = tree.levels[0]
+    tree = SaltedTree(owed)
     total = sum(owed.values())
     debit = (brand.address, price, total - price)  # the access from the reserve, the rest from the budget
     ops.send(distributor.functions.publishEpoch(1, tree.root, b"\x33" * 32, [debit]))
@@ -103,29 +92,18 @@ def test_consent_access_epoch_claim_roundtrip(
     assert distributor.functions.budgetOf(brand.address).call() == budget - total
     assert distributor.functions.reservedOf(brand.address).call() == 0
 
-    def proof_of(account: str) -> list[bytes]:
-        return tree.proof(leaves.index(salted_leaf(account, owed[account], salts[account])))
-
     with pytest.raises(ContractRevert):  # no root is claimable inside the window
-        Sender(w3, customer).send(
-            distributor.functions.claim(customer.address, price, salts[customer.address], proof_of(customer.address))
-        )
+        Sender(w3, customer).send(distributor.functions.claim(*tree.claim_args(customer.address)))
     pass_challenge_window(w3, distributor.functions.pendingEpoch().call()[2])
     relay.send(distributor.functions.finalizeEpoch())
     assert distributor.functions.claimableRoot().call() == tree.root
 
     # The customer claims with their own key; a relayer claims for the others in one batch.
-    assert verify(proof_of(customer.address), tree.root, salted_leaf(customer.address, price, salts[customer.address]))
-    Sender(w3, customer).send(
-        distributor.functions.claim(customer.address, price, salts[customer.address], proof_of(customer.address))
-    )
-    rest = [a for a in accounts if a != customer.address]
-    relay.send(
-        distributor.functions.claimMany(
-            rest, [owed[a] for a in rest], [salts[a] for a in rest], [proof_of(a) for a in rest]
-        )
-    )
-    for account in accounts:
+    assert verify(tree.claim_args(customer.address)[3], tree.root, tree.tree.leaf(customer.address.lower()))
+    Sender(w3, customer).send(distributor.functions.claim(*tree.claim_args(customer.address)))
+    rest = [tree.claim_args(a) for a in sorted(owed) if a != customer.address]
+    relay.send(distributor.functions.claimMany(*(list(column) for column in zip(*rest, strict=True))))
+    for account in owed:
         assert token.functions.balanceOf(account).call() == owed[account]
         assert distributor.functions.claimed(account).call() == owed[account]
     assert token.functions.balanceOf(deployment.distributor).call() == 0
@@ -134,9 +112,7 @@ def test_consent_access_epoch_claim_roundtrip(
 
     # Nothing is paid twice.
     with pytest.raises(ContractRevert) as refused:
-        Sender(w3, customer).send(
-            distributor.functions.claim(customer.address, price, salts[customer.address], proof_of(customer.address))
-        )
+        Sender(w3, customer).send(distributor.functions.claim(*tree.claim_args(customer.address)))
     assert refused.value.name == "NothingToClaim"
 
 
