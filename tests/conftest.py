@@ -29,6 +29,11 @@ DEV_KEYS = [
 ]
 
 
+# Seconds a published root waits before it pays, in tests: short, since the session's anvil is shared and
+# its clock is never moved (tests wait it out with factories.pass_challenge_window).
+TEST_CHALLENGE_WINDOW = 2
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -85,7 +90,7 @@ def dev_accounts() -> list[LocalAccount]:
 @pytest.fixture()
 def deployment(w3: Web3, role_keys: RoleKeys, tmp_path: Path) -> Deployment:
     """Fresh contracts for each test (addresses remembered under the test's own folder)."""
-    window = Settings(environment="test").challenge_window_seconds
+    window = TEST_CHALLENGE_WINDOW
     deployed, created = ensure_deployed(w3, role_keys, tmp_path / "deployments", challenge_window=window)
     assert created
     return deployed
@@ -99,7 +104,13 @@ def deployment(w3: Web3, role_keys: RoleKeys, tmp_path: Path) -> Deployment:
 @pytest.fixture()
 def settings(tmp_path: Path, anvil_url: str, w3: Web3, role_keys: RoleKeys):
     """Settings for one test: its own data folder (SQLite file, deployments) and fresh contracts."""
-    s = Settings(environment="test", data_dir=tmp_path / "data", rpc_url=anvil_url, start_anvil=False)
+    s = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        rpc_url=anvil_url,
+        start_anvil=False,
+        challenge_window_seconds=TEST_CHALLENGE_WINDOW,
+    )
     ensure_deployed(w3, role_keys, s.deployments_dir, challenge_window=s.challenge_window_seconds)
     return s
 
