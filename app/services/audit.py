@@ -31,8 +31,8 @@ from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
-from app.services.audit_settlement import carry_shortfalls, live_publications
 from app.services.audit_proofs import check_proof_files
+from app.services.audit_settlement import carry_shortfalls, live_publications
 from app.services.reward_trees import leaves_for
 
 REPORT_VERSION = 1
@@ -598,7 +598,7 @@ class Verifier:
                 if int(m["from_block"]) <= e.block <= int(m["to_block"]):
                     for customer, price in zip(e.args["customers"], e.args["prices"], strict=False):
                         lines[(customer.lower(), e.args["brand"].lower())][1] += int(price)
-            carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a: fail(where, *a))
+            carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a, at=where: fail(at, *a))
             lines = {k: v for k, v in lines.items() if v[0] + v[1] > 0}  # type: ignore[assignment]
             brand_debits: dict[str, int] = defaultdict(int)
             earned: dict[str, list[int]] = defaultdict(lambda: [0, 0])
