@@ -59,7 +59,7 @@ def funded_brand(
     if not registry.functions.isBrand(account.address).call():
         ops.send(registry.functions.registerBrand(account.address))
     ops.send(distributor.functions.fund(account.address, budget, b"\x0f" * 32))
-    limits = (budget if allowance is None else allowance, max_price)
+    limits = (min(budget, 2**96 - 1) if allowance is None else allowance, max_price)
     Sender(w3, account).send(registry.functions.setAccessLimits(limits))
     with Session(engine) as session:
         brand = session.exec(select(Brand).where(Brand.address == account.address)).first()

@@ -38,7 +38,7 @@ def engine(client, settings):
 
 
 @pytest.fixture()
-def journey(settings, engine, w3, deployment_of, operator, relayer, dev_accounts):
+def journey(settings, engine, w3, deployment_of, operator, relayer, recorder, dev_accounts):
     """Alice buys, grants Acme a paid consent, is accessed, is credited by epoch 1 and claims it."""
     d = deployment_of(settings)
     _, _, distributor = factories.contracts(w3, d)
@@ -51,6 +51,8 @@ def journey(settings, engine, w3, deployment_of, operator, relayer, dev_accounts
     epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
     proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(alice.address)
     assert proof is not None and proof.cumulative == CASHBACK + PRICE
+    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))
+    Sender(w3, alice).send(distributor.functions.finalizeEpoch())
     claim = Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
     return {"alice": alice, "brand": brand_key.address, "epoch": epoch, "claim_tx": claim.tx_hash}
 

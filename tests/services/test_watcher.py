@@ -134,9 +134,8 @@ def test_a_bad_root_is_vetoed_and_never_paid_and_a_good_one_pays_after_the_windo
     assert "reproduces" in watched.stdout
 
     # Inside the window the API says when it pays; after it, the claim is relayed and paid.
-    with pytest.raises(Exception, match="claimable from"):
-        with db.session_scope(engine) as session:
-            rewards.relay_claim(session, settings, gateway, alice.address)
+    with pytest.raises(Exception, match="claimable from"), db.session_scope(engine) as session:
+        rewards.relay_claim(session, settings, gateway, alice.address)
     move_time_past(w3, int(epoch.finalises_at.timestamp()))
     with db.session_scope(engine) as session:
         _, amount = rewards.relay_claim(session, settings, gateway, alice.address)
