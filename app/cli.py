@@ -111,6 +111,7 @@ def epoch_run(
     ] = None,
 ) -> None:
     """Run the next epoch (or finish an interrupted one): scores, rewards, root on chain, proofs."""
+    import json
     import time
 
     from rich.console import Console
@@ -156,6 +157,13 @@ def epoch_run(
         f"[bold]epoch {e.number}[/bold] {e.status}: {', '.join(outcome.steps)} in {time.monotonic() - started:.1f} s; "
         f"{e.accounts} accounts, total {e.total} units, root {e.root}, tx {e.tx_hash}"
     )
+    if e.finalises_at is not None:
+        console.print(f"  claimable from {e.finalises_at:%Y-%m-%d %H:%M:%S}Z unless the auditor vetoes the root")
+    for short in json.loads(e.manifest or "{}").get("shortfalls", []):
+        console.print(
+            f"  [yellow]short[/yellow] brand {short['brand']}: purchase cashback {short['owed']} > unreserved budget "
+            f"{short['available']}; {short['carried']} carried to the next epoch, the others settled"
+        )
 
 
 audit_cli = typer.Typer(
@@ -170,7 +178,7 @@ def audit_verify(
         Path | None, typer.Option("--out", help="Folder for the JSON and HTML report (default: DATA_DIR/audit).")
     ] = None,
 ) -> None:
-    """Check consents, epoch roots, money and the mirror against the chain; exit 1 on any discrepancy."""
+    """Check consents, epoch roots, stored proofs, money and the mirror against the chain; exit 1 on a discrepancy."""
     from app import db
     from app.errors import LedgerError
     from app.services.audit import verify
@@ -190,6 +198,38 @@ def audit_verify(
     typer.echo(f"report: {path} and {path.with_suffix('.html')}")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@audit_cli.command("watch")
+def audit_watch(
+    once: Annotated[bool, typer.Option("--once", help="Judge the pending root once and exit.")] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks at the chain.")] = 2.0,
+) -> None:
+    """Follow published epoch roots; re-derive each pending one within its challenge window and veto it
+    with the auditor key (AUDITOR_KEY) if it does not reproduce. Ctrl-C stops."""
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services.watcher import Watcher
+
+    settings = get_settings()
+    db.migrate(settings)
+    watcher = Watcher(settings, db.get_engine(), ChainGateway(settings))
+    show = lambda verdict: typer.echo(verdict.describe())  # noqa: E731
+    try:
+        if once:
+            verdict = watcher.check_once()
+            typer.echo(verdict.describe() if verdict else "no epoch root is pending")
+            if verdict is not None and verdict.vetoed_in:
+                raise typer.Exit(1)
+            return
+        typer.echo(f"watching epoch roots on {settings.rpc_url} (auditor {watcher.gateway.sender('auditor').address})")
+        watcher.follow(poll_seconds=poll, on_verdict=show)
+    except LedgerError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
 
 
 rfm_cli = typer.Typer(help="RFM reports.", no_args_is_help=True)

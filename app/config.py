@@ -9,10 +9,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.paths import REPO_ROOT
 
-# Anvil's first two well-known development keys: public knowledge, so refused outside `local`/`test`.
+# Well-known development keys of anvil's default mnemonic: public knowledge, so refused outside
+# `local`/`test`. Accounts 0 and 1 are the operator and the relayer; 2..9 serve as customers and brands
+# in tests (tests/conftest.py); the other roles take accounts 10..13 (anvil starts with 14 or more,
+# app/chain/anvil.py).
 ANVIL_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ANVIL_RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+ANVIL_CHAIN_ADMIN_KEY = "0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897"
+ANVIL_RECORDER_KEY = "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82"
+ANVIL_AUDITOR_KEY = "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1"
+ANVIL_PAUSER_KEY = "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd"
 LOCAL_ADMIN_KEY = "local-admin-key"
+MIN_PRODUCTION_CHALLENGE_WINDOW = 600  # seconds
+LOCAL_LEAF_SALT_KEY = "local-leaf-salt-key"
 
 
 class Settings(BaseSettings):
@@ -27,8 +36,21 @@ class Settings(BaseSettings):
     rpc_url: str = "http://127.0.0.1:8545"
     anvil_port: int = 8545
     start_anvil: bool = True
+    # One key per on-chain role (docs/contracts.md, "Roles"), so no single key can take everything:
+    # the admin grants and revokes roles (AccessControlDefaultAdminRules) and deploys; the operator
+    # registers brands, funds budgets and publishes epoch roots; the relayer sends customers' signed
+    # consent changes and claims; the recorder records brands' data accesses (within each brand's
+    # on-chain allowance); the auditor vetoes a published root within its challenge window; the
+    # pauser pauses.
+    chain_admin_key: SecretStr = SecretStr(ANVIL_CHAIN_ADMIN_KEY)
     operator_key: SecretStr = SecretStr(ANVIL_OPERATOR_KEY)
     relayer_key: SecretStr = SecretStr(ANVIL_RELAYER_KEY)
+    recorder_key: SecretStr = SecretStr(ANVIL_RECORDER_KEY)
+    auditor_key: SecretStr = SecretStr(ANVIL_AUDITOR_KEY)
+    pauser_key: SecretStr = SecretStr(ANVIL_PAUSER_KEY)
+    # Seconds after publication before an epoch root pays claims, during which the auditor's watcher
+    # (`ledger audit watch`) may veto it. Short locally; a deployment's value is fixed at deploy time.
+    challenge_window_seconds: int = Field(default=5, ge=1)
     chain_id: int | None = None  # asked of the RPC endpoint when not set
     confirmations: int = 0
 
@@ -85,6 +107,9 @@ class Settings(BaseSettings):
 
         parse(value)  # raises ValueError naming the malformed limit
         return value
+    # Rewards: the secret the Merkle leaves' salts derive from (docs/privacy.md). Changing it makes
+    # the earlier epochs' trees impossible to rebuild: keep it as long as the database.
+    leaf_salt_key: SecretStr = SecretStr(LOCAL_LEAF_SALT_KEY)
 
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":
@@ -98,14 +123,39 @@ class Settings(BaseSettings):
     def _refuse_insecure_defaults(self) -> "Settings":
         if self.environment == "production":
             insecure = {
+                "CHAIN_ADMIN_KEY": self.chain_admin_key.get_secret_value() == ANVIL_CHAIN_ADMIN_KEY,
                 "OPERATOR_KEY": self.operator_key.get_secret_value() == ANVIL_OPERATOR_KEY,
                 "RELAYER_KEY": self.relayer_key.get_secret_value() == ANVIL_RELAYER_KEY,
+                "RECORDER_KEY": self.recorder_key.get_secret_value() == ANVIL_RECORDER_KEY,
+                "AUDITOR_KEY": self.auditor_key.get_secret_value() == ANVIL_AUDITOR_KEY,
+                "PAUSER_KEY": self.pauser_key.get_secret_value() == ANVIL_PAUSER_KEY,
                 "ADMIN_KEY": self.admin_key.get_secret_value() == LOCAL_ADMIN_KEY,
+                "LEAF_SALT_KEY": self.leaf_salt_key.get_secret_value() == LOCAL_LEAF_SALT_KEY,
             }
             bad = [name for name, is_default in insecure.items() if is_default]
             if bad:
                 raise ValueError(f"insecure development defaults refused in production: set {', '.join(bad)}")
+            keys = self.role_keys()
+            shared = sorted({a for a in keys for b in keys if a != b and keys[a] == keys[b]})
+            if shared:
+                raise ValueError(f"each on-chain role needs its own key; these share one: {', '.join(shared)}")
+            if self.challenge_window_seconds < MIN_PRODUCTION_CHALLENGE_WINDOW:
+                raise ValueError(
+                    f"CHALLENGE_WINDOW_SECONDS must be at least {MIN_PRODUCTION_CHALLENGE_WINDOW} in production: "
+                    "the auditor's watcher needs the time to re-derive a root before it pays"
+                )
         return self
+
+    def role_keys(self) -> dict[str, str]:
+        """Private key per on-chain role (CHAIN_ADMIN_KEY is the `admin` role)."""
+        return {
+            "admin": self.chain_admin_key.get_secret_value(),
+            "operator": self.operator_key.get_secret_value(),
+            "relayer": self.relayer_key.get_secret_value(),
+            "recorder": self.recorder_key.get_secret_value(),
+            "auditor": self.auditor_key.get_secret_value(),
+            "pauser": self.pauser_key.get_secret_value(),
+        }
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -8,12 +8,12 @@ import threading
 from dataclasses import dataclass
 from subprocess import Popen
 
-from eth_account import Account
 from rich.console import Console
 from web3 import Web3
 
 from app.chain.anvil import rpc_alive, start_anvil, stop_anvil
 from app.chain.deployment import Deployment, ensure_deployed
+from app.chain.keys import RoleKeys
 from app.config import Settings
 
 console = Console(soft_wrap=True)
@@ -44,9 +44,12 @@ def bring_up_chain(settings: Settings) -> LocalChain:
     else:
         console.print(f"using the chain already answering at {settings.rpc_url}")
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
-    operator = Account.from_key(settings.operator_key.get_secret_value())
-    relayer = Account.from_key(settings.relayer_key.get_secret_value())
-    deployment, created = ensure_deployed(w3, operator, relayer.address, settings.deployments_dir)
+    deployment, created = ensure_deployed(
+        w3,
+        RoleKeys.from_settings(settings),
+        settings.deployments_dir,
+        challenge_window=settings.challenge_window_seconds,
+    )
     return LocalChain(w3, deployment, created, process)
 
 
@@ -57,7 +60,11 @@ def print_deployment(chain: LocalChain, settings: Settings) -> None:
     console.print(f"  CashbackToken      {d.token}")
     console.print(f"  ConsentRegistry    {d.registry}")
     console.print(f"  RewardDistributor  {d.distributor}")
-    console.print(f"  operator {d.operator}  relayer {d.relayer}  (addresses kept in {settings.deployments_dir})")
+    console.print(f"  BudgetVault        {d.vault}")
+    console.print(
+        f"  admin {d.admin}  operator {d.operator}  relayer {d.relayer}  recorder {d.recorder}  auditor {d.auditor}  "
+        f"pauser {d.pauser}; challenge window {d.challenge_window} s (kept in {settings.deployments_dir})"
+    )
 
 
 def run(settings: Settings, *, with_api: bool = True, demo: bool = False) -> None:

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import db
 from app.api.limits import install_rate_limits
 from app.api.routes import audit as audit_routes
-from app.api.routes import auditors, auth, brand_access, brands, consents, health, me
+from app.api.routes import auditors, auth, brand_access, brands, consents, epoch_trees, health, me, signed
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.api.routes import pages as page_routes
@@ -100,9 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_body_limit(app, settings)
     install_rate_limits(app, settings)
     app.add_middleware(SecurityHeaders)
-    for module in (health, auth, brands, auditors, consents, me):
+    for module in (health, auth, brands, auditors, signed, consents, me):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)
+    app.include_router(epoch_trees.router)
     app.include_router(audit_routes.router)
     app.include_router(ingest_routes.router)
     app.include_router(brand_access.router)

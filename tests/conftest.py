@@ -13,7 +13,8 @@ from web3 import Web3
 
 from app.chain.anvil import start_anvil, stop_anvil
 from app.chain.deployment import Deployment, ensure_deployed
-from app.config import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
+from app.chain.keys import RoleKeys
+from app.config import Settings
 
 # Anvil's default mnemonic accounts 2..9 serve as customers and brands in tests.
 DEV_KEYS = [
@@ -26,6 +27,11 @@ DEV_KEYS = [
     "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ]
+
+
+# Seconds a published root waits before it pays, in tests: short, since the session's anvil is shared and
+# its clock is never moved (tests wait it out with factories.pass_challenge_window).
+TEST_CHALLENGE_WINDOW = 2
 
 
 def free_port() -> int:
@@ -51,13 +57,29 @@ def w3(anvil_url: str) -> Web3:
 
 
 @pytest.fixture(scope="session")
-def operator() -> LocalAccount:
-    return Account.from_key(ANVIL_OPERATOR_KEY)
+def role_keys() -> RoleKeys:
+    """The local default key of every on-chain role (anvil's mnemonic accounts 0, 1, 10..13)."""
+    return RoleKeys.from_settings(Settings(environment="test"))
 
 
 @pytest.fixture(scope="session")
-def relayer() -> LocalAccount:
-    return Account.from_key(ANVIL_RELAYER_KEY)
+def operator(role_keys: RoleKeys) -> LocalAccount:
+    return role_keys.operator
+
+
+@pytest.fixture(scope="session")
+def relayer(role_keys: RoleKeys) -> LocalAccount:
+    return role_keys.relayer
+
+
+@pytest.fixture(scope="session")
+def recorder(role_keys: RoleKeys) -> LocalAccount:
+    return role_keys.recorder
+
+
+@pytest.fixture(scope="session")
+def auditor(role_keys: RoleKeys) -> LocalAccount:
+    return role_keys.auditor
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +88,10 @@ def dev_accounts() -> list[LocalAccount]:
 
 
 @pytest.fixture()
-def deployment(w3: Web3, operator: LocalAccount, relayer: LocalAccount, tmp_path: Path) -> Deployment:
+def deployment(w3: Web3, role_keys: RoleKeys, tmp_path: Path) -> Deployment:
     """Fresh contracts for each test (addresses remembered under the test's own folder)."""
-    deployed, created = ensure_deployed(w3, operator, relayer.address, tmp_path / "deployments")
+    window = TEST_CHALLENGE_WINDOW
+    deployed, created = ensure_deployed(w3, role_keys, tmp_path / "deployments", challenge_window=window)
     assert created
     return deployed
 
@@ -79,12 +102,16 @@ def deployment(w3: Web3, operator: LocalAccount, relayer: LocalAccount, tmp_path
 
 
 @pytest.fixture()
-def settings(tmp_path: Path, anvil_url: str, w3: Web3, operator: LocalAccount, relayer: LocalAccount):
+def settings(tmp_path: Path, anvil_url: str, w3: Web3, role_keys: RoleKeys):
     """Settings for one test: its own data folder (SQLite file, deployments) and fresh contracts."""
-    from app.config import Settings
-
-    s = Settings(environment="test", data_dir=tmp_path / "data", rpc_url=anvil_url, start_anvil=False)
-    ensure_deployed(w3, operator, relayer.address, s.deployments_dir)
+    s = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        rpc_url=anvil_url,
+        start_anvil=False,
+        challenge_window_seconds=TEST_CHALLENGE_WINDOW,
+    )
+    ensure_deployed(w3, role_keys, s.deployments_dir, challenge_window=s.challenge_window_seconds)
     return s
 
 

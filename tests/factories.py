@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import secrets
 from datetime import datetime
 
 from eth_account.signers.local import LocalAccount
@@ -13,7 +13,7 @@ from web3 import Web3
 from app.chain import eip712
 from app.chain.compiler import compile_contracts
 from app.chain.deployment import Deployment
-from app.chain.transactions import Sender
+from app.chain.transactions import Sender, Sent
 from app.models.accounts import Brand, Customer
 from app.models.purchases import Purchase
 
@@ -41,17 +41,26 @@ def customer(engine: Engine, address: str) -> int:
 
 
 def funded_brand(
-    engine: Engine, w3: Web3, d: Deployment, operator: LocalAccount, account: LocalAccount, name: str, budget: int
+    engine: Engine,
+    w3: Web3,
+    d: Deployment,
+    operator: LocalAccount,
+    account: LocalAccount,
+    name: str,
+    budget: int,
+    *,
+    allowance: int | None = None,
+    max_price: int = 2**96 - 1,
 ) -> int:
-    """A brand registered on chain and in the database, with `budget` CASH units deposited."""
-    token, registry, distributor = contracts(w3, d)
+    """A brand registered on chain and in the database, its budget funded with `budget` CASH units, and
+    access limits for the recorder set by its own key (allowance: the whole budget unless given)."""
+    _, registry, distributor = contracts(w3, d)
     ops = Sender(w3, operator)
     if not registry.functions.isBrand(account.address).call():
         ops.send(registry.functions.registerBrand(account.address))
-    ops.send(token.functions.mint(account.address, budget))
-    own = Sender(w3, account)
-    own.send(token.functions.approve(d.distributor, budget))
-    own.send(distributor.functions.deposit(account.address, budget))
+    ops.send(distributor.functions.fund(account.address, budget, b"\x0f" * 32))
+    limits = (min(budget, 2**96 - 1) if allowance is None else allowance, max_price)
+    Sender(w3, account).send(registry.functions.setAccessLimits(limits))
     with Session(engine) as session:
         brand = session.exec(select(Brand).where(Brand.address == account.address)).first()
         if brand is None:
@@ -96,21 +105,37 @@ def grant_by_signature(
         "receiptHash": b"\x01" * 32,
         "noticeHash": b"\x02" * 32,
     }
-    deadline = int(time.time()) + 3600
-    nonce = registry.functions.nonces(customer.address).call()
-    doc = eip712.typed_data(
-        "Grant", {**terms, "nonce": nonce, "deadline": deadline}, chain_id=w3.eth.chain_id, registry=d.registry
-    )
+    timing = signature_timing(w3)
+    doc = eip712.typed_data("Grant", {**terms, **timing}, chain_id=w3.eth.chain_id, registry=d.registry)
     Sender(w3, relayer).send(
-        registry.functions.grantBySig(tuple(terms.values()), deadline, eip712.sign_typed_data(customer.key, doc))
+        registry.functions.grantBySig(
+            tuple(terms.values()), eip712.timing(timing), eip712.sign_typed_data(customer.key, doc)
+        )
     )
+
+
+def signature_timing(w3: Web3, *, lifetime: int = 3600) -> dict[str, int]:
+    """signedAt (the chain's clock), a random unordered nonce and a deadline, as the API picks them."""
+    signed_at = int(w3.eth.get_block("latest")["timestamp"])
+    return {"signedAt": signed_at, "nonce": secrets.randbits(52), "deadline": signed_at + lifetime}
 
 
 def record_access(
-    w3: Web3, d: Deployment, relayer: LocalAccount, brand: str, purpose: int, categories: int, customers: list[str]
-) -> None:
+    w3: Web3,
+    d: Deployment,
+    sender: LocalAccount,
+    brand: str,
+    purpose: int,
+    categories: int,
+    customers: list[str],
+    max_prices: list[int] | None = None,
+) -> Sent:
+    """Records an access batch sent by `sender` (the recorder or the brand itself), at most the given prices."""
     _, registry, _ = contracts(w3, d)
-    Sender(w3, relayer).send(registry.functions.recordAccess(brand, purpose, categories, customers, b"\x07" * 32))
+    prices = max_prices if max_prices is not None else [2**96 - 1] * len(customers)
+    return Sender(w3, sender).send(
+        registry.functions.recordAccess(brand, purpose, categories, customers, prices, secrets.token_bytes(32))
+    )
 
 
 def interest_event(
@@ -174,3 +199,42 @@ def ndjson(*rows: dict | str) -> bytes:
     import json
 
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()
+
+
+def pass_challenge_window(w3: Web3, finalises_at: int) -> None:
+    """Waits (really: the session's anvil is shared, so its clock is never moved) until a block lies past
+    `finalises_at`, mining empty blocks to move the chain's clock with the wall clock."""
+    import time
+
+    while int(w3.eth.get_block("latest")["timestamp"]) <= finalises_at:
+        time.sleep(0.25)
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+class SaltedTree:
+    """An OpenZeppelin StandardMerkleTree over (account, cumulative, salt) leaves (app/chain/merkle.py), for
+    tests that publish epochs by hand."""
+
+    def __init__(self, owed: dict[str, int]):
+        from app.chain.merkle import Leaf, build_tree
+
+        self.owed = owed
+        self.salts = {a: secrets.token_bytes(32) for a in owed}
+        self.tree = build_tree([Leaf(a.lower(), owed[a], self.salts[a]) for a in owed])
+        self.root: bytes = self.tree.root
+
+    def claim_args(self, account: str) -> tuple[str, int, bytes, list[bytes]]:
+        """(account, cumulative, salt, proof) for RewardDistributor.claim."""
+        return account, self.owed[account], self.salts[account], self.tree.proof(account.lower())
+
+
+def publish_and_finalize(
+    w3: Web3, d: Deployment, operator: LocalAccount, epoch: int, root: bytes, debits: list[tuple[str, int, int]]
+) -> Sent:
+    """The operator publishes a root with its (brand, fromReserve, fromBudget) debits; after the challenge
+    window anyone finalises it, and it becomes the claimable root."""
+    _, _, distributor = contracts(w3, d)
+    sent = Sender(w3, operator).send(distributor.functions.publishEpoch(epoch, root, bytes([epoch]) * 32, debits))
+    pass_challenge_window(w3, distributor.functions.pendingEpoch().call()[2])
+    Sender(w3, operator).send(distributor.functions.finalizeEpoch())
+    return sent

@@ -11,6 +11,9 @@ from pathlib import Path
 from app.paths import NODE_BIN
 
 ANVIL = NODE_BIN / "anvil"
+# Funded accounts of the default mnemonic: 0..13 hold the role keys and the test customers/brands
+# (app/config.py); a few more are spare.
+ACCOUNTS = 20
 HISTORY_STATES = 2048  # blocks whose state stays queryable (reads "at block N" look back a few blocks at most)
 
 
@@ -32,6 +35,7 @@ def start_anvil(
     # --prune-history: recent states in memory only. Without it anvil writes every block's state under
     # ~/.foundry/anvil/tmp, which grew to tens of GB over a test session (each test deploys anew).
     args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--prune-history", str(HISTORY_STATES)]
+    args += ["--accounts", str(ACCOUNTS)]
     if state_file is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         # --state loads the file at start and writes it at exit; the interval bounds what a crash loses.

@@ -1,4 +1,4 @@
-"""Deploys the three contracts to a chain once and remembers their addresses per chain."""
+"""Deploys the contracts to a chain once and remembers their addresses and role keys per chain."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
 from app.chain.compiler import Artifact, compile_contracts, source_hash
+from app.chain.keys import RoleKeys
 from app.chain.transactions import Sender
+
+# Seconds a transfer of the admin role waits (AccessControlDefaultAdminRules).
+ADMIN_DELAY = 2 * 86_400
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the programme's contracts live on one chain."""
+    """Where the programme's contracts live on one chain, and which key holds each role."""
 
     chain_id: int
     genesis_hash: str
@@ -26,8 +29,14 @@ class Deployment:
     token: str
     registry: str
     distributor: str
+    vault: str
+    admin: str
     operator: str
     relayer: str
+    recorder: str
+    auditor: str
+    pauser: str
+    challenge_window: int
     source_hash: str
 
 
@@ -85,21 +94,42 @@ def _deploy_one(w3: Web3, sender: Sender, artifact: Artifact, *args: object) -> 
     return Web3.to_checksum_address(address), sent.block_number
 
 
-def deploy(w3: Web3, operator: LocalAccount, relayer_address: str) -> Deployment:
-    """Deploys token, registry and distributor with the operator as admin; grants roles."""
+def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int = ADMIN_DELAY) -> Deployment:
+    """Deploys registry and distributor (which creates the token and its vault) with the admin key, each
+    role granted to its own key by the constructors, then binds the distributor (docs/contracts.md)."""
     artifacts = compile_contracts()
-    sender = Sender(w3, operator)
-    token, first_block = _deploy_one(w3, sender, artifacts["CashbackToken"], operator.address)
-    registry, _ = _deploy_one(w3, sender, artifacts["ConsentRegistry"], operator.address)
-    distributor, _ = _deploy_one(w3, sender, artifacts["RewardDistributor"], token, operator.address)
-    # One unit keeps the distributor's token balance slot non-zero for good, so no epoch
-    # publication pays 20,000 gas to create it (bench/gas.md).
-    cash = w3.eth.contract(address=token, abi=artifacts["CashbackToken"].abi)
-    sender.send(cash.functions.mint(distributor, 1))
+    admin = Sender(w3, keys.admin)
+    role = keys.addresses()
+    registry, first_block = _deploy_one(
+        w3,
+        admin,
+        artifacts["ConsentRegistry"],
+        admin_delay,
+        role["admin"],
+        role["operator"],
+        role["recorder"],
+        role["pauser"],
+    )
+    # The operator also funds budgets (FUNDER_ROLE): funding mints only into a brand's budget, against a
+    # payment the operator received off chain.
+    distributor, _ = _deploy_one(
+        w3,
+        admin,
+        artifacts["RewardDistributor"],
+        registry,
+        challenge_window,
+        admin_delay,
+        role["admin"],
+        role["operator"],
+        role["operator"],
+        role["auditor"],
+        role["pauser"],
+    )
+    bound = w3.eth.contract(address=distributor, abi=artifacts["RewardDistributor"].abi)
+    token = Web3.to_checksum_address(bound.functions.token().call())
+    vault = Web3.to_checksum_address(bound.functions.vault().call())
     reg = w3.eth.contract(address=registry, abi=artifacts["ConsentRegistry"].abi)
-    relayer_role = reg.functions.RELAYER_ROLE().call()
-    if relayer_address != operator.address:
-        sender.send(reg.functions.grantRole(relayer_role, relayer_address))
+    admin.send(reg.functions.bindDistributor(distributor))
     return Deployment(
         chain_id=w3.eth.chain_id,
         genesis_hash=genesis_hash(w3),
@@ -108,18 +138,19 @@ def deploy(w3: Web3, operator: LocalAccount, relayer_address: str) -> Deployment
         token=token,
         registry=registry,
         distributor=distributor,
-        operator=operator.address,
-        relayer=Web3.to_checksum_address(relayer_address),
+        vault=vault,
+        challenge_window=challenge_window,
         source_hash=source_hash(),
+        **{name: Web3.to_checksum_address(address) for name, address in role.items()},
     )
 
 
-def ensure_deployed(w3: Web3, operator: LocalAccount, relayer_address: str, store_dir: Path) -> tuple[Deployment, bool]:
+def ensure_deployed(w3: Web3, keys: RoleKeys, store_dir: Path, *, challenge_window: int) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying first if there is none. Returns (deployment, created)."""
     known = load_deployment(w3, store_dir)
     if known is not None:
         return known, False
-    fresh = deploy(w3, operator, relayer_address)
+    fresh = deploy(w3, keys, challenge_window=challenge_window)
     store_dir.mkdir(parents=True, exist_ok=True)
     path = _store_file(store_dir, fresh.chain_id)
     tmp = path.with_suffix(".tmp")

@@ -11,6 +11,15 @@ from eth_utils import keccak
 DOMAIN_NAME = "ConsentRegistry"
 DOMAIN_VERSION = "1"
 
+# When a signature was made, which unordered nonce it uses and until when it may be relayed: the
+# tail of every signed message (the registry refuses grants signed at or before the last revoke,
+# signatures at or before the signer's cutoff, used nonces and deadlines beyond signedAt + 1 day).
+_TIMING = [
+    {"name": "signedAt", "type": "uint40"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
 # Field lists in the contract's order; tests pin keccak(type string) to the contract's typehashes.
 TYPES: dict[str, list[dict[str, str]]] = {
     "Grant": [
@@ -22,8 +31,7 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "price", "type": "uint96"},
         {"name": "receiptHash", "type": "bytes32"},
         {"name": "noticeHash", "type": "bytes32"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
+        *_TIMING,
     ],
     "Narrow": [
         {"name": "customer", "type": "address"},
@@ -31,15 +39,26 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "purpose", "type": "uint8"},
         {"name": "categories", "type": "uint64"},
         {"name": "expiresAt", "type": "uint40"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
+        *_TIMING,
     ],
     "Revoke": [
         {"name": "customer", "type": "address"},
         {"name": "brand", "type": "address"},
         {"name": "purpose", "type": "uint8"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
+        *_TIMING,
+    ],
+    "Invalidate": [
+        {"name": "signer", "type": "address"},
+        {"name": "wordPos", "type": "uint256"},
+        {"name": "mask", "type": "uint256"},
+        {"name": "cutoff", "type": "uint40"},
+        *_TIMING,
+    ],
+    "AccessLimits": [
+        {"name": "brand", "type": "address"},
+        {"name": "allowance", "type": "uint96"},
+        {"name": "maxPrice", "type": "uint96"},
+        *_TIMING,
     ],
 }
 
@@ -74,6 +93,11 @@ def typed_data(primary: str, message: dict[str, Any], *, chain_id: int, registry
         },
         "message": message,
     }
+
+
+def timing(message: dict[str, Any]) -> tuple[int, int, int]:
+    """The (signedAt, nonce, deadline) tuple the registry's `*BySig` functions take."""
+    return int(message["signedAt"]), int(message["nonce"]), int(message["deadline"])
 
 
 def sign_typed_data(private_key: str | bytes, document: dict[str, Any]) -> bytes:

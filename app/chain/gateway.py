@@ -18,19 +18,19 @@ from web3.types import BlockParams, TxReceipt
 from app.chain.compiler import load_abis
 from app.chain.deployment import Deployment, load_deployment
 from app.chain.errors import ContractRevert
+from app.chain.keys import Role
 from app.chain.transactions import Sender, Sent
 from app.config import Settings
 from app.errors import ChainRefused, ChainUnavailable
 
 T = TypeVar("T")
-Role = Literal["operator", "relayer"]
 
 # What a dead or unreachable endpoint raises through web3's HTTP provider.
 _UNREACHABLE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ProviderConnectionError, OSError)
 
 
 class ChainGateway:
-    """Reads contracts and sends the operator's and relayer's transactions, mapping failures to domain errors."""
+    """Reads contracts and sends each role's transactions (app/chain/keys.py), mapping failures to domain errors."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -128,8 +128,7 @@ class ChainGateway:
     def sender(self, role: Role) -> Sender:
         with self._lock:
             if role not in self._senders:
-                key = self.settings.operator_key if role == "operator" else self.settings.relayer_key
-                self._senders[role] = Sender(self.w3, Account.from_key(key.get_secret_value()))
+                self._senders[role] = Sender(self.w3, Account.from_key(self.settings.role_keys()[role]))
             return self._senders[role]
 
     def send(
@@ -139,7 +138,7 @@ class ChainGateway:
         role: Role = "relayer",
         before_broadcast: Callable[[str, bytes], None] | None = None,
     ) -> Sent:
-        """Sends a transaction as the operator or the relayer and waits for its receipt."""
+        """Sends a transaction with the key of `role` and waits for its receipt."""
         return self.guard(lambda: self.sender(role).send(call, before_broadcast=before_broadcast))
 
     def resend(self, raw: bytes, *, role: Role = "relayer") -> Sent | None:

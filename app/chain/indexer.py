@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +38,6 @@ from web3.contract.contract import ContractEvent
 from app import db
 from app.chain.deployment import Deployment, block_hash, genesis_hash
 from app.chain.gateway import ChainGateway
-from app.chain.merkle import unpack_debit
 from app.config import Settings
 from app.errors import ChainMismatch, ChainUnavailable
 from app.models.accounts import utcnow
@@ -54,6 +53,8 @@ from app.models.mirror import (
     MirrorConsentEvent,
     MirrorEpoch,
     MirrorEpochDebit,
+    MirrorEpochOutcome,
+    MirrorSkippedAccess,
     MirrorTransfer,
 )
 
@@ -135,18 +136,20 @@ def _hex(value: Any) -> str:
 # -- decoding that depends on the contracts' event shapes (kept small to adapt easily) ---------
 
 
-def decode_epoch(args: dict[str, Any]) -> tuple[int, str, str, int, list[tuple[str, int]]]:
-    """(epoch, root, commitment, total, [(brand, amount)]) of an EpochPublished event.
+def decode_debits(args: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """[(brand, from reserve, from budget)] of an EpochPublished event's `Debit[] debits`."""
+    out = []
+    for d in args["debits"]:
+        brand, from_reserve, from_budget = (
+            (d["brand"], d["fromReserve"], d["fromBudget"]) if isinstance(d, Mapping) else tuple(d)
+        )
+        out.append((str(Web3.to_checksum_address(brand)), int(from_reserve), int(from_budget)))
+    return out
 
-    Accepts the packed form (`uint256[] debits`: brand in the high 160 bits, amount in the low 96)
-    and the older pair of arrays (`brands[]`, `amounts[]`).
-    """
-    pairs = (
-        [unpack_debit(d) for d in args["debits"]]
-        if "debits" in args
-        else zip(args["brands"], args["amounts"], strict=True)
-    )
-    debits = [(str(Web3.to_checksum_address(brand)), int(amount)) for brand, amount in pairs]
+
+def decode_epoch(args: dict[str, Any]) -> tuple[int, str, str, int, list[tuple[str, int]]]:
+    """(epoch, root, commitment, total, [(brand, amount debited)]) of an EpochPublished event."""
+    debits = [(brand, reserve + budget) for brand, reserve, budget in decode_debits(args)]
     return int(args["epoch"]), _hex(args["root"]), _hex(args["commitment"]), int(args["total"]), debits
 
 
@@ -215,6 +218,7 @@ class _Applier:
                 price=args.get("price"),
                 receipt_hash=_hex(args["receiptHash"]) if "receiptHash" in args else None,
                 notice_hash=_hex(args["noticeHash"]) if "noticeHash" in args else None,
+                signed_at=args.get("signedAt", args.get("revokedAt")),
                 nonce=int(args["nonce"]),
             )
         )
@@ -281,24 +285,54 @@ class _Applier:
                 )
             )
 
+    def access_skipped(self, args: dict[str, Any], ref: _Ref) -> None:
+        for position, (customer, reason) in enumerate(zip(args["customers"], args["reasons"], strict=True)):
+            self.session.add(
+                MirrorSkippedAccess(
+                    **ref.columns(),
+                    position=position,
+                    brand=args["brand"],
+                    purpose=int(args["purpose"]),
+                    request_id=_hex(args["requestId"]),
+                    customer=customer,
+                    reason=int(reason),
+                )
+            )
+
     # RewardDistributor
 
     def budget_event(self, kind: str, args: dict[str, Any], ref: _Ref) -> None:
-        counterparty = args["from"] if kind == "deposited" else args["to"]
+        counterparty = {"funded": args.get("funder"), "deposited": args.get("from"), "withdrawn": args.get("to")}
         self.session.add(
             MirrorBudgetEvent(
                 **ref.columns(),
                 kind=kind,
                 brand=args["brand"],
-                counterparty=counterparty,
+                counterparty=args["brand"] if kind == "returned" else counterparty.get(kind),
                 amount=int(args["amount"]),
+                reserved=int(args["reserved"]) if "reserved" in args else None,
+                reference=_hex(args["reference"]) if "reference" in args else None,
             )
         )
 
     def epoch_published(self, args: dict[str, Any], ref: _Ref) -> None:
-        epoch, root, commitment, total, debits = decode_epoch(args)
-        self.session.add(MirrorEpoch(**ref.columns(), epoch=epoch, root=root, commitment=commitment, total=total))
-        for position, (brand, amount) in enumerate(debits):
+        epoch, root, commitment, total = (
+            int(args["epoch"]),
+            _hex(args["root"]),
+            _hex(args["commitment"]),
+            int(args["total"]),
+        )
+        self.session.add(
+            MirrorEpoch(
+                **ref.columns(),
+                epoch=epoch,
+                root=root,
+                commitment=commitment,
+                total=total,
+                finalises_at=int(args["finalisesAt"]),
+            )
+        )
+        for position, (brand, from_reserve, from_budget) in enumerate(decode_debits(args)):
             self.session.add(
                 MirrorEpochDebit(
                     block_number=ref.block_number,
@@ -306,9 +340,23 @@ class _Applier:
                     position=position,
                     epoch=epoch,
                     brand=brand,
-                    amount=amount,
+                    amount=from_reserve + from_budget,
+                    from_reserve=from_reserve,
+                    from_budget=from_budget,
                 )
             )
+
+    def epoch_outcome(self, kind: str, args: dict[str, Any], ref: _Ref) -> None:
+        self.session.add(
+            MirrorEpochOutcome(
+                **ref.columns(),
+                kind=kind,
+                epoch=int(args["epoch"]),
+                root=_hex(args["root"]),
+                total=int(args["total"]) if "total" in args else None,
+                auditor=args.get("auditor"),
+            )
+        )
 
     def claimed(self, args: dict[str, Any], ref: _Ref) -> None:
         account, amount, cumulative = decode_claim(args)
@@ -330,9 +378,16 @@ _HANDLERS: dict[tuple[str, str], _Handler] = {
     ("ConsentRegistry", "ConsentNarrowed"): lambda a, args, ref: a.consent_event("narrowed", args, ref),
     ("ConsentRegistry", "ConsentRevoked"): lambda a, args, ref: a.consent_event("revoked", args, ref),
     ("ConsentRegistry", "AccessRecorded"): _Applier.access_recorded,
+    ("ConsentRegistry", "AccessSkipped"): _Applier.access_skipped,
+    ("RewardDistributor", "BudgetFunded"): lambda a, args, ref: a.budget_event("funded", args, ref),
     ("RewardDistributor", "BudgetDeposited"): lambda a, args, ref: a.budget_event("deposited", args, ref),
     ("RewardDistributor", "BudgetWithdrawn"): lambda a, args, ref: a.budget_event("withdrawn", args, ref),
+    ("RewardDistributor", "BudgetReserved"): lambda a, args, ref: a.budget_event("reserved", args, ref),
+    ("RewardDistributor", "ReserveReleased"): lambda a, args, ref: a.budget_event("released", args, ref),
+    ("RewardDistributor", "RetiredBudgetReturned"): lambda a, args, ref: a.budget_event("returned", args, ref),
     ("RewardDistributor", "EpochPublished"): _Applier.epoch_published,
+    ("RewardDistributor", "EpochVetoed"): lambda a, args, ref: a.epoch_outcome("vetoed", args, ref),
+    ("RewardDistributor", "EpochFinalized"): lambda a, args, ref: a.epoch_outcome("finalized", args, ref),
     ("RewardDistributor", "Claimed"): _Applier.claimed,
     ("CashbackToken", "Transfer"): _Applier.transfer,
 }

@@ -81,7 +81,9 @@ class Sender:
             tx: TxParams = {"from": self.account.address, "chainId": self.w3.eth.chain_id}
             if gas is None:
                 try:
-                    gas = int(call.estimate_gas(tx) * 1.2) + 10_000
+                    # Against the pending block: the one the transaction goes into, with its timestamp (a
+                    # signature dated this second is not "in the future" there, as it is at `latest`).
+                    gas = int(call.estimate_gas(tx, block_identifier="pending") * 1.2) + 10_000
                 except ContractLogicError as exc:
                     # Named custom error (ConsentNotCovering, InvalidProof, ...) instead of raw data.
                     revert = as_revert(exc)

@@ -37,6 +37,7 @@ class AccessRequest(SQLModel, table=True):
     filters: str = Field(sa_type=sa.Text, description="Canonical JSON of the request's filters and limit")
     requested_limit: int
     customers: int = Field(default=0, description="Customers recorded on chain (and delivered)")
+    skipped: int = Field(default=0, description="Customers the registry skipped (not charged, no data)")
     cost: int = Field(default=0, sa_type=UintString, description="CASH smallest units owed for the batch")
     request_id: str = Field(unique=True, max_length=66)
     status: str = Field(default=AccessStatus.PENDING, max_length=16)

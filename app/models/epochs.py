@@ -46,6 +46,9 @@ class Epoch(SQLModel, table=True):
     accounts: int | None = Field(default=None, sa_type=sa.BigInteger)
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # End of the root's challenge window: claims under it are paid from then on (unless vetoed).
+    finalises_at: datetime | None = Field(default=None, sa_type=_AWARE)
+    vetoes: int = Field(default=0, description="Times a root of this epoch was vetoed by the auditor")
     created_at: datetime = Field(default_factory=utcnow, sa_type=_AWARE)
     computed_at: datetime | None = Field(default=None, sa_type=_AWARE)
     published_at: datetime | None = Field(default=None, sa_type=_AWARE)
@@ -121,4 +124,31 @@ class EpochDebit(SQLModel, table=True):
     brand: str = Field(primary_key=True, max_length=42)
     purchase_cashback: int = Field(sa_type=UintString)
     access_earnings: int = Field(sa_type=UintString)
+    amount: int = Field(sa_type=UintString)
+
+
+class EpochShortfall(SQLModel, table=True):
+    """A brand whose unreserved budget could not pay its purchase cashback when the epoch was computed.
+
+    The others are settled; this brand's cashback lines are carried (EpochCarry) and owed again in
+    the next epoch. Its recorded accesses are settled anyway: their reserve was taken when recorded.
+    """
+
+    __tablename__ = "epoch_shortfalls"
+
+    epoch: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    brand: str = Field(primary_key=True, max_length=42)
+    owed: int = Field(sa_type=UintString, description="Purchase cashback owed, including earlier carries")
+    available: int = Field(sa_type=UintString, description="The brand's unreserved budget at computation")
+    carried: int = Field(sa_type=UintString, description="What moves to the next epoch")
+
+
+class EpochCarry(SQLModel, table=True):
+    """An account's purchase cashback from a short brand, not paid in `epoch` and owed in the next."""
+
+    __tablename__ = "epoch_carries"
+
+    epoch: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    account: str = Field(primary_key=True, max_length=42)
+    brand: str = Field(primary_key=True, max_length=42)
     amount: int = Field(sa_type=UintString)

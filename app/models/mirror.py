@@ -73,6 +73,8 @@ class MirrorConsentEvent(LogRef, table=True):
     price: int | None = _uint(nullable=True)  # granted
     receipt_hash: str | None = Field(default=None, max_length=66)  # granted
     notice_hash: str | None = Field(default=None, max_length=66)  # granted
+    # granted: the signature's signedAt (block time for a direct grant); revoked: revokedAt.
+    signed_at: int | None = Field(default=None, sa_type=sa.BigInteger)
     nonce: int = _uint()
 
 
@@ -121,29 +123,69 @@ class MirrorAccess(SQLModel, table=True):
     batch_total: int = _uint()
 
 
+class MirrorSkippedAccess(SQLModel, table=True):
+    """One customer of an AccessSkipped event: named in a batch, not recorded nor charged, and why."""
+
+    __tablename__ = "mirror_skipped_accesses"
+
+    block_number: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    log_index: int = Field(primary_key=True)
+    position: int = Field(primary_key=True)  # index among the batch's skipped customers
+    block_hash: str = Field(max_length=66)
+    block_time: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    tx_hash: str = Field(max_length=66, index=True)
+    brand: str = Field(max_length=42, index=True)
+    purpose: int
+    request_id: str = Field(max_length=66, index=True)
+    customer: str = Field(max_length=42, index=True)
+    reason: int  # IConsentRegistry.SkipReason
+
+
 # -- RewardDistributor ----------------------------------------------------------------------------
 
 
 class MirrorBudgetEvent(LogRef, table=True):
-    """BudgetDeposited (counterparty = who paid in) / BudgetWithdrawn (counterparty = recipient)."""
+    """A change of a brand's budget or reserve at the distributor.
+
+    funded (counterparty = the funder, `reference` its payment), deposited (counterparty = who paid
+    in), withdrawn (counterparty = recipient), reserved / released (recorded accesses reserving
+    budget, the operator releasing a reserve; `reserved` = the reserve afterwards), returned (a
+    retired brand's budget sent back to it).
+    """
 
     __tablename__ = "mirror_budget_events"
 
-    kind: str = Field(max_length=16)  # deposited | withdrawn
+    kind: str = Field(max_length=16)
     brand: str = Field(max_length=42, index=True)
-    counterparty: str = Field(max_length=42)
+    counterparty: str | None = Field(default=None, max_length=42)
     amount: int = _uint()
+    reserved: int | None = _uint(nullable=True)
+    reference: str | None = Field(default=None, max_length=66)
 
 
 class MirrorEpoch(LogRef, table=True):
-    """EpochPublished: the root, the commitment to the off-chain records and the total debited."""
+    """EpochPublished: the root, the commitment to the off-chain records, the total debited, and when
+    its challenge window ends. A vetoed epoch number is published again, so `epoch` may repeat."""
 
     __tablename__ = "mirror_epochs"
 
-    epoch: int = Field(unique=True, sa_type=sa.BigInteger)
+    epoch: int = Field(index=True, sa_type=sa.BigInteger)
     root: str = Field(max_length=66)
     commitment: str = Field(max_length=66)
     total: int = _uint()
+    finalises_at: int | None = Field(default=None, sa_type=sa.BigInteger)  # unix s
+
+
+class MirrorEpochOutcome(LogRef, table=True):
+    """EpochVetoed (by `auditor`) / EpochFinalized (its root became the claimable one)."""
+
+    __tablename__ = "mirror_epoch_outcomes"
+
+    kind: str = Field(max_length=16)  # vetoed | finalized
+    epoch: int = Field(index=True, sa_type=sa.BigInteger)
+    root: str = Field(max_length=66)
+    total: int | None = _uint(nullable=True)  # finalized
+    auditor: str | None = Field(default=None, max_length=42)  # vetoed
 
 
 class MirrorEpochDebit(SQLModel, table=True):
@@ -156,7 +198,9 @@ class MirrorEpochDebit(SQLModel, table=True):
     position: int = Field(primary_key=True)
     epoch: int = Field(index=True, sa_type=sa.BigInteger)
     brand: str = Field(max_length=42, index=True)
-    amount: int = _uint()
+    amount: int = _uint()  # from_reserve + from_budget
+    from_reserve: int | None = _uint(nullable=True)  # recorded accesses, settled from the reserve
+    from_budget: int | None = _uint(nullable=True)  # purchase cashback, from the unreserved budget
 
 
 class MirrorClaim(LogRef, table=True):
@@ -213,8 +257,10 @@ MIRROR_TABLES: tuple[type[SQLModel], ...] = (
     MirrorConsentEvent,
     MirrorConsent,
     MirrorAccess,
+    MirrorSkippedAccess,
     MirrorBudgetEvent,
     MirrorEpoch,
+    MirrorEpochOutcome,
     MirrorEpochDebit,
     MirrorClaim,
     MirrorTransfer,

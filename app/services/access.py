@@ -2,17 +2,20 @@
 
 A profile request runs, per brand one at a time (so two requests cannot both spend the same budget):
 1. the mirror is brought up to the chain's confirmed head, and the candidates are the customers whose
-   consent covers the purpose and every category asked at the chain's time, narrowed by the filters
-   and the limit (app/services/audience.py);
-2. their prices must be payable: the brand's budget on chain (RewardDistributor.budgetOf) minus what
-   it already owes for accesses not yet settled by an epoch ("committed"), else 402 and nothing else;
+   consent covers the purpose and every category asked at the chain's time, at a price within the
+   brand's on-chain maximum, narrowed by the filters and the limit (app/services/audience.py);
+2. their prices must be payable: the brand's unreserved budget (RewardDistributor.availableOf) and the
+   allowance the brand gave the recorder (ConsentRegistry.accessLimitsOf), else 402 and nothing else;
 3. an `access_requests` row is written (status pending) with a fresh random request id, then ONE
-   recordAccess batch carrying that id is sent by the relayer. The registry is the authority: if it
-   refuses a customer (ConsentNotCovering: revoked, narrowed or expired since the mirror saw it), that
-   customer is dropped, the mirror refreshed, the candidates chosen again and the batch sent once more;
-   a second refusal fails the request (409, no data). A chain that does not answer fails it with 503;
+   recordAccess batch carrying that id and, per customer, the price the brand is charged here (its
+   agreed maximum) is sent by the recorder key. The registry is the authority and never refuses the
+   batch for one customer: whoever is no longer covered (revoked, narrowed or expired since the mirror
+   saw it), re-priced above the agreed price, or beyond the allowance or budget is skipped, named in
+   AccessSkipped with the reason, and neither charged nor given any data. A batch refused as a whole
+   fails the request (409, no data); a chain that does not answer fails it with 503;
 4. only the customers named in the mined AccessRecorded event are returned, each with the fields of the
-   categories asked and nothing else; the row is marked recorded, then delivered.
+   categories asked and nothing else; the skipped ones are listed with their reason; the row is
+   marked recorded, then delivered. The recorded total is reserved in the brand's budget on chain.
 
 Profiles describe what the programme knows of a customer across all brands (purchase totals, RFM
 grade, interest scores), never another brand's name or a single order.
@@ -39,13 +42,11 @@ from app.domain import Category, Purpose, category_names
 from app.errors import ChainRefused, ChainUnavailable, Conflict, InsufficientBudget, InvalidInput
 from app.models.access import AccessRequest, AccessStatus
 from app.models.accounts import Brand, Customer, utcnow
-from app.models.epochs import Epoch, EpochScore
+from app.models.epochs import EpochScore, EpochShortfall
 from app.models.mirror import (
     IndexerCursor,
-    MirrorAccess,
     MirrorBudgetEvent,
     MirrorConsent,
-    MirrorEpoch,
     MirrorEpochDebit,
 )
 from app.models.purchases import InterestEvent, InterestKind, Purchase
@@ -78,52 +79,24 @@ def _brand_lock(brand_id: int) -> threading.Lock:
         return _brand_locks[brand_id]
 
 
-# -- what a brand owes ----------------------------------------------------------------------------
+# -- what a brand can pay ---------------------------------------------------------------------------
+
+# IConsentRegistry.SkipReason, by its uint8 value.
+SKIP_REASONS = ("not_covered", "price_above_maximum", "duplicate", "over_allowance", "over_budget")
 
 
-def settled_to_block(session: Session) -> int:
-    """Last block whose accesses a published epoch has debited (-1 before the first epoch).
-
-    The chain says which epoch is the latest published (mirror_epochs); the epoch's own record says
-    up to which block it covered accesses.
-    """
-    latest = session.exec(select(func.max(MirrorEpoch.epoch))).one()
-    if latest is None:
-        return -1
-    epoch = session.get(Epoch, latest)
-    # A published epoch unknown to this database (restored from elsewhere): count everything as owed.
-    return epoch.to_block if epoch is not None else -1
+def budget_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int]:
+    """(budget, reserved) of the brand at the distributor: the reserve is what recorded, unsettled
+    accesses hold; the rest is what new accesses (and withdrawals) may use."""
+    distributor = chain.distributor
+    budget = int(chain.call(distributor.functions.budgetOf(brand.address)))
+    return budget, int(chain.call(distributor.functions.reservedOf(brand.address)))
 
 
-def committed(session: Session, brand: Brand) -> int:
-    """What the brand owes for accesses recorded on chain and not yet settled by a published epoch.
-
-    From the mirror, plus this service's own recorded batches the indexer has not reached yet.
-    """
-    after = settled_to_block(session)
-    owed = sum(
-        int(price)
-        for price in session.exec(
-            select(MirrorAccess.price).where(MirrorAccess.brand == brand.address, MirrorAccess.block_number > after)
-        ).all()
-    )
-    cursor = session.get(IndexerCursor, 1)
-    indexed = cursor.last_block if cursor is not None else -1
-    owed += sum(
-        int(cost)
-        for cost in session.exec(
-            select(AccessRequest.cost).where(
-                AccessRequest.brand_id == brand.id,
-                col(AccessRequest.status).in_([AccessStatus.RECORDED, AccessStatus.DELIVERED]),
-                col(AccessRequest.block_number) > max(indexed, after),
-            )
-        ).all()
-    )
-    return owed
-
-
-def budget_on_chain(chain: ChainGateway, brand: Brand) -> int:
-    return int(chain.call(chain.distributor.functions.budgetOf(brand.address)))
+def limits_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int, bool]:
+    """(allowance, max price, whether the brand ever set them) the brand gave the recorder."""
+    (allowance, max_price), changed_at = chain.call(chain.registry.functions.accessLimitsOf(brand.address))
+    return int(allowance), int(max_price), bool(changed_at)
 
 
 # -- profile requests -----------------------------------------------------------------------------
@@ -145,84 +118,72 @@ def request_profiles(
     engine = session.get_bind()
     with _brand_lock(brand.id):  # type: ignore[arg-type]
         refresh_mirror(settings, engine, chain)  # type: ignore[arg-type]
-        dropped: set[str] = set()
-        record: AccessRequest | None = None
-        for attempt in (1, 2):
-            now = chain_now(chain)
-            candidates = consenting(session, brand, scope, now.timestamp, exclude=frozenset(dropped))
-            scores, interests = _dimensions(session, settings, scope, filters, candidates)
-            chosen = [c for c in candidates if matches(c, filters, scores, interests)][:limit]
-            if not chosen:
-                if record is not None:
-                    _close(session, record, AccessStatus.REFUSED, "no customer left after the chain refused")
-                    raise Conflict(
-                        "the consents changed while the request was being recorded and no customer is "
-                        "left; nothing was recorded or returned",
-                        request_id=record.request_id,
-                    )
-                return _result(None, scope, filters, limit, [], 0, attempts=0)
-            cost = sum(c.price for c in chosen)
-            budget = budget_on_chain(chain, brand)
-            owed = committed(session, brand)
-            if budget - owed < cost:
-                if record is not None:
-                    _close(session, record, AccessStatus.REFUSED, "insufficient budget")
-                raise InsufficientBudget(
-                    f"the budget cannot pay this request: it costs {cost} for {len(chosen)} customers, the budget "
-                    f"is {budget} of which {owed} is owed for accesses not yet settled; deposit more CASH with "
-                    "RewardDistributor.deposit or ask for fewer customers",
-                    cost=str(cost),
-                    budget=str(budget),
-                    committed=str(owed),
-                    available=str(max(budget - owed, 0)),
-                )
-            if record is None:
-                record = _open(session, brand, scope, filters, limit)
-            record.attempts = attempt
-            record.customers, record.cost = len(chosen), cost
-            session.add(record)
-            session.commit()
-            try:
-                sent = chain.send(
-                    chain.registry.functions.recordAccess(
-                        brand.address,
-                        scope.purpose,
-                        scope.categories,
-                        [c.address for c in chosen],
-                        bytes.fromhex(record.request_id[2:]),
-                    ),
-                    role="relayer",
-                )
-            except ChainRefused as exc:
-                customer = (exc.detail.get("args") or {}).get("customer")
-                if exc.detail.get("error") == "ConsentNotCovering" and attempt == 1 and customer:
-                    dropped.add(customer)
-                    refresh_mirror(settings, engine, chain)  # type: ignore[arg-type]
-                    continue
-                _close(session, record, AccessStatus.REFUSED, exc.message)
-                raise Conflict(
-                    f"the registry refused to record the access ({exc.detail.get('error')}): a consent changed "
-                    "while the request was being recorded; nothing was returned, ask again",
-                    request_id=record.request_id,
-                    refusal=exc.detail,
-                ) from None
-            except TransactionFailed as exc:
-                # Mined but reverted: a consent changed between the gas estimate and the block.
-                if attempt == 1:
-                    refresh_mirror(settings, engine, chain)  # type: ignore[arg-type]
-                    continue
-                _close(session, record, AccessStatus.REFUSED, str(exc))
-                raise Conflict(
-                    "the access batch reverted twice while consents changed; nothing was returned, ask again",
-                    request_id=record.request_id,
-                ) from None
-            except ChainUnavailable as exc:
-                _close(session, record, AccessStatus.FAILED, exc.message)
-                raise
-            return _deliver(
-                session, settings, chain, brand, scope, filters, limit, record, sent, chosen, scores, interests
+        allowance, max_price, limited = limits_on_chain(chain, brand)
+        now = chain_now(chain)
+        candidates = consenting(session, brand, scope, now.timestamp)
+        if limited:  # the brand pays no customer above its own maximum: they are not asked for
+            candidates = [c for c in candidates if c.price <= max_price]
+        scores, interests = _dimensions(session, settings, scope, filters, candidates)
+        chosen = [c for c in candidates if matches(c, filters, scores, interests)][:limit]
+        if not chosen:
+            return _result(None, scope, filters, limit, [], [], 0, attempts=0)
+        cost = sum(c.price for c in chosen)
+        budget, reserved = budget_on_chain(chain, brand)
+        available = budget - reserved
+        if available < cost:
+            raise InsufficientBudget(
+                f"the budget cannot pay this request: it costs {cost} for {len(chosen)} customers, the budget "
+                f"is {budget} of which {reserved} is reserved for accesses not yet settled; ask the operator to "
+                "fund it (RewardDistributor.fund) or ask for fewer customers",
+                cost=str(cost),
+                budget=str(budget),
+                committed=str(reserved),
+                available=str(max(available, 0)),
             )
-    raise AssertionError("unreachable")  # pragma: no cover
+        if allowance < cost:
+            raise InsufficientBudget(
+                f"the allowance you gave the recorder cannot pay this request: it costs {cost} for {len(chosen)} "
+                f"customers, the allowance left is {allowance}"
+                + ("" if limited else " (you have not set access limits yet)")
+                + "; set it with POST /brands/me/access-limits",
+                cost=str(cost),
+                allowance=str(allowance),
+            )
+        record = _open(session, brand, scope, filters, limit)
+        record.attempts = 1
+        record.customers, record.cost = len(chosen), cost
+        session.add(record)
+        session.commit()
+        try:
+            sent = chain.send(
+                chain.registry.functions.recordAccess(
+                    brand.address,
+                    scope.purpose,
+                    scope.categories,
+                    [c.address for c in chosen],
+                    [c.price for c in chosen],  # the price the brand is charged here: never more
+                    bytes.fromhex(record.request_id[2:]),
+                ),
+                role="recorder",
+            )
+        except ChainRefused as exc:
+            _close(session, record, AccessStatus.REFUSED, exc.message)
+            raise Conflict(
+                f"the registry refused to record the access ({exc.detail.get('error')}); nothing was returned",
+                request_id=record.request_id,
+                refusal=exc.detail,
+            ) from None
+        except TransactionFailed as exc:
+            _close(session, record, AccessStatus.REFUSED, str(exc))
+            raise Conflict(
+                "the access batch reverted (the registry was paused, or a brand-wide condition changed); "
+                "nothing was returned, ask again",
+                request_id=record.request_id,
+            ) from None
+        except ChainUnavailable as exc:
+            _close(session, record, AccessStatus.FAILED, exc.message)
+            raise
+        return _deliver(session, settings, chain, brand, scope, filters, limit, record, sent, chosen, scores, interests)
 
 
 def _dimensions(
@@ -272,15 +233,25 @@ def _deliver(
     scores: dict[int, EpochScore],
     interests: Interests,
 ) -> dict[str, Any]:
-    # The mined event, not our candidate list, says whose access was recorded and at what price.
-    events = [
-        e
-        for e in chain.registry.events.AccessRecorded().process_receipt(sent.receipt, errors=DISCARD)
-        if "0x" + bytes(e["args"]["requestId"]).hex() == record.request_id
-    ]
+    # The mined events, not our candidate list, say whose access was recorded, at what price, and who
+    # was skipped.
+    def of_request(name: str) -> list[Any]:
+        event = getattr(chain.registry.events, name)()
+        return [
+            e
+            for e in event.process_receipt(sent.receipt, errors=DISCARD)
+            if "0x" + bytes(e["args"]["requestId"]).hex() == record.request_id
+        ]
+
+    events = of_request("AccessRecorded")
     if len(events) != 1:
         _close(session, record, AccessStatus.FAILED, f"{len(events)} AccessRecorded events for the request")
         raise Conflict(f"the access batch {sent.tx_hash} carries no AccessRecorded for this request; nothing returned")
+    skipped = [
+        {"address": customer, "reason": SKIP_REASONS[int(reason)]}
+        for e in of_request("AccessSkipped")
+        for customer, reason in zip(e["args"]["customers"], e["args"]["reasons"], strict=True)
+    ]
     args = events[0]["args"]
     prices = dict(zip(args["customers"], (int(p) for p in args["prices"]), strict=True))
     by_address = {c.address: c for c in chosen}
@@ -288,6 +259,7 @@ def _deliver(
     record.status = AccessStatus.RECORDED
     record.tx_hash, record.block_number, record.gas_used = sent.tx_hash, sent.block_number, sent.gas_used
     record.customers, record.cost = len(recorded), int(args["total"])
+    record.skipped = len(skipped)
     record.recorded_at = utcnow()
     session.add(record)
     session.commit()
@@ -296,7 +268,7 @@ def _deliver(
     record.delivered_at = utcnow()
     session.add(record)
     session.commit()
-    return _result(record, scope, filters, limit, profiles, int(args["total"]), attempts=record.attempts)
+    return _result(record, scope, filters, limit, profiles, skipped, int(args["total"]), attempts=record.attempts)
 
 
 def _result(
@@ -305,6 +277,7 @@ def _result(
     filters: Filters,
     limit: int,
     profiles: list[dict[str, Any]],
+    skipped: list[dict[str, str]],
     cost: int,
     *,
     attempts: int,
@@ -322,6 +295,7 @@ def _result(
         "cost": str(cost),
         "attempts": attempts,
         "profiles": profiles,
+        "skipped": skipped,
     }
 
 
@@ -425,13 +399,17 @@ def brand_account(session: Session, settings: Settings, chain: ChainGateway, bra
     events = session.exec(
         select(MirrorBudgetEvent.kind, MirrorBudgetEvent.amount).where(MirrorBudgetEvent.brand == brand.address)
     ).all()
-    deposited = sum(int(a) for kind, a in events if kind == "deposited")
+    deposited = sum(int(a) for kind, a in events if kind in ("funded", "deposited"))
     withdrawn = sum(int(a) for kind, a in events if kind == "withdrawn")
     spent = sum(
         int(a) for a in session.exec(select(MirrorEpochDebit.amount).where(MirrorEpochDebit.brand == brand.address))
     )
-    budget = budget_on_chain(chain, brand)
-    owed = committed(session, brand)
+    budget, owed = budget_on_chain(chain, brand)
+    allowance, max_price, _ = limits_on_chain(chain, brand)
+    funded = sum(int(a) for kind, a in events if kind == "funded")
+    shortfalls = session.exec(
+        select(EpochShortfall).where(func.lower(EpochShortfall.brand) == brand.address.lower())
+    ).all()
     now = chain_now(chain)
     k = settings.audience_k_min
     prices: list[dict[str, Any]] = []
@@ -474,6 +452,13 @@ def brand_account(session: Session, settings: Settings, chain: ChainGateway, bra
             "committed": str(owed),
             "remaining": str(max(budget - owed, 0)),
             "shortfall": str(max(owed - budget, 0)),
+            "funded": str(funded),
+            "allowance": str(allowance),
+            "max_price": str(max_price),
+            "carried": [
+                {"epoch": s.epoch, "owed": str(s.owed), "available": str(s.available), "carried": str(s.carried)}
+                for s in sorted(shortfalls, key=lambda s: s.epoch)
+            ],
         },
         "prices": prices,
         "accesses": {"requests": int(delivered[0] or 0), "customers": int(delivered[1] or 0)},

@@ -24,19 +24,22 @@ from app import db
 from app.analytics.rfm import rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
 from app.chain.gateway import ChainGateway
-from app.chain.indexer import Indexer, decode_claim, decode_epoch, mirror_dump
-from app.chain.merkle import cumulative_tree
+from app.chain.indexer import Indexer, decode_claim, decode_debits, decode_epoch, mirror_dump
+from app.chain.merkle import build_tree
 from app.config import Settings
 from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
 from app.services.audit_confirmations import check_confirmations
+from app.services.audit_proofs import check_proof_files
+from app.services.audit_settlement import carry_shortfalls, live_publications
+from app.services.reward_trees import leaves_for
 
 REPORT_VERSION = 1
 LOG_CHUNK_BLOCKS = 10_000
 HASH_CHUNK_ROWS = 65_536  # purchases per chunk of the committed purchases_hash (app/services/epochs.py)
-DEPLOYMENT_SEED = 1  # the unit minted to the distributor at deployment (app/chain/deployment.py)
+DEPLOYMENT_SEED = 0  # CASH reaches the distributor only from the vault, at finalisation (docs/contracts.md)
 MAX_BALANCE_CALLS = 10_000  # token holders whose balanceOf is asked at the audited block
 MAX_EVIDENCE = 10  # examples listed per discrepancy
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -295,10 +298,10 @@ def tier_rates(
         con.close()
 
 
-def merkle_root(cumulative: dict[str, int]) -> tuple[str, int]:
-    """(0x root, leaf count) over the accounts with a positive cumulative amount, as write_tree builds it."""
-    leaves = [(a, c) for a, c in cumulative.items() if c > 0]
-    return "0x" + cumulative_tree(leaves).root.hex(), len(leaves)
+def merkle_root(settings: Settings, number: int, cumulative: dict[str, int]) -> tuple[str, int]:
+    """(0x root, leaf count) of epoch `number`'s salted tree over the accounts with a positive cumulative amount."""
+    leaves = leaves_for(settings, number, [(a, c) for a, c in cumulative.items() if c > 0])
+    return "0x" + build_tree(leaves).root.hex(), len(leaves)
 
 
 def _parse_iso(value: str | None) -> datetime | None:
@@ -456,6 +459,11 @@ class Verifier:
                 lambda c: self._check_epochs(c, events),
             ),
             self._guarded(
+                "proofs",
+                "Every stored proof reaches its epoch's on-chain root; the tree files hold the committed leaves",
+                lambda c: check_proof_files(c, self.settings, self.engine, events),
+            ),
+            self._guarded(
                 "money",
                 "Money balances: budgets, published totals, token supply, claims",
                 lambda c: self._check_money(c, chain, events, head, vault),
@@ -511,8 +519,9 @@ class Verifier:
     # -- 2. epoch roots ---------------------------------------------------------------------
 
     def _check_epochs(self, result: CheckResult, events: list[ChainEvent]) -> None:
-        published = [(e, decode_epoch(e.args)) for e in events if e.name == "EpochPublished"]
+        published = [(e, decode_epoch(e.args)) for e in live_publications(events)]
         accesses = [e for e in events if e.name == "AccessRecorded"]
+        carry: dict[tuple[str, str], int] = {}  # purchase cashback a short brand could not pay yet
         with Session(self.engine) as session:
             rows = {r.number: r for r in session.scalars(select(Epoch))}
         purchases = load_purchases(self.engine)
@@ -595,6 +604,7 @@ class Verifier:
                 if int(m["from_block"]) <= e.block <= int(m["to_block"]):
                     for customer, price in zip(e.args["customers"], e.args["prices"], strict=False):
                         lines[(customer.lower(), e.args["brand"].lower())][1] += int(price)
+            carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a, at=where: fail(at, *a))
             lines = {k: v for k, v in lines.items() if v[0] + v[1] > 0}  # type: ignore[assignment]
             brand_debits: dict[str, int] = defaultdict(int)
             earned: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -604,7 +614,7 @@ class Verifier:
                 earned[account][1] += ae
             for account, (pc, ae) in earned.items():
                 cumulative[account] = cumulative.get(account, 0) + pc + ae
-            recomputed_root, leaves = merkle_root(cumulative)
+            recomputed_root, leaves = merkle_root(self.settings, number, cumulative)
             recomputed_total = sum(brand_debits.values())
             recomputed_debits = sorted(brand_debits.items())
 
@@ -787,13 +797,23 @@ class Verifier:
         mints = burns = 0
         into_distributor = from_vault_to_distributor = out_of_distributor = 0
         into_vault = 0
+        funded = finalized = 0
+        reserved: dict[str, int] = defaultdict(int)
+        live = {(e.block, e.log_index) for e in live_publications(events)}
         for e in events:
             a = e.args
-            if e.name == "BudgetDeposited":
+            if e.name in ("BudgetDeposited", "BudgetFunded"):
                 deposits[a["brand"].lower()] += int(a["amount"])
-            elif e.name == "BudgetWithdrawn":
+                funded += int(a["amount"]) if e.name == "BudgetFunded" else 0
+            elif e.name in ("BudgetWithdrawn", "RetiredBudgetReturned"):
                 withdrawals[a["brand"].lower()] += int(a["amount"])
-            elif e.name == "EpochPublished":
+            elif e.name == "BudgetReserved":
+                reserved[a["brand"].lower()] += int(a["amount"])
+            elif e.name == "ReserveReleased":
+                reserved[a["brand"].lower()] -= int(a["amount"])
+            elif e.name == "EpochFinalized":
+                finalized += int(a["total"])
+            elif e.name == "EpochPublished" and (e.block, e.log_index) in live:  # a vetoed one restored all
                 number, _, _, total, pairs = decode_epoch(a)
                 if sum(amount for _, amount in pairs) != total:
                     result.fail(
@@ -805,6 +825,8 @@ class Verifier:
                 totals += total
                 for brand, amount in pairs:
                     debits[brand.lower()] += amount
+                for brand, from_reserve, _ in decode_debits(a):
+                    reserved[brand.lower()] -= from_reserve
             elif e.name == "Claimed":
                 account, amount, cumulative = decode_claim(a)
                 c = claims[account.lower()]
@@ -858,6 +880,22 @@ class Verifier:
                     f"deposits {deposits[brand]} != withdrawals {withdrawals[brand]} + debits "
                     f"{debits[brand]} + budgetOf {budget} at block {head}",
                 )
+            on_reserve = int(chain.call("RewardDistributor", "reservedOf", row["brand"], block=head))
+            row["reserved"] = on_reserve
+            if on_reserve != reserved[brand]:
+                result.fail(
+                    {"brand": row["brand"], "field": "reserved"},
+                    str(reserved[brand]),
+                    str(on_reserve),
+                    "reservedOf differs from the reserves recorded accesses took minus what epochs settled",
+                )
+            if on_reserve > budget:
+                result.fail(
+                    {"brand": row["brand"], "field": "reserved"},
+                    f"<= {budget}",
+                    str(on_reserve),
+                    "the brand's reserve exceeds its budget: recorded accesses could not all be settled",
+                )
 
         # Published totals = claimed + claimable. The distributor holds exactly the released epoch totals
         # minus the claims, plus what reached it otherwise: the deployment's 1-unit seed and any direct
@@ -870,20 +908,22 @@ class Verifier:
         donations = outside - DEPLOYMENT_SEED
         claimable = distributor_balance - outside
         allocated = int(chain.call("RewardDistributor", "totalAllocated", block=head))
-        if totals != claimed_total + claimable:
+        # Only finalised epochs reach the distributor; a pending one's total stays in the vault.
+        pending = totals - finalized
+        if finalized != claimed_total + claimable:
             result.fail(
                 {"contract": "RewardDistributor"},
-                str(totals),
+                str(finalized),
                 str(claimed_total + claimable),
-                f"published totals {totals} != claimed {claimed_total} + claimable {claimable} "
+                f"finalised totals {finalized} != claimed {claimed_total} + claimable {claimable} "
                 f"(distributor balance {distributor_balance} minus {outside} seed and donations)",
             )
-        if from_vault_to_distributor != totals:
+        if from_vault_to_distributor != finalized:
             result.fail(
                 {"contract": "BudgetVault"},
-                str(totals),
+                str(finalized),
                 str(from_vault_to_distributor),
-                "the vault did not release exactly the published epoch totals to the distributor",
+                "the vault did not release exactly the finalised epoch totals to the distributor",
             )
         if out_of_distributor != claimed_total:
             result.fail(
@@ -892,12 +932,12 @@ class Verifier:
                 str(out_of_distributor),
                 "tokens left the distributor other than by claims",
             )
-        if allocated != totals:
+        if allocated != finalized:
             result.fail(
                 {"contract": "RewardDistributor", "field": "totalAllocated"},
-                str(totals),
+                str(finalized),
                 str(allocated),
-                "totalAllocated() differs from the sum of EpochPublished totals",
+                "totalAllocated() differs from the sum of EpochFinalized totals",
             )
         if donations < 0:
             result.fail(
@@ -908,13 +948,32 @@ class Verifier:
             )
         vault_balance = int(chain.call("CashbackToken", "balanceOf", Web3.to_checksum_address(vault), block=head))
         vault_donations = into_vault - sum(deposits.values())
-        if vault_balance != budgets_total + vault_donations:
+        if vault_balance != budgets_total + pending + vault_donations:
             result.fail(
                 {"contract": "BudgetVault"},
-                str(budgets_total + vault_donations),
+                str(budgets_total + pending + vault_donations),
                 str(vault_balance),
-                f"the vault holds {vault_balance}, budgets add up to {budgets_total} plus "
-                f"{vault_donations} transferred in directly",
+                f"the vault holds {vault_balance}, budgets add up to {budgets_total} plus {pending} of a pending "
+                f"epoch plus {vault_donations} transferred in directly",
+            )
+        # Money is only created by funding (the only mint), and all of it is somewhere: claimed, allocated
+        # and unclaimed, in a pending epoch, in a budget, or withdrawn (and returned) to its brand.
+        total_funded = int(chain.call("RewardDistributor", "totalFunded", block=head))
+        if not total_funded == funded == mints:
+            result.fail(
+                {"contract": "RewardDistributor", "field": "totalFunded"},
+                str(funded),
+                str(total_funded),
+                f"BudgetFunded events add up to {funded}, totalFunded() says {total_funded}, CASH minted {mints}",
+            )
+        paid_in, paid_out = sum(deposits.values()), sum(withdrawals.values())
+        if paid_in != claimed_total + claimable + pending + budgets_total + paid_out:
+            result.fail(
+                {"contract": "RewardDistributor", "field": "funded"},
+                str(paid_in),
+                str(claimed_total + claimable + pending + budgets_total + paid_out),
+                f"funded and deposited {paid_in} != claimed {claimed_total} + allocated unclaimed {claimable} + "
+                f"pending {pending} + remaining budgets {budgets_total} + withdrawn {paid_out}",
             )
 
         # Token: supply = mints - burns, and every holder's balance is what the transfers leave it.
@@ -973,6 +1032,9 @@ class Verifier:
             "debited": sum(debits.values()),
             "remaining_budgets": budgets_total,
             "published_totals": totals,
+            "finalised_totals": finalized,
+            "pending_total": pending,
+            "funded": funded,
             "claimed": claimed_total,
             "claimable": claimable,
             "distributor_balance": distributor_balance,

@@ -22,7 +22,7 @@ from eth_utils import keccak
 from sqlmodel import Session, col, select
 from web3.types import BlockParams
 
-from app.chain.eip712 import recover_signer, typed_data
+from app.chain.eip712 import recover_signer, timing, typed_data
 from app.chain.gateway import ChainGateway
 from app.chain.signatures import signs_typed_data
 from app.config import Settings
@@ -45,6 +45,7 @@ from app.models.consents import (
     ReceiptStatus,
 )
 from app.services import relays
+from app.services.signatures import await_signing_time, chain_time, fresh_timing
 
 COLLECTION_METHOD = "eip712-signature"
 RECEIPT_VERSION = "KI-CR-v1.1.0"  # Kantara Consent Receipt v1.1, the field set ISO/IEC TS 27560 builds on
@@ -275,8 +276,14 @@ def prepare_change(
     now_s = int(now.timestamp())
     registry = chain.registry
     chain_id = chain.chain_id
-    nonce = int(chain.call(registry.functions.nonces(customer.address)))
-    deadline = now_s + settings.consent_signature_ttl_seconds
+    # A grant must be signed after the consent's last revoke, or the registry refuses it.
+    revoked_at = (
+        int(chain.call(registry.functions.revokedAt(customer.address, brand.address, purpose)))
+        if action == ConsentAction.GRANT
+        else 0
+    )
+    signing = fresh_timing(chain, settings, customer.address, after=revoked_at)
+    nonce, deadline = signing["nonce"], signing["deadline"]
     base = {"customer": customer.address, "brand": brand.address, "purpose": purpose}
     receipt: ConsentReceipt | None = None
 
@@ -354,7 +361,7 @@ def prepare_change(
             categories, expires_at = None, None
             message = dict(base)
 
-    message |= {"nonce": nonce, "deadline": deadline}
+    message |= signing
     document = typed_data(action.value.capitalize(), message, chain_id=chain_id, registry=registry.address)
     assert customer.id is not None and brand.id is not None
     change = ConsentChange(
@@ -417,12 +424,12 @@ def _contract_call(chain: ChainGateway, change: ConsentChange, document: dict[st
             _hex_bytes(m["receiptHash"]),
             _hex_bytes(m["noticeHash"]),
         )
-        return registry.functions.grantBySig(terms, m["deadline"], signature)
+        return registry.functions.grantBySig(terms, timing(m), signature)
     if change.action == ConsentAction.NARROW:
         return registry.functions.narrowBySig(
-            m["customer"], m["brand"], m["purpose"], m["categories"], m["expiresAt"], m["deadline"], signature
+            m["customer"], m["brand"], m["purpose"], m["categories"], m["expiresAt"], timing(m), signature
         )
-    return registry.functions.revokeBySig(m["customer"], m["brand"], m["purpose"], m["deadline"], signature)
+    return registry.functions.revokeBySig(m["customer"], m["brand"], m["purpose"], timing(m), signature)
 
 
 def submit_change(
@@ -431,7 +438,7 @@ def submit_change(
     """Checks the customer's signature off chain, relays it, and only then records the outcome."""
     change = get_change(session, customer, change_id)
     relays.refuse_resubmit(change)
-    if int(utcnow().timestamp()) > change.deadline:
+    if chain_time(chain) > change.deadline:  # the registry judges deadlines by the block's time
         deadline = datetime.fromtimestamp(change.deadline, UTC).isoformat()
         raise SignatureExpired(f"the signature request expired at {deadline}; ask for new typed data and sign again")
     document = json.loads(change.typed_data)
@@ -464,19 +471,18 @@ def _relay(
     raw: bytes,
 ) -> RelayedChange:
     registry = chain.registry
-    on_chain_nonce = int(chain.call(registry.functions.nonces(customer.address)))
-    already = _find_relayed(chain, change, customer.address) if on_chain_nonce > change.nonce else None
-    if already is not None:
-        # Relayed before and the answer was lost (a crash, a dropped connection): record it now.
-        tx_hash, block_number = already
-        return _record_relayed(session, chain, change, document, tx_hash, block_number)
-    if on_chain_nonce != change.nonce:
+    if chain.call(registry.functions.isNonceUsed(customer.address, change.nonce)):
+        already = _find_relayed(chain, change, customer.address)
+        if already is not None:
+            # Relayed before and the answer was lost (a crash, a dropped connection): record it now.
+            tx_hash, block_number = already
+            return _record_relayed(session, chain, change, document, tx_hash, block_number)
         raise Conflict(
-            f"the signature is for nonce {change.nonce} but the registry expects {on_chain_nonce}: another "
-            "change was signed and relayed since; ask for new typed data",
+            f"the signature's nonce {change.nonce} was invalidated (or used by another change): ask for new "
+            "typed data and sign again",
             nonce=change.nonce,
-            expected=on_chain_nonce,
         )
+    await_signing_time(int(document["message"]["signedAt"]))
     try:
         sent = chain.send(
             _contract_call(chain, change, document, raw),
@@ -496,10 +502,23 @@ def _relay(
                 "the registry refused the signature (SignatureExpired): its deadline has passed; sign again",
                 error=name,
             ) from refused
+        if name in _OUTRUN:
+            raise Conflict(
+                f"the registry refused the signature ({name}): {_OUTRUN[name]}; ask for new typed data and sign again",
+                error=name,
+                refusal=refused.detail,
+            ) from refused
         raise
 
     return _record_relayed(session, chain, change, document, sent.tx_hash, sent.block_number)
 
+
+# Refusals meaning a later act of the customer outran this signature.
+_OUTRUN = {
+    "GrantSignedBeforeRevoke": "the consent was revoked after this grant was signed, and a revoke wins",
+    "SignatureInvalidated": "you invalidated your signatures made up to a time after this one was made",
+    "NonceAlreadyUsed": "its nonce was used or invalidated",
+}
 
 _EVENTS = {
     ConsentAction.GRANT: "ConsentGranted",

@@ -29,6 +29,7 @@ import duckdb
 from eth_utils import keccak, to_checksum_address
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
+from web3.logs import DISCARD
 
 from app.analytics import behaviour
 from app.analytics.rfm import cut_points_sql, rfm_sql, timestamp_sql, utc_naive
@@ -36,21 +37,23 @@ from app.analytics.rules import ProgrammeRules, canonical_json, default_rules, r
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
-from app.chain.merkle import pack_debit
 from app.chain.proofs import TreeFiles, write_tree
 from app.config import Settings
-from app.errors import Conflict, InsufficientBudget, InvalidInput
+from app.errors import ChainRefused, Conflict, InvalidInput
 from app.models.accounts import utcnow
 from app.models.epochs import (
     BehaviourChange,
     Epoch,
+    EpochCarry,
     EpochCutPoint,
     EpochDebit,
     EpochReward,
     EpochScore,
+    EpochShortfall,
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
+from app.services import reward_trees
 
 Progress = Callable[[str], None]
 
@@ -64,6 +67,23 @@ FAULT_ENV = "LEDGER_FAULT_AT"
 def _fault_point(name: str) -> None:
     if os.environ.get(FAULT_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A brand whose unreserved budget could not pay its purchase cashback: all of it is carried."""
+
+    brand: str  # lower-case address
+    owed: int
+    available: int
+
+    def manifest(self) -> dict[str, str]:
+        return {
+            "brand": self.brand,
+            "owed": str(self.owed),
+            "available": str(self.available),
+            "carried": str(self.owed),
+        }
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,7 @@ class EpochRunner:
     def run(self, as_of: datetime | None) -> EpochOutcome:
         """Finishes an unfinished epoch if there is one, else opens one ending at `as_of` and runs it."""
         steps: list[str] = []
+        self._reopen_vetoed()
         epoch = self._unfinished()
         if epoch is None:
             if as_of is None:
@@ -167,7 +188,15 @@ class EpochRunner:
         n = epoch.number
         with self._session() as session:
             previous = session.get(Epoch, n - 1)
-            for model in (EpochScore, EpochCutPoint, BehaviourChange, EpochReward, EpochDebit):
+            for model in (
+                EpochScore,
+                EpochCutPoint,
+                BehaviourChange,
+                EpochReward,
+                EpochDebit,
+                EpochShortfall,
+                EpochCarry,
+            ):
                 session.execute(delete(model).where(col(model.epoch) == n))
             session.commit()
         with analytics(self.settings) as con:
@@ -179,23 +208,24 @@ class EpochRunner:
             self._store_scores(con, epoch)
             self.progress(f"epoch {n}: rewards and brand debits")
             self._covered_purchases(con, previous)
-            self._rewards(con, epoch)
-            debits = [(brand, int(amount)) for brand, amount in con.execute(_DEBITS_SQL).fetchall()]
-            self._check_budgets(debits)
+            shortfalls = self._rewards(con, epoch)
+            debits = [(brand, int(ae), int(pc)) for brand, ae, pc in con.execute(_DEBITS_SQL).fetchall()]
             self.progress(f"epoch {n}: storing rewards and debits")
             self._store_rewards(con, epoch)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
-            con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines")
+            con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines; DROP TABLE pc_lines")
             self.progress(f"epoch {n}: behaviour changes")
             self._behaviour(con, epoch, previous)
             con.execute("DROP TABLE scores; DROP TABLE p")
             self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
             leaves = con.execute("SELECT account, CAST(cumulative AS VARCHAR) FROM leaves ORDER BY account").fetchall()
-        tree = write_tree(self._epoch_dir(n), [(a, int(c)) for a, c in leaves], final=False)
+        tree = write_tree(
+            self._epoch_dir(n), reward_trees.leaves_for(self.settings, n, [(a, int(c)) for a, c in leaves]), final=False
+        )
         # The rules themselves beside their hash, so this epoch stays auditable after the rules change.
         (self._epoch_dir(n) / "rules.json").write_text(canonical_json(self.rules))
-        total = sum(amount for _, amount in debits)
+        total = sum(ae + pc for _, ae, pc in debits)
         manifest = {
             "epoch": n,
             "as_of": _iso(epoch.as_of),
@@ -209,7 +239,12 @@ class EpochRunner:
             "purchases_hash": purchases_hash,
             "accounts": len(leaves),
             "total": str(total),
-            "debits": [{"brand": brand, "amount": str(amount)} for brand, amount in debits],
+            "debits": [
+                {"brand": brand, "amount": str(ae + pc), "from_reserve": str(ae), "from_budget": str(pc)}
+                for brand, ae, pc in debits
+            ],
+            # Brands whose unreserved budget could not pay their purchase cashback: carried to the next epoch.
+            "shortfalls": [s.manifest() for s in shortfalls],
         }
         canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         with self._session() as session:
@@ -288,12 +323,18 @@ class EpochRunner:
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE covered AS SELECT * FROM p {earlier}")
 
-    def _rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+    def _rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> list[Shortfall]:
         """Earnings per account (`earned`), per brand (`debits`) and every account's new cumulative (`leaves`).
 
         Cashback is won * bps * (cash_units_per_won / 10,000): exact (the rules require the divisor),
         so it is summed in won * bps on 64-bit integers and scaled to token units only per account
-        and per brand, where 128-bit arithmetic is cheap.
+        and brand, where 128-bit arithmetic is cheap.
+
+        A brand short of budget never stops the epoch (issue 9 item 13): its recorded accesses are paid
+        from the reserve they took when recorded; if its unreserved budget cannot pay its purchase
+        cashback (this epoch's plus what an earlier epoch carried), none of that cashback is paid now:
+        each account's line is carried (`carried`) and owed again in the next epoch, and the others
+        are settled as usual. Returns the short brands.
         """
         n = epoch.number
         base_bps = self.rules.tiers[-1].cashback_bps
@@ -313,24 +354,40 @@ class EpochRunner:
             GROUP BY 1, 2"""
         )
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE earned AS
-            WITH by_customer AS (SELECT customer_id, sum(won_bps) AS won_bps FROM cashback GROUP BY 1),
-            purchases AS (
-                SELECT a.account, CAST(b.won_bps AS HUGEINT) * {scale} AS pc
-                FROM by_customer b JOIN accounts a USING (customer_id)
-            ),
+            f"""CREATE OR REPLACE TEMP TABLE pc_lines AS
+            WITH lines AS (
+                SELECT a.account, lower(b.address) AS brand, CAST(sum(c.won_bps) AS HUGEINT) * {scale} AS pc
+                FROM cashback c JOIN accounts a USING (customer_id) JOIN store.brands b ON b.id = c.brand_id
+                GROUP BY 1, 2
+                UNION ALL
+                SELECT lower(account), lower(brand), CAST(amount AS HUGEINT) FROM store.epoch_carries
+                WHERE epoch = {n - 1}
+            )
+            SELECT account, brand, sum(pc) AS pc FROM lines GROUP BY 1, 2 HAVING sum(pc) > 0"""
+        )
+        owed = con.execute("SELECT brand, CAST(sum(pc) AS VARCHAR) FROM pc_lines GROUP BY 1 ORDER BY 1").fetchall()
+        shortfalls = self._shortfalls([(brand, int(amount)) for brand, amount in owed])
+        con.execute("CREATE OR REPLACE TEMP TABLE short (brand VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE short_budgets (brand VARCHAR, available HUGEINT)")
+        if shortfalls:
+            con.executemany("INSERT INTO short VALUES (?)", [[s.brand] for s in shortfalls])
+            con.executemany("INSERT INTO short_budgets VALUES (?, ?)", [[s.brand, s.available] for s in shortfalls])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE carried AS SELECT account, brand, pc FROM pc_lines "
+            "WHERE brand IN (SELECT brand FROM short)"
+        )
+        con.execute("DELETE FROM pc_lines WHERE brand IN (SELECT brand FROM short)")
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE earned AS
+            WITH purchases AS (SELECT account, sum(pc) AS pc FROM pc_lines GROUP BY 1),
             accesses AS (SELECT account, sum(earned) AS ae FROM access_lines GROUP BY 1)
             SELECT account, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
             FROM purchases FULL OUTER JOIN accesses USING (account)
             WHERE coalesce(pc, 0) + coalesce(ae, 0) > 0"""
         )
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE debits AS
-            WITH by_brand AS (SELECT brand_id, sum(won_bps) AS won_bps FROM cashback GROUP BY 1),
-            purchases AS (
-                SELECT lower(b.address) AS brand, CAST(x.won_bps AS HUGEINT) * {scale} AS pc
-                FROM by_brand x JOIN store.brands b ON b.id = x.brand_id
-            ),
+            """CREATE OR REPLACE TEMP TABLE debits AS
+            WITH purchases AS (SELECT brand, sum(pc) AS pc FROM pc_lines GROUP BY 1),
             accesses AS (SELECT brand, sum(earned) AS ae FROM access_lines GROUP BY 1)
             SELECT brand, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
             FROM purchases FULL OUTER JOIN accesses USING (brand)
@@ -345,9 +402,30 @@ class EpochRunner:
             SELECT account, coalesce(b.cumulative, 0) + coalesce(e.pc, 0) + coalesce(e.ae, 0) AS cumulative
             FROM before b FULL OUTER JOIN earned e USING (account)"""
         )
+        return shortfalls
+
+    def _shortfalls(self, owed: list[tuple[str, int]]) -> list[Shortfall]:
+        """Brands whose unreserved budget (RewardDistributor.availableOf, now) is below their purchase cashback."""
+        distributor = self.gateway.distributor
+        short = []
+        for brand, amount in owed:
+            available = int(self.gateway.call(distributor.functions.availableOf(to_checksum_address(brand))))
+            if available < amount:
+                short.append(Shortfall(brand, amount, available))
+        return short
 
     def _store_rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         n = epoch.number
+        con.execute(
+            f"""INSERT INTO store.epoch_carries
+            SELECT {n}, account, brand, CAST(pc AS VARCHAR) FROM carried ORDER BY account, brand"""
+        )
+        con.execute(
+            f"""INSERT INTO store.epoch_shortfalls
+            SELECT {n}, c.brand, CAST(sum(c.pc) AS VARCHAR), CAST(s.available AS VARCHAR), CAST(sum(c.pc) AS VARCHAR)
+            FROM carried c JOIN short_budgets s USING (brand) GROUP BY c.brand, s.available"""
+        )
+        con.execute("DROP TABLE carried; DROP TABLE short; DROP TABLE short_budgets")
         con.execute(
             f"""INSERT INTO store.epoch_debits
             SELECT {n}, brand, CAST(pc AS VARCHAR), CAST(ae AS VARCHAR), CAST(pc + ae AS VARCHAR) FROM debits"""
@@ -359,27 +437,14 @@ class EpochRunner:
             FROM earned e JOIN leaves l USING (account) ORDER BY e.account"""
         )
 
-    def _check_budgets(self, debits: list[tuple[str, int]]) -> None:
-        distributor = self.gateway.distributor
-        short = []
-        for brand, amount in debits:
-            budget = int(self.gateway.call(distributor.functions.budgetOf(to_checksum_address(brand))))
-            if budget < amount:
-                short.append(f"{to_checksum_address(brand)} needs {amount} but has {budget} (short {amount - budget})")
-        if short:
-            raise InsufficientBudget(
-                "brand budgets cannot pay this epoch; top them up and run again: " + "; ".join(short),
-                shortfalls=short,
-            )
-
     # -- step 3: publish --------------------------------------------------------------------
 
     def _publish(self, epoch: Epoch) -> Epoch:
         distributor = self.gateway.distributor
-        on_chain = int(self.gateway.call(distributor.functions.currentEpoch()))
+        on_chain = int(self.gateway.call(distributor.functions.latestEpoch()))
         if on_chain >= epoch.number:
             # Sent before a crash: take the chain's record, never send twice.
-            tx_hash, block, root, commitment = self._find_published(epoch.number)
+            tx_hash, block, root, commitment, finalises_at = self._find_published(epoch.number)
             if root != epoch.root or commitment != epoch.commitment:
                 raise Conflict(
                     f"epoch {epoch.number} on chain has root {root} / commitment {commitment}, not the "
@@ -388,23 +453,27 @@ class EpochRunner:
             self.progress(f"epoch {epoch.number}: already on chain (tx {tx_hash}), recording it")
         elif on_chain == epoch.number - 1:
             assert epoch.root is not None and epoch.commitment is not None, "only a computed epoch is published"
-            manifest = json.loads(epoch.manifest or "{}")
-            debits = [pack_debit(d["brand"], int(d["amount"])) for d in manifest["debits"]]
+            debits = published_debits(epoch)
             self.progress(f"epoch {epoch.number}: publishing the root ({len(debits)} brand debits)")
-            sent = self.gateway.send(
-                distributor.functions.publishEpoch(
-                    epoch.number, bytes.fromhex(epoch.root[2:]), bytes.fromhex(epoch.commitment[2:]), debits
-                ),
-                role="operator",
-            )
+            try:
+                sent = self.gateway.send(
+                    distributor.functions.publishEpoch(
+                        epoch.number, bytes.fromhex(epoch.root[2:]), bytes.fromhex(epoch.commitment[2:]), debits
+                    ),
+                    role="operator",
+                )
+            except ChainRefused as refused:
+                raise self._refusal(epoch, refused) from refused
             _fault_point("publish_sent")
-            tx_hash, block = sent.tx_hash, sent.block_number
+            (event,) = distributor.events.EpochPublished().process_receipt(sent.receipt, errors=DISCARD)
+            tx_hash, block, finalises_at = sent.tx_hash, sent.block_number, int(event["args"]["finalisesAt"])
         else:
             raise Conflict(f"the chain is at epoch {on_chain}; epoch {epoch.number} cannot follow it")
         with self._session() as session:
             row = session.get(Epoch, epoch.number)
             assert row is not None
             row.tx_hash, row.block_number = tx_hash, block
+            row.finalises_at = datetime.fromtimestamp(finalises_at, UTC)
             row.status = EpochStatus.PUBLISHED
             row.published_at = utcnow()
             session.add(row)
@@ -413,7 +482,32 @@ class EpochRunner:
         _fault_point("publish_recorded")
         return row
 
-    def _find_published(self, number: int) -> tuple[str, int, str, str]:
+    def _refusal(self, epoch: Epoch, refused: ChainRefused) -> Exception:
+        """What a refused publication means for the operator."""
+        name, args = refused.detail.get("error"), refused.detail.get("args") or {}
+        if name == "EpochPending":
+            moment = datetime.fromtimestamp(int(args["finalisesAt"]), UTC)
+            return Conflict(
+                f"epoch {args['epoch']} is still in its challenge window until {moment:%Y-%m-%d %H:%M:%S}Z; "
+                f"epoch {epoch.number} can be published after it (run again then)",
+                refusal=refused.detail,
+            )
+        if name in ("InsufficientBudget", "InsufficientReserve"):
+            # A brand withdrew (or a reserve was released) since the epoch was computed: compute it again.
+            with self._session() as session:
+                row = session.get(Epoch, epoch.number)
+                assert row is not None
+                row.status = EpochStatus.OPEN
+                session.add(row)
+                session.commit()
+            return Conflict(
+                f"a brand's budget changed since epoch {epoch.number} was computed ({refused.message}); it was "
+                "reopened: run again to compute and publish it with the current budgets",
+                refusal=refused.detail,
+            )
+        return refused
+
+    def _find_published(self, number: int) -> tuple[str, int, str, str, int]:
         event = self.gateway.distributor.events.EpochPublished()
         deployment = self.gateway.deployment
         logs = self.gateway.guard(
@@ -421,13 +515,34 @@ class EpochRunner:
         )
         if not logs:
             raise Conflict(f"the chain reports epoch {number} but no EpochPublished event for it was found")
-        log = logs[-1]
+        log = logs[-1]  # an epoch number vetoed before is published again: the latest counts
         return (
             "0x" + bytes(log["transactionHash"]).hex(),
             int(log["blockNumber"]),
             "0x" + bytes(log["args"]["root"]).hex(),
             "0x" + bytes(log["args"]["commitment"]).hex(),
+            int(log["args"]["finalisesAt"]),
         )
+
+    def _reopen_vetoed(self) -> None:
+        """An epoch whose root the auditor vetoed is computed and published again (same number)."""
+        with self._session() as session:
+            latest = session.exec(
+                select(Epoch)
+                .where(col(Epoch.status).in_([EpochStatus.PUBLISHED, EpochStatus.DONE]))
+                .order_by(col(Epoch.number).desc())
+            ).first()
+            if latest is None:
+                return
+            on_chain = int(self.gateway.call(self.gateway.distributor.functions.latestEpoch()))
+            if on_chain >= latest.number:
+                return
+            latest.status = EpochStatus.OPEN
+            latest.vetoes += 1
+            latest.tx_hash = latest.block_number = latest.finalises_at = None
+            session.add(latest)
+            session.commit()
+        self.progress(f"epoch {latest.number}: its root was vetoed by the auditor; computing it again")
 
     # -- step 4: proofs ---------------------------------------------------------------------
 
@@ -438,11 +553,7 @@ class EpochRunner:
         if not files.is_final(epoch.root or ""):
             self.progress(f"epoch {n}: storing proofs")
             if not files.finalize(epoch.root or ""):
-                with analytics(self.settings) as con:
-                    leaves = con.execute(_LEAVES_SQL, [n]).fetchall()
-                tree = write_tree(directory, [(a, int(c)) for a, c in leaves], final=True)
-                if "0x" + tree.root.hex() != epoch.root:
-                    raise Conflict(f"epoch {n}: the stored rewards no longer give the published root")
+                reward_trees.rebuild(self.settings, n, epoch.root)
         with self._session() as session:
             row = session.get(Epoch, n)
             assert row is not None
@@ -459,16 +570,7 @@ class EpochRunner:
 
 # -- SQL and helpers -----------------------------------------------------------------------------
 
-# Every account's cumulative amount after epoch ?, sorted: the Merkle tree's leaves.
-_LEAVES_SQL = """
-SELECT account, CAST(arg_max(CAST(cumulative AS HUGEINT), epoch) AS VARCHAR) AS cumulative
-FROM store.epoch_rewards WHERE epoch <= ?
-GROUP BY account
-HAVING arg_max(CAST(cumulative AS HUGEINT), epoch) > 0
-ORDER BY account
-"""
-
-_DEBITS_SQL = "SELECT brand, CAST(pc + ae AS VARCHAR) FROM debits ORDER BY brand"
+_DEBITS_SQL = "SELECT brand, CAST(ae AS VARCHAR), CAST(pc AS VARCHAR) FROM debits ORDER BY brand"
 
 _POINTS = "CAST({cumulative} // 1000000000000000000 AS BIGINT)"  # whole CASH, for points thresholds
 
@@ -502,6 +604,14 @@ LEFT JOIN (
 ) points USING (customer_id)
 WHERE s.epoch = {number}
 """
+
+
+def published_debits(epoch: Epoch) -> list[tuple[str, int, int]]:
+    """The epoch's IRewardDistributor.Debit entries (brand, fromReserve, fromBudget) from its manifest."""
+    manifest = json.loads(epoch.manifest or "{}")
+    return [
+        (to_checksum_address(d["brand"]), int(d["from_reserve"]), int(d["from_budget"])) for d in manifest["debits"]
+    ]
 
 
 def _iso(moment: datetime) -> str:

@@ -41,9 +41,9 @@ Outcome = Literal["confirmed", "awaiting confirmations", "resent", "relayed anew
 def signed_nonce_used(chain: ChainGateway, change: ConsentChange, customer: str) -> bool:
     """Whether the registry has consumed the nonce this change was signed with (by it or another change).
 
-    Sequential nonces today: used once the customer's counter has moved past it.
+    Unordered nonces (a Permit2-style bitmap): used by a relay or invalidated by the customer.
     """
-    return int(chain.call(chain.registry.functions.nonces(customer))) > change.nonce
+    return bool(chain.call(chain.registry.functions.isNonceUsed(customer, change.nonce)))
 
 
 # ---------------------------------------------------------------------------------------------

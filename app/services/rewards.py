@@ -12,14 +12,16 @@ from app.analytics.interests import interest_profile, top_styles
 from app.analytics.rules import ProgrammeRules, default_rules
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
-from app.chain.proofs import Proof, TreeFiles
+from app.chain.proofs import Proof
 from app.chain.transactions import Sent
 from app.config import Settings
-from app.errors import Conflict, NotFound
+from app.errors import ChainRefused, Conflict, NotFound
 from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.models.mirror import MirrorAccess
 from app.models.purchases import Purchase
+from app.services import reward_trees
+from app.services.signatures import chain_time
 
 
 def score_history(session: Session, customer: Customer) -> list[tuple[Epoch, EpochScore]]:
@@ -129,11 +131,13 @@ def accesses(session: Session, address: str, *, limit: int, offset: int) -> list
 
 @dataclass(frozen=True)
 class ClaimStatus:
-    epoch: int | None
+    epoch: int | None  # the epoch whose root is claimable on chain now
     cumulative: int
     claimed: int
     claimable: int
     proof: Proof | None
+    pending_epoch: int | None = None  # a published root still in (or just past) its challenge window
+    claimable_from: datetime | None = None  # when the pending root pays, unless the auditor vetoes it
 
 
 def latest_settled(session: Session) -> Epoch | None:
@@ -143,22 +147,58 @@ def latest_settled(session: Session) -> Epoch | None:
 
 
 def claim_status(session: Session, settings: Settings, chain: ChainGateway, address: str) -> ClaimStatus:
-    """What the account may claim now: its cumulative amount in the latest settled epoch minus what it claimed."""
-    epoch = latest_settled(session)
-    claimed = int(chain.call(chain.distributor.functions.claimed(address)))
-    proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(address) if epoch else None
+    """What the account may claim now: its cumulative amount under the root the chain lets claims use
+    (the latest finalised epoch's) minus what it claimed, and when a pending root pays."""
+    distributor = chain.distributor
+    number = int(chain.call(distributor.functions.claimableEpoch()))
+    pending, _root, finalises_at, _total, _debits = chain.call(distributor.functions.pendingEpoch())
+    epoch = session.get(Epoch, number) if number else None
+    if epoch is not None and epoch.status != EpochStatus.DONE:
+        epoch = None  # its proofs are not stored yet (`ledger epoch run` finishes it)
+    claimed = int(chain.call(distributor.functions.claimed(address)))
+    proof = reward_trees.checked_proof(session, settings, epoch, address) if epoch else None
     cumulative = proof.cumulative if proof else 0
-    return ClaimStatus(epoch.number if epoch else None, cumulative, claimed, max(cumulative - claimed, 0), proof)
+    return ClaimStatus(
+        epoch.number if epoch else None,
+        cumulative,
+        claimed,
+        max(cumulative - claimed, 0),
+        proof,
+        pending_epoch=int(pending) or None,
+        claimable_from=datetime.fromtimestamp(int(finalises_at), UTC) if pending else None,
+    )
+
+
+def finalize_due(chain: ChainGateway) -> bool:
+    """Finalises the pending root if its challenge window is over (anyone may; the relayer pays the gas)."""
+    distributor = chain.distributor
+    pending, _root, finalises_at, _total, _debits = chain.call(distributor.functions.pendingEpoch())
+    if not pending or chain_time(chain) < int(finalises_at):
+        return False
+    try:
+        chain.send(distributor.functions.finalizeEpoch(), role="relayer")
+    except ChainRefused as refused:  # finalised (or vetoed) by someone else meanwhile
+        if refused.detail.get("error") not in ("NoPendingEpoch", "ChallengeWindowOpen"):
+            raise
+        return False
+    return True
 
 
 def relay_claim(session: Session, settings: Settings, chain: ChainGateway, address: str) -> tuple[Sent, int]:
     """Claims for the account through the relayer (the tokens always go to the account)."""
+    finalize_due(chain)
     status = claim_status(session, settings, chain, address)
     if status.proof is None or status.claimable == 0:
+        if status.claimable_from is not None:
+            raise Conflict(
+                f"nothing to claim yet: epoch {status.pending_epoch} is in its challenge window, in which the "
+                f"auditor may veto its root; claimable from {status.claimable_from.isoformat()}",
+                claimed=str(status.claimed),
+                pending_epoch=status.pending_epoch,
+                claimable_from=status.claimable_from.isoformat(),
+            )
         raise Conflict("nothing to claim: everything earned so far has been paid", claimed=str(status.claimed))
-    sent = chain.send(
-        chain.distributor.functions.claim(address, status.proof.cumulative, status.proof.proof), role="relayer"
-    )
+    sent = chain.send(chain.distributor.functions.claim(*status.proof.claim_args()), role="relayer")
     return sent, status.claimable
 
 

@@ -6,26 +6,31 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IBudgetVault} from "./interfaces/IBudgetVault.sol";
 
 /// @title BudgetVault
-/// @notice Brands' unspent budgets, released only by the RewardDistributor that created it.
+/// @notice Brands' budgets and the pending epoch's total, released only by the RewardDistributor.
 contract BudgetVault is IBudgetVault {
     using SafeERC20 for IERC20;
 
     IERC20 private immutable _TOKEN;
     address private immutable _DISTRIBUTOR;
 
-    constructor(IERC20 token_) {
+    constructor(IERC20 token_, address distributor_) {
         _TOKEN = token_;
-        _DISTRIBUTOR = msg.sender;
+        _DISTRIBUTOR = distributor_;
     }
 
     /// @inheritdoc IBudgetVault
-    function release(address to, uint256 amount) external {
+    function release(address token_, address to, uint256 amount) external {
         if (msg.sender != _DISTRIBUTOR) revert NotDistributor(msg.sender);
-        _TOKEN.safeTransfer(to, amount);
+        IERC20(token_).safeTransfer(to, amount);
     }
 
     /// @inheritdoc IBudgetVault
     function distributor() external view returns (address) {
         return _DISTRIBUTOR;
+    }
+
+    /// @inheritdoc IBudgetVault
+    function token() external view returns (address) {
+        return address(_TOKEN);
     }
 }

@@ -1,49 +1,90 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BudgetVault} from "./BudgetVault.sol";
+import {CashbackToken} from "./CashbackToken.sol";
+import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 
 /// @title RewardDistributor
-/// @notice Brands' budgets and per-epoch settlement of rewards by cumulative Merkle claims.
-/// Publishing costs the same whatever the number of customers: one root per epoch.
-/// @dev Pausing stops publication and deposits only. Claims stay open on purpose: they pay only
-/// what an already-published root allocated out of this contract's own balance, and a pause
-/// could not outrun a claim sent in the block after a bad root anyway.
-contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
+/// @notice Brands' budgets (funded, reserved by recorded accesses, debited by epochs) and the
+/// settlement of rewards by optimistic, cumulative Merkle roots.
+/// @dev Pausing stops funding, deposits, publication, finalisation and claims; withdrawals of
+/// unreserved budget and the auditor's veto stay open. Claims read one root slot only: pausing
+/// parks that root aside and unpausing puts it back, so the pause costs claims no extra SLOAD.
+contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules, Pausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
+    bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    uint256 private constant _AMOUNT_BITS = 96;
-    uint256 private constant _AMOUNT_MASK = (1 << _AMOUNT_BITS) - 1;
+    /// @dev One slot per brand: the access check, a reservation and a debit each touch it once.
+    struct Budget {
+        uint128 budget;
+        uint128 reserved;
+    }
 
-    IERC20 private immutable _TOKEN;
+    /// @dev One slot: publication reads and writes it once.
+    struct EpochState {
+        uint64 latestEpoch;
+        uint40 pendingFinalisesAt; // 0: nothing pending
+        uint128 pendingTotal;
+    }
+
+    CashbackToken private immutable _TOKEN;
     BudgetVault private immutable _VAULT;
+    IConsentRegistry private immutable _REGISTRY;
+    uint40 private immutable _CHALLENGE_WINDOW;
 
-    bytes32 private _currentRoot;
-    bytes32 private _previousRoot;
-    // Packed: publishing writes both in one slot.
+    bytes32 private _root; // the claimable root; zero while paused
+    bytes32 private _parkedRoot; // the claimable root while paused
+    // Kept (not cleared) after finalisation or veto so the next publication rewrites a non-zero slot.
+    bytes32 private _pendingRoot;
+    bytes32 private _pendingDebitsHash;
+    EpochState private _state;
+    // Packed: neither is on the claim path.
     uint128 private _totalAllocated;
-    uint64 private _currentEpoch;
+    uint128 private _totalFunded;
 
     mapping(address account => uint256) private _claimed;
-    mapping(address brand => uint256) private _budgets;
+    mapping(address brand => Budget) private _budgets;
+    mapping(address brand => bool) private _retired;
 
-    constructor(address token_, address admin) {
-        if (token_ == address(0) || admin == address(0)) revert ZeroAddress();
-        _TOKEN = IERC20(token_);
-        _VAULT = new BudgetVault(IERC20(token_));
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(OPERATOR_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
+    /// @param registry_ The ConsentRegistry (its brands hold budgets; it alone reserves and retires).
+    /// @param challengeWindow_ Seconds a published root stays vetoable before it may be finalised.
+    /// @param adminDelay Seconds a transfer of the admin role waits (AccessControlDefaultAdminRules).
+    constructor(
+        address registry_,
+        uint40 challengeWindow_,
+        uint48 adminDelay,
+        address admin,
+        address operator,
+        address funder,
+        address auditor,
+        address pauser
+    ) AccessControlDefaultAdminRules(adminDelay, admin) {
+        if (
+            registry_ == address(0) || operator == address(0) || funder == address(0) || auditor == address(0)
+                || pauser == address(0)
+        ) revert ZeroAddress();
+        _REGISTRY = IConsentRegistry(registry_);
+        _CHALLENGE_WINDOW = challengeWindow_;
+        CashbackToken token_ = new CashbackToken();
+        _TOKEN = token_;
+        _VAULT = BudgetVault(token_.vault());
+        _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(FUNDER_ROLE, funder);
+        _grantRole(AUDITOR_ROLE, auditor);
+        _grantRole(PAUSER_ROLE, pauser);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -51,12 +92,18 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IRewardDistributor
+    function fund(address brand, uint256 amount, bytes32 paymentRef) external onlyRole(FUNDER_ROLE) whenNotPaused {
+        _credit(brand, amount);
+        _totalFunded = SafeCast.toUint128(uint256(_totalFunded) + amount);
+        emit BudgetFunded(brand, msg.sender, amount, paymentRef);
+        _TOKEN.mint(address(_VAULT), amount);
+    }
+
+    /// @inheritdoc IRewardDistributor
     function deposit(address brand, uint256 amount) external whenNotPaused {
-        if (brand == address(0)) revert ZeroAddress();
-        if (amount == 0) revert ZeroAmount();
-        _budgets[brand] += amount;
+        _credit(brand, amount);
         emit BudgetDeposited(brand, msg.sender, amount);
-        _TOKEN.safeTransferFrom(msg.sender, address(_VAULT), amount);
+        IERC20(address(_TOKEN)).safeTransferFrom(msg.sender, address(_VAULT), amount);
     }
 
     /// @inheritdoc IRewardDistributor
@@ -64,14 +111,58 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         if (to == address(0)) revert ZeroAddress();
         if (to == address(this) || to == address(_VAULT)) revert InvalidRecipient(to);
         if (amount == 0) revert ZeroAmount();
-        uint256 available = _budgets[msg.sender];
+        Budget storage b = _budgets[msg.sender];
+        uint256 available = b.budget - b.reserved;
         if (amount > available) revert InsufficientBudget(msg.sender, available, amount);
-        // Cannot underflow: checked against the budget just above.
+        // Cannot underflow: amount <= budget - reserved was just checked.
         unchecked {
-            _budgets[msg.sender] = available - amount;
+            b.budget -= uint128(amount);
         }
         emit BudgetWithdrawn(msg.sender, to, amount);
-        _VAULT.release(to, amount);
+        _VAULT.release(address(_TOKEN), to, amount);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function reserve(address brand, uint256 amount) external {
+        if (msg.sender != address(_REGISTRY)) revert NotRegistry(msg.sender);
+        Budget storage b = _budgets[brand];
+        uint256 reserved = b.reserved;
+        uint256 available = b.budget - reserved;
+        if (amount > available) revert InsufficientBudget(brand, available, amount);
+        // Cannot overflow: reserved + amount <= budget < 2^128.
+        unchecked {
+            reserved += amount;
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        b.reserved = uint128(reserved);
+        emit BudgetReserved(brand, amount, reserved);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function releaseReserve(address brand, uint256 amount) external onlyRole(OPERATOR_ROLE) {
+        Budget storage b = _budgets[brand];
+        uint256 reserved = b.reserved;
+        if (amount > reserved) revert InsufficientReserve(brand, reserved, amount);
+        // Cannot underflow: checked just above.
+        unchecked {
+            reserved -= amount;
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        b.reserved = uint128(reserved);
+        emit ReserveReleased(brand, amount, reserved);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function retireBrand(address brand) external {
+        if (msg.sender != address(_REGISTRY)) revert NotRegistry(msg.sender);
+        _retired[brand] = true;
+        _refund(brand);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function refundRetired(address brand) external returns (uint256 amount) {
+        if (!_retired[brand]) revert NotRetired(brand);
+        amount = _refund(brand);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -79,37 +170,81 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IRewardDistributor
-    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, uint256[] calldata debits)
+    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, Debit[] calldata debits)
         external
         onlyRole(OPERATOR_ROLE)
         whenNotPaused
     {
-        uint64 expected = _currentEpoch + 1;
+        EpochState memory s = _state;
+        if (s.pendingFinalisesAt != 0) {
+            if (block.timestamp < s.pendingFinalisesAt) revert EpochPending(s.latestEpoch, s.pendingFinalisesAt);
+            _finalize(s);
+        }
+        uint64 expected = s.latestEpoch + 1;
         if (epoch != expected) revert EpochOutOfOrder(expected, epoch);
         if (root == bytes32(0)) revert ZeroRoot();
 
         uint256 total = 0;
         uint256 n = debits.length;
         for (uint256 i; i < n; ++i) {
-            uint256 debit = debits[i];
-            address brand = address(uint160(debit >> _AMOUNT_BITS));
-            uint256 amount = debit & _AMOUNT_MASK;
-            uint256 available = _budgets[brand];
-            if (amount > available) revert InsufficientBudget(brand, available, amount);
-            // Cannot underflow: checked above. Cannot overflow: n amounts below 2^96 each.
+            Debit calldata d = debits[i];
+            Budget storage b = _budgets[d.brand];
+            uint256 budget = b.budget;
+            uint256 reserved = b.reserved;
+            if (d.fromReserve > reserved) revert InsufficientReserve(d.brand, reserved, d.fromReserve);
+            if (d.fromBudget > budget - reserved) revert InsufficientBudget(d.brand, budget - reserved, d.fromBudget);
+            // Cannot underflow: both parts checked above (reserved <= budget always). Cannot
+            // overflow: n sums of two amounts below 2^96 each.
             unchecked {
-                _budgets[brand] = available - amount;
+                uint256 amount = uint256(d.fromReserve) + d.fromBudget;
+                // forge-lint: disable-next-line(unsafe-typecast)
+                b.budget = uint128(budget - amount);
+                // forge-lint: disable-next-line(unsafe-typecast)
+                b.reserved = uint128(reserved - d.fromReserve);
                 total += amount;
             }
         }
 
-        _previousRoot = _currentRoot;
-        _currentRoot = root;
-        _currentEpoch = epoch;
-        // SafeCast: the allocated total must fit in 128 bits (far above any token supply).
-        _totalAllocated = SafeCast.toUint128(uint256(_totalAllocated) + total);
-        emit EpochPublished(epoch, root, commitment, total, debits);
-        if (total != 0) _VAULT.release(address(this), total);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint40 finalisesAt = uint40(block.timestamp) + _CHALLENGE_WINDOW;
+        _pendingRoot = root;
+        _pendingDebitsHash = _hashDebits(debits);
+        _state = EpochState({
+            latestEpoch: epoch, pendingFinalisesAt: finalisesAt, pendingTotal: SafeCast.toUint128(total)
+        });
+        emit EpochPublished(epoch, root, commitment, total, finalisesAt, debits);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function vetoEpoch(uint64 epoch, Debit[] calldata debits) external onlyRole(AUDITOR_ROLE) {
+        EpochState memory s = _state;
+        if (s.pendingFinalisesAt == 0 || s.latestEpoch != epoch) revert NoPendingEpoch(epoch);
+        if (block.timestamp >= s.pendingFinalisesAt) revert ChallengeWindowOver(epoch, s.pendingFinalisesAt);
+        bytes32 expected = _pendingDebitsHash;
+        bytes32 given = _hashDebits(debits);
+        if (given != expected) revert DebitsMismatch(expected, given);
+
+        uint256 n = debits.length;
+        for (uint256 i; i < n; ++i) {
+            Debit calldata d = debits[i];
+            Budget storage b = _budgets[d.brand];
+            // Cannot overflow: restores exactly what publication took from these same fields.
+            unchecked {
+                b.budget += uint128(uint256(d.fromReserve) + d.fromBudget);
+                b.reserved += d.fromReserve;
+            }
+        }
+        _state = EpochState({latestEpoch: epoch - 1, pendingFinalisesAt: 0, pendingTotal: 0});
+        emit EpochVetoed(epoch, _pendingRoot, msg.sender);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function finalizeEpoch() external whenNotPaused {
+        EpochState memory s = _state;
+        if (s.pendingFinalisesAt == 0) revert NoPendingEpoch(0);
+        if (block.timestamp < s.pendingFinalisesAt) revert ChallengeWindowOpen(s.latestEpoch, s.pendingFinalisesAt);
+        _finalize(s);
+        _state = s;
     }
 
     // ----------------------------------------------------------------------------------------
@@ -117,42 +252,63 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IRewardDistributor
-    function claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof)
+    function claim(address account, uint256 cumulativeAmount, bytes32 salt, bytes32[] calldata proof)
         external
         returns (uint256 amount)
     {
-        amount = _settle(account, cumulativeAmount, proof);
+        amount = _settle(account, cumulativeAmount, salt, proof);
         if (amount == 0) revert NothingToClaim(account, cumulativeAmount, _claimed[account]);
-        _TOKEN.safeTransfer(account, amount);
+        IERC20(address(_TOKEN)).safeTransfer(account, amount);
     }
 
     /// @inheritdoc IRewardDistributor
-    function claimMany(address[] calldata accounts, uint256[] calldata cumulativeAmounts, bytes32[][] calldata proofs)
-        external
-        returns (uint256 total)
-    {
+    function claimMany(
+        address[] calldata accounts,
+        uint256[] calldata cumulativeAmounts,
+        bytes32[] calldata salts,
+        bytes32[][] calldata proofs
+    ) external returns (uint256 total) {
         uint256 n = accounts.length;
         if (cumulativeAmounts.length != n) revert LengthMismatch(n, cumulativeAmounts.length);
+        if (salts.length != n) revert LengthMismatch(n, salts.length);
         if (proofs.length != n) revert LengthMismatch(n, proofs.length);
         for (uint256 i; i < n; ++i) {
-            uint256 amount = _settle(accounts[i], cumulativeAmounts[i], proofs[i]);
+            address account = accounts[i];
+            // A zero address cannot be paid (ERC-20 refuses it); skipping keeps the batch alive.
+            if (account == address(0)) continue;
+            uint256 amount = _settle(account, cumulativeAmounts[i], salts[i], proofs[i]);
             if (amount == 0) continue;
             // Cannot overflow: the sum is bounded by this contract's token balance.
             unchecked {
                 total += amount;
             }
-            _TOKEN.safeTransfer(accounts[i], amount);
+            IERC20(address(_TOKEN)).safeTransfer(account, amount);
         }
     }
 
-    /// @notice Stops publication and deposits (claims and withdrawals stay open).
+    /// @inheritdoc IRewardDistributor
+    function sweep(address token_, address to) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (token_ == address(_TOKEN)) revert CannotSweepCash();
+        if (to == address(0)) revert ZeroAddress();
+        uint256 here = IERC20(token_).balanceOf(address(this));
+        uint256 inVault = IERC20(token_).balanceOf(address(_VAULT));
+        emit Swept(token_, to, here + inVault);
+        if (here != 0) IERC20(token_).safeTransfer(to, here);
+        if (inVault != 0) _VAULT.release(token_, to, inVault);
+    }
+
+    /// @notice Stops funding, deposits, publication, finalisation and claims.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
+        _parkedRoot = _root;
+        _root = bytes32(0);
     }
 
     /// @notice Lifts a pause.
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
+        _root = _parkedRoot;
+        _parkedRoot = bytes32(0);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -170,18 +326,42 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
     }
 
     /// @inheritdoc IRewardDistributor
-    function currentRoot() external view returns (bytes32) {
-        return _currentRoot;
+    function registry() external view returns (address) {
+        return address(_REGISTRY);
     }
 
     /// @inheritdoc IRewardDistributor
-    function previousRoot() external view returns (bytes32) {
-        return _previousRoot;
+    function challengeWindow() external view returns (uint40) {
+        return _CHALLENGE_WINDOW;
     }
 
     /// @inheritdoc IRewardDistributor
-    function currentEpoch() external view returns (uint64) {
-        return _currentEpoch;
+    function claimableRoot() external view returns (bytes32) {
+        return paused() ? _parkedRoot : _root;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimableEpoch() external view returns (uint64) {
+        EpochState memory s = _state;
+        return s.pendingFinalisesAt != 0 ? s.latestEpoch - 1 : s.latestEpoch;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function latestEpoch() external view returns (uint64) {
+        return _state.latestEpoch;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pendingEpoch() external view returns (PendingEpoch memory p) {
+        EpochState memory s = _state;
+        if (s.pendingFinalisesAt == 0) return p;
+        p = PendingEpoch({
+            epoch: s.latestEpoch,
+            root: _pendingRoot,
+            finalisesAt: s.pendingFinalisesAt,
+            total: s.pendingTotal,
+            debitsHash: _pendingDebitsHash
+        });
     }
 
     /// @inheritdoc IRewardDistributor
@@ -191,7 +371,18 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
 
     /// @inheritdoc IRewardDistributor
     function budgetOf(address brand) external view returns (uint256) {
-        return _budgets[brand];
+        return _budgets[brand].budget;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function reservedOf(address brand) external view returns (uint256) {
+        return _budgets[brand].reserved;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function availableOf(address brand) external view returns (uint256) {
+        Budget storage b = _budgets[brand];
+        return b.budget - b.reserved;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -199,21 +390,61 @@ contract RewardDistributor is IRewardDistributor, AccessControl, Pausable {
         return _totalAllocated;
     }
 
+    /// @inheritdoc IRewardDistributor
+    function totalFunded() external view returns (uint256) {
+        return _totalFunded;
+    }
+
     // ----------------------------------------------------------------------------------------
     // Internal
     // ----------------------------------------------------------------------------------------
 
+    function _credit(address brand, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        if (!_REGISTRY.isBrand(brand)) revert NotARegisteredBrand(brand);
+        Budget storage b = _budgets[brand];
+        b.budget = SafeCast.toUint128(uint256(b.budget) + amount);
+    }
+
+    function _refund(address brand) private returns (uint256 amount) {
+        Budget storage b = _budgets[brand];
+        amount = b.budget - b.reserved;
+        if (amount == 0) return 0;
+        // Cannot underflow: amount = budget - reserved.
+        unchecked {
+            b.budget -= uint128(amount);
+        }
+        emit RetiredBudgetReturned(brand, amount);
+        _VAULT.release(address(_TOKEN), brand, amount);
+    }
+
+    /// @dev Makes the pending root claimable and moves its total out of the vault; updates `s` in
+    /// memory (the caller writes it back).
+    function _finalize(EpochState memory s) private {
+        bytes32 root = _pendingRoot;
+        uint256 total = s.pendingTotal;
+        _root = root;
+        _totalAllocated = SafeCast.toUint128(uint256(_totalAllocated) + total);
+        s.pendingFinalisesAt = 0;
+        s.pendingTotal = 0;
+        emit EpochFinalized(s.latestEpoch, root, total);
+        if (total != 0) _VAULT.release(address(_TOKEN), address(this), total);
+    }
+
+    function _hashDebits(Debit[] calldata debits) private pure returns (bytes32) {
+        return keccak256(abi.encode(debits));
+    }
+
     /// @dev Verifies the proof, marks the account's claimed total and returns what is still owed
     /// (0 if nothing). The token transfer is left to the caller (checks-effects-interactions).
-    function _settle(address account, uint256 cumulativeAmount, bytes32[] calldata proof)
+    function _settle(address account, uint256 cumulativeAmount, bytes32 salt, bytes32[] calldata proof)
         private
         returns (uint256 amount)
     {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
-        bytes32 computed = MerkleProof.processProofCalldata(proof, leaf);
-        // The previous root stays valid so a claim built just before a publication still lands;
-        // cumulative amounts only grow, so paying by the older root never overpays.
-        if (computed != _currentRoot && computed != _previousRoot) {
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount, salt))));
+        if (MerkleProof.processProofCalldata(proof, leaf) != _root) {
+            // Off the hot path: while paused the root slot is zero, so every proof lands here.
+            if (paused()) revert EnforcedPause();
             revert InvalidProof(account, cumulativeAmount);
         }
         uint256 already = _claimed[account];

@@ -1,438 +1,276 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Test} from "forge-std/Test.sol";
-import {ConsentRegistry} from "../src/ConsentRegistry.sol";
 import {IConsentRegistry} from "../src/interfaces/IConsentRegistry.sol";
-import {ConsentSigner} from "./utils/ConsentSigner.sol";
+import {Deployment} from "./utils/Deployment.sol";
 import {MockERC1271Wallet} from "./utils/MockERC1271Wallet.sol";
 
-/// @notice Fuzz tests of ConsentRegistry's EIP-712 signatures: who signed, until when, how often,
-/// on which chain, for which terms, and from EOAs as well as ERC-1271 contract wallets.
-contract ConsentRegistrySigTest is Test, ConsentSigner {
+/// @notice Signed consent changes: signing times, capped deadlines, unordered nonces,
+/// invalidation, and a revoke that no earlier grant can beat (issue 10 item 3).
+contract ConsentRegistrySigTest is Deployment {
     uint8 internal constant MARKETING = 1;
     uint64 internal constant EMAIL = 1 << 0;
     uint64 internal constant PURCHASES = 1 << 1;
-    uint96 internal constant PRICE = 25_000;
-    uint40 internal constant START = 1_700_000_000;
-    uint256 internal constant DEADLINE = START + 1 hours;
-    /// @dev The order of secp256k1's group; private keys lie in [1, N - 1].
-    uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+    uint40 internal constant START = 1_750_000_000;
 
-    ConsentRegistry internal registry;
-    address internal admin;
-    address internal brand;
-    address internal otherBrand;
+    address internal brand = makeAddr("brand");
+    address internal relayer = makeAddr("relayer");
     address internal alice;
     uint256 internal aliceKey;
 
     function setUp() public {
         vm.warp(START);
-        admin = makeAddr("admin");
-        brand = makeAddr("brand");
-        otherBrand = makeAddr("otherBrand");
+        _deploy();
+        _registerBrand(brand);
         (alice, aliceKey) = makeAddrAndKey("alice");
-
-        registry = new ConsentRegistry(admin);
-        vm.startPrank(admin);
-        registry.registerBrand(brand);
-        registry.registerBrand(otherBrand);
-        vm.stopPrank();
     }
 
-    // ----------------------------------------------------------------------------------------
-    // Helpers
-    // ----------------------------------------------------------------------------------------
-
-    function _terms(address customer) internal view returns (IConsentRegistry.GrantTerms memory) {
+    function _terms(uint64 categories) internal view returns (IConsentRegistry.GrantTerms memory) {
         return IConsentRegistry.GrantTerms({
-            customer: customer,
+            customer: alice,
             brand: brand,
             purpose: MARKETING,
-            categories: EMAIL | PURCHASES,
-            expiresAt: START + 365 days,
-            price: PRICE,
-            receiptHash: keccak256("receipt-1"),
-            noticeHash: keccak256("notice-v1")
+            categories: categories,
+            expiresAt: 0,
+            price: 1,
+            receiptHash: keccak256("receipt"),
+            noticeHash: keccak256("notice")
         });
     }
 
-    /// @dev A private key distinct from `excluded`, spread evenly over the valid range.
-    function _otherKey(uint256 seed, uint256 excluded) internal pure returns (uint256 key) {
-        key = bound(seed, 1, SECP256K1_N - 2);
-        if (key >= excluded) key += 1;
+    function _grantBySig(IConsentRegistry.GrantTerms memory terms, IConsentRegistry.SignatureTiming memory t)
+        internal
+    {
+        bytes memory sig = _signGrant(registry, aliceKey, terms, t);
+        vm.prank(relayer);
+        registry.grantBySig(terms, t, sig);
     }
 
-    function _grantAlice() internal {
+    function _revokeBySig(IConsentRegistry.SignatureTiming memory t) internal {
+        bytes memory sig = _signRevoke(registry, aliceKey, alice, brand, MARKETING, t);
+        vm.prank(relayer);
+        registry.revokeBySig(alice, brand, MARKETING, t, sig);
+    }
+
+    function test_typeHashesMatchTheSigningHelper() public view {
+        assertEq(registry.GRANT_TYPEHASH(), keccak256(bytes(GRANT_TYPE)));
+        assertEq(registry.NARROW_TYPEHASH(), keccak256(bytes(NARROW_TYPE)));
+        assertEq(registry.REVOKE_TYPEHASH(), keccak256(bytes(REVOKE_TYPE)));
+        assertEq(registry.INVALIDATE_TYPEHASH(), keccak256(bytes(INVALIDATE_TYPE)));
+        assertEq(registry.ACCESS_LIMITS_TYPEHASH(), keccak256(bytes(ACCESS_LIMITS_TYPE)));
+        assertEq(registry.DOMAIN_SEPARATOR(), _domainSeparator(address(registry), block.chainid));
+    }
+
+    function test_grantBySig_RelayedGrantIsStoredWithItsSigningTime() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START - 60, 7);
+        vm.expectEmit(address(registry));
+        emit IConsentRegistry.ConsentGranted(
+            alice, brand, MARKETING, EMAIL, 0, 1, keccak256("receipt"), keccak256("notice"), START - 60, 7
+        );
+        _grantBySig(_terms(EMAIL), t);
+        assertTrue(registry.covers(alice, brand, MARKETING, EMAIL));
+        assertTrue(registry.isNonceUsed(alice, 7));
+    }
+
+    // ---- the stale grant of the issue: signed, held back, sent after a revoke ----
+
+    function test_RevertWhen_grantBySig_SignedBeforeALaterRevoke() public {
+        _grantBySig(_terms(EMAIL), _timing());
+        // Alice signs a wider grant, which someone holds back...
+        IConsentRegistry.SignatureTiming memory stale = _timingAt(START + 1, 100);
+        vm.warp(START + 1);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL | PURCHASES), stale);
+        // ...then revokes. The revoke does not compete for the grant's nonce, so it lands.
+        vm.warp(START + 2);
+        _revokeBySig(_timingAt(START + 2, 101));
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsentRegistry.GrantSignedBeforeRevoke.selector, START + 1, START + 2)
+        );
+        vm.prank(relayer);
+        registry.grantBySig(_terms(EMAIL | PURCHASES), stale, sig);
+        assertFalse(registry.covers(alice, brand, MARKETING, EMAIL));
+    }
+
+    function test_RevertWhen_grantBySig_SignedInTheSameSecondAsTheRevoke() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 1);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
         vm.prank(alice);
-        registry.grant(_terms(alice));
+        registry.revoke(alice, brand, MARKETING);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.GrantSignedBeforeRevoke.selector, START, START));
+        registry.grantBySig(_terms(EMAIL), t, sig);
     }
 
-    function _narrowing(uint64 categories, uint40 expiresAt) internal view returns (Narrowing memory) {
-        return
-            Narrowing({customer: alice, brand: brand, purpose: MARKETING, categories: categories, expiresAt: expiresAt});
+    function test_revoke_RecordedEvenWithoutAConsentInForce() public {
+        vm.expectEmit(address(registry));
+        emit IConsentRegistry.ConsentRevoked(alice, brand, MARKETING, START, 0);
+        vm.prank(alice);
+        registry.revoke(alice, brand, MARKETING);
+        assertEq(registry.revokedAt(alice, brand, MARKETING), START);
     }
 
-    function _invalid(address customer) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IConsentRegistry.InvalidSignature.selector, customer);
+    function test_grant_DirectGrantAfterARevokeInTheSameSecondStands() public {
+        vm.startPrank(alice);
+        registry.revoke(alice, brand, MARKETING);
+        registry.grant(_terms(EMAIL));
+        vm.stopPrank();
+        assertTrue(registry.covers(alice, brand, MARKETING, EMAIL));
     }
 
-    // ----------------------------------------------------------------------------------------
-    // Signer
-    // ----------------------------------------------------------------------------------------
+    function test_grantBySig_GrantSignedAfterTheRevokeStands() public {
+        _revokeBySig(_timing());
+        vm.warp(START + 1);
+        _grantBySig(_terms(EMAIL), _timingAt(START + 1, 55));
+        assertTrue(registry.covers(alice, brand, MARKETING, EMAIL));
+    }
 
-    function testFuzz_grantBySig_AnyKeyForItsOwnAddress(uint256 key, address relayer) public {
-        key = boundPrivateKey(key);
-        IConsentRegistry.GrantTerms memory terms = _terms(vm.addr(key));
-        bytes memory sig = _signGrant(registry, key, terms, DEADLINE);
+    function testFuzz_grantBySig_NoGrantSignedAtOrBeforeARevokeTakesEffect(uint40 signedAt, uint40 revokeAt) public {
+        revokeAt = uint40(bound(revokeAt, START, START + 30 days));
+        signedAt = uint40(bound(signedAt, revokeAt - 1 days + 1, revokeAt));
+        vm.warp(revokeAt);
+        vm.prank(alice);
+        registry.revoke(alice, brand, MARKETING);
+        IConsentRegistry.SignatureTiming memory t =
+            IConsentRegistry.SignatureTiming({signedAt: signedAt, nonce: 9, deadline: uint256(signedAt) + 1 days});
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.GrantSignedBeforeRevoke.selector, signedAt, revokeAt));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
 
+    // ---- deadlines are capped: a grant cannot land a year after it was signed ----
+
+    function test_RevertWhen_grantBySig_DeadlineAYearAfterSigning() public {
+        IConsentRegistry.SignatureTiming memory t =
+            IConsentRegistry.SignatureTiming({signedAt: START, nonce: 1, deadline: uint256(START) + 365 days});
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.warp(START + 364 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsentRegistry.SignatureLifetimeTooLong.selector, START, t.deadline)
+        );
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    function test_RevertWhen_grantBySig_PastItsDeadline() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 1);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.warp(t.deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureExpired.selector, t.deadline));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    function test_RevertWhen_grantBySig_SignedInTheFuture() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START + 1, 1);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignedInFuture.selector, START + 1));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    function test_RevertWhen_grantBySig_SignatureIsNotTheCustomers() public {
+        (, uint256 malloryKey) = makeAddrAndKey("mallory");
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 1);
+        bytes memory sig = _signGrant(registry, malloryKey, _terms(EMAIL), t);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.InvalidSignature.selector, alice));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    // ---- unordered nonces ----
+
+    function test_RevertWhen_grantBySig_NonceReplayed() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 3);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        registry.grantBySig(_terms(EMAIL), t, sig);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.NonceAlreadyUsed.selector, alice, 3));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    function test_grantBySig_NoncesUsableInAnyOrder() public {
+        _grantBySig(_terms(EMAIL), _timingAt(START, 900));
+        _grantBySig(_terms(EMAIL | PURCHASES), _timingAt(START, 2));
+        assertTrue(registry.isNonceUsed(alice, 900));
+        assertTrue(registry.isNonceUsed(alice, 2));
+        assertFalse(registry.isNonceUsed(alice, 3));
+        assertEq(registry.nonceBitmap(alice, 900 >> 8), 1 << (900 & 0xff));
+    }
+
+    function test_RevertWhen_grantBySig_NonceInvalidatedByTheCustomer() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 5);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.expectEmit(address(registry));
+        emit IConsentRegistry.NoncesInvalidated(alice, 0, 1 << 5);
+        vm.prank(alice);
+        registry.invalidateNonces(0, 1 << 5);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.NonceAlreadyUsed.selector, alice, 5));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    function test_RevertWhen_grantBySig_SignedBeforeTheCustomersCutoff() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 5);
+        bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.prank(alice);
+        registry.invalidateSignaturesBefore(START);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureInvalidated.selector, alice, START, START));
+        registry.grantBySig(_terms(EMAIL), t, sig);
+    }
+
+    function test_invalidateBySig_RelayedInvalidationRefusesOlderSignatures() public {
+        IConsentRegistry.SignatureTiming memory t = _timingAt(START, 5);
+        bytes memory grantSig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
+        vm.warp(START + 1);
+        IConsentRegistry.SignatureTiming memory it = _timingAt(START + 1, 6);
+        bytes memory sig = _signInvalidate(registry, aliceKey, alice, 0, 0, START + 1, it);
+        vm.prank(pauser);
+        registry.pause(); // invalidation must work while paused
         vm.prank(relayer);
-        registry.grantBySig(terms, DEADLINE, sig);
-        assertEq(registry.consentOf(terms.customer, brand, MARKETING).categories, EMAIL | PURCHASES);
-        assertEq(registry.nonces(terms.customer), 1);
+        registry.invalidateBySig(alice, 0, 0, START + 1, it, sig);
+        assertEq(registry.signedBeforeCutoff(alice), START + 1);
+        vm.prank(pauser);
+        registry.unpause();
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsentRegistry.SignatureInvalidated.selector, alice, START, START + 1)
+        );
+        registry.grantBySig(_terms(EMAIL), t, grantSig);
     }
 
-    function testFuzz_RevertWhen_GrantSignedByOtherKey(uint256 signerKey) public {
-        signerKey = _otherKey(signerKey, aliceKey);
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes memory sig = _signGrant(registry, signerKey, terms, DEADLINE);
-        vm.expectRevert(_invalid(alice));
-        registry.grantBySig(terms, DEADLINE, sig);
+    function test_RevertWhen_invalidateSignaturesBefore_CutoffInTheFutureOrBackwards() public {
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.InvalidCutoff.selector, 0, START + 1));
+        registry.invalidateSignaturesBefore(START + 1);
+        registry.invalidateSignaturesBefore(START);
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.InvalidCutoff.selector, START, START - 1));
+        registry.invalidateSignaturesBefore(START - 1);
+        vm.stopPrank();
     }
 
-    function testFuzz_RevertWhen_NarrowSignedByOtherKey(uint256 signerKey) public {
-        signerKey = _otherKey(signerKey, aliceKey);
-        _grantAlice();
-        bytes memory sig = _signNarrow(registry, signerKey, _narrowing(EMAIL, START + 1 days), DEADLINE);
-        vm.expectRevert(_invalid(alice));
-        registry.narrowBySig(alice, brand, MARKETING, EMAIL, START + 1 days, DEADLINE, sig);
-    }
+    // ---- narrowing and revoking by signature ----
 
-    function testFuzz_RevertWhen_RevokeSignedByOtherKey(uint256 signerKey) public {
-        signerKey = _otherKey(signerKey, aliceKey);
-        _grantAlice();
-        bytes memory sig = _signRevoke(registry, signerKey, alice, brand, MARKETING, DEADLINE);
-        vm.expectRevert(_invalid(alice));
-        registry.revokeBySig(alice, brand, MARKETING, DEADLINE, sig);
-    }
-
-    function testFuzz_RevertWhen_SignatureMalleated(uint256 key) public {
-        key = boundPrivateKey(key);
-        IConsentRegistry.GrantTerms memory terms = _terms(vm.addr(key));
-        bytes32 digest = _grantDigest(registry.DOMAIN_SEPARATOR(), terms, 0, DEADLINE);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        // The same point's other half: (r, N - s, v ^ 1) recovers the same address but is not canonical.
-        bytes memory malleated = abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
-
-        vm.expectRevert(_invalid(terms.customer));
-        registry.grantBySig(terms, DEADLINE, malleated);
-    }
-
-    function testFuzz_RevertWhen_SignatureIsGarbage(bytes calldata signature) public {
-        vm.expectRevert(_invalid(alice));
-        registry.grantBySig(_terms(alice), DEADLINE, signature);
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Deadline
-    // ----------------------------------------------------------------------------------------
-
-    function testFuzz_grantBySig_AcceptsUntilDeadline(uint256 deadline, uint256 elapsed) public {
-        deadline = bound(deadline, START, START + 30 days);
-        elapsed = bound(elapsed, 0, deadline - START);
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        terms.expiresAt = 0;
-        bytes memory sig = _signGrant(registry, aliceKey, terms, deadline);
-
-        vm.warp(START + elapsed);
-        registry.grantBySig(terms, deadline, sig);
-        assertEq(registry.consentOf(alice, brand, MARKETING).grantedAt, START + elapsed);
-    }
-
-    function testFuzz_RevertWhen_GrantDeadlinePassed(uint256 deadline, uint256 delay) public {
-        deadline = bound(deadline, START, START + 3650 days);
-        delay = bound(delay, 1, 3650 days);
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        terms.expiresAt = 0;
-        bytes memory sig = _signGrant(registry, aliceKey, terms, deadline);
-
-        vm.warp(deadline + delay);
-        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureExpired.selector, deadline));
-        registry.grantBySig(terms, deadline, sig);
-    }
-
-    function testFuzz_RevertWhen_NarrowDeadlinePassed(uint256 deadline, uint256 delay) public {
-        deadline = bound(deadline, START, START + 30 days);
-        delay = bound(delay, 1, 30 days);
-        _grantAlice();
-        bytes memory sig = _signNarrow(registry, aliceKey, _narrowing(EMAIL, START + 300 days), deadline);
-
-        vm.warp(deadline + delay);
-        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureExpired.selector, deadline));
-        registry.narrowBySig(alice, brand, MARKETING, EMAIL, START + 300 days, deadline, sig);
-    }
-
-    function testFuzz_RevertWhen_RevokeDeadlinePassed(uint256 deadline, uint256 delay) public {
-        deadline = bound(deadline, START, START + 3650 days);
-        delay = bound(delay, 1, 3650 days);
-        _grantAlice();
-        bytes memory sig = _signRevoke(registry, aliceKey, alice, brand, MARKETING, deadline);
-
-        vm.warp(deadline + delay);
-        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureExpired.selector, deadline));
-        registry.revokeBySig(alice, brand, MARKETING, deadline, sig);
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Nonce: no replay
-    // ----------------------------------------------------------------------------------------
-
-    function testFuzz_RevertWhen_GrantSignatureReplayed(address relayer, address replayer) public {
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes memory sig = _signGrant(registry, aliceKey, terms, DEADLINE);
+    function test_narrowBySig_RelayedNarrowing() public {
+        _grantBySig(_terms(EMAIL | PURCHASES), _timing());
+        Narrowing memory n = Narrowing(alice, brand, MARKETING, EMAIL, 0);
+        IConsentRegistry.SignatureTiming memory t = _timing();
+        bytes memory sig = _signNarrow(registry, aliceKey, n, t);
         vm.prank(relayer);
-        registry.grantBySig(terms, DEADLINE, sig);
-
-        vm.expectRevert(_invalid(alice));
-        vm.prank(replayer);
-        registry.grantBySig(terms, DEADLINE, sig);
-        assertEq(registry.nonces(alice), 1);
+        registry.narrowBySig(alice, brand, MARKETING, EMAIL, 0, t, sig);
+        assertFalse(registry.covers(alice, brand, MARKETING, PURCHASES));
+        assertTrue(registry.covers(alice, brand, MARKETING, EMAIL));
     }
 
-    function testFuzz_RevertWhen_NarrowSignatureReplayed(uint64 categories) public {
-        // Any non-empty subset of EMAIL | PURCHASES.
-        categories = uint64(bound(categories, 1, EMAIL | PURCHASES));
-        _grantAlice();
-        bytes memory sig = _signNarrow(registry, aliceKey, _narrowing(categories, START + 1 days), DEADLINE);
-        registry.narrowBySig(alice, brand, MARKETING, categories, START + 1 days, DEADLINE, sig);
-
-        vm.expectRevert(_invalid(alice));
-        registry.narrowBySig(alice, brand, MARKETING, categories, START + 1 days, DEADLINE, sig);
+    function test_revokeBySig_WorksWhilePaused() public {
+        _grantBySig(_terms(EMAIL), _timing());
+        vm.prank(pauser);
+        registry.pause();
+        _revokeBySig(_timing());
+        assertFalse(registry.covers(alice, brand, MARKETING, EMAIL));
     }
 
-    function testFuzz_RevertWhen_RevokeSignatureReplayedAfterRegrant(uint256 gap) public {
-        gap = bound(gap, 0, 30 minutes);
-        _grantAlice();
-        bytes memory sig = _signRevoke(registry, aliceKey, alice, brand, MARKETING, DEADLINE);
-        registry.revokeBySig(alice, brand, MARKETING, DEADLINE, sig);
+    // ---- contract wallets (ERC-1271) ----
 
-        vm.warp(START + gap);
-        _grantAlice();
-        vm.expectRevert(_invalid(alice));
-        registry.revokeBySig(alice, brand, MARKETING, DEADLINE, sig);
-        assertEq(registry.consentOf(alice, brand, MARKETING).categories, EMAIL | PURCHASES);
-    }
-
-    function testFuzz_RevertWhen_GrantSignedForOtherNonce(uint256 nonce, uint8 used) public {
-        used = uint8(bound(used, 0, 5));
-        for (uint256 i; i < used; ++i) {
-            _grantAlice();
-        }
-        // Any nonce but the current one: past ones are spent, future ones are not yet due.
-        nonce = bound(nonce, 0, type(uint256).max - 1);
-        if (nonce >= used) nonce += 1;
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes memory sig = _sign(aliceKey, _grantDigest(registry.DOMAIN_SEPARATOR(), terms, nonce, DEADLINE));
-
-        vm.expectRevert(_invalid(alice));
-        registry.grantBySig(terms, DEADLINE, sig);
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Chain and verifying contract
-    // ----------------------------------------------------------------------------------------
-
-    function testFuzz_RevertWhen_ChainIdChangedAfterSigning(uint64 newChainId) public {
-        uint256 signedOn = block.chainid;
-        newChainId = uint64(bound(newChainId, 1, type(uint64).max - 1));
-        if (newChainId >= signedOn) newChainId += 1;
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes memory sig = _signGrant(registry, aliceKey, terms, DEADLINE);
-
-        vm.chainId(newChainId);
-        vm.expectRevert(_invalid(alice));
-        registry.grantBySig(terms, DEADLINE, sig);
-    }
-
-    function testFuzz_RevertWhen_SignedForOtherChainId(uint256 otherChainId) public {
-        otherChainId = bound(otherChainId, 0, type(uint256).max - 1);
-        if (otherChainId >= block.chainid) otherChainId += 1;
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes32 digest = _grantDigest(_domainSeparator(address(registry), otherChainId), terms, 0, DEADLINE);
-
-        vm.expectRevert(_invalid(alice));
-        registry.grantBySig(terms, DEADLINE, _sign(aliceKey, digest));
-    }
-
-    function testFuzz_RevertWhen_RevokeSignedForOtherChainId(uint256 otherChainId) public {
-        otherChainId = bound(otherChainId, 0, type(uint256).max - 1);
-        if (otherChainId >= block.chainid) otherChainId += 1;
-        _grantAlice();
-        bytes32 digest =
-            _revokeDigest(_domainSeparator(address(registry), otherChainId), alice, brand, MARKETING, 1, DEADLINE);
-
-        vm.expectRevert(_invalid(alice));
-        registry.revokeBySig(alice, brand, MARKETING, DEADLINE, _sign(aliceKey, digest));
-    }
-
-    function testFuzz_grantBySig_SignedForNewChainId(uint64 newChainId) public {
-        newChainId = uint64(bound(newChainId, 1, type(uint64).max));
-        vm.chainId(newChainId);
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes32 digest = _grantDigest(_domainSeparator(address(registry), newChainId), terms, 0, DEADLINE);
-
-        registry.grantBySig(terms, DEADLINE, _sign(aliceKey, digest));
-        assertEq(registry.nonces(alice), 1);
-    }
-
-    function testFuzz_RevertWhen_SignedForOtherRegistry(address otherRegistry) public {
-        if (otherRegistry == address(registry)) otherRegistry = address(uint160(otherRegistry) ^ 1);
-        IConsentRegistry.GrantTerms memory terms = _terms(alice);
-        bytes32 digest = _grantDigest(_domainSeparator(otherRegistry, block.chainid), terms, 0, DEADLINE);
-
-        vm.expectRevert(_invalid(alice));
-        registry.grantBySig(terms, DEADLINE, _sign(aliceKey, digest));
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Terms
-    // ----------------------------------------------------------------------------------------
-
-    function testFuzz_RevertWhen_GrantSignatureForOtherTerms(uint256 field, uint256 change) public {
-        IConsentRegistry.GrantTerms memory signed = _terms(alice);
-        bytes memory sig = _signGrant(registry, aliceKey, signed, DEADLINE);
-
-        IConsentRegistry.GrantTerms memory sent = _terms(alice);
-        uint256 deadline = DEADLINE;
-        field = bound(field, 0, 8);
-        if (field == 0) sent.customer = address(uint160(bound(change, 1, type(uint160).max)) ^ uint160(alice));
-        else if (field == 1) sent.brand = otherBrand;
-        else if (field == 2) sent.purpose = uint8(bound(change, 1, type(uint8).max)) ^ MARKETING;
-        else if (field == 3) sent.categories = uint64(bound(change, 1, type(uint64).max)) ^ signed.categories;
-        else if (field == 4) sent.expiresAt = uint40(bound(change, 1, type(uint40).max)) ^ signed.expiresAt;
-        else if (field == 5) sent.price = uint96(bound(change, 1, type(uint96).max)) ^ PRICE;
-        else if (field == 6) sent.receiptHash = bytes32(bound(change, 1, type(uint256).max)) ^ signed.receiptHash;
-        else if (field == 7) sent.noticeHash = bytes32(bound(change, 1, type(uint256).max)) ^ signed.noticeHash;
-        else deadline = bound(change, DEADLINE + 1, type(uint256).max);
-
-        vm.expectRevert(_invalid(sent.customer));
-        registry.grantBySig(sent, deadline, sig);
-    }
-
-    function testFuzz_RevertWhen_NarrowSignatureForOtherTerms(uint256 field, uint256 change) public {
-        _grantAlice();
-        Narrowing memory signed = _narrowing(EMAIL, START + 1 days);
-        bytes memory sig = _signNarrow(registry, aliceKey, signed, DEADLINE);
-
-        Narrowing memory sent = _narrowing(EMAIL, START + 1 days);
-        uint256 deadline = DEADLINE;
-        field = bound(field, 0, 4);
-        if (field == 0) sent.brand = otherBrand;
-        else if (field == 1) sent.purpose = uint8(bound(change, 1, type(uint8).max)) ^ MARKETING;
-        else if (field == 2) sent.categories = PURCHASES;
-        else if (field == 3) sent.expiresAt = uint40(bound(change, START + 1, START + 1 days - 1));
-        else deadline = bound(change, DEADLINE + 1, type(uint256).max);
-
-        vm.expectRevert(_invalid(alice));
-        registry.narrowBySig(sent.customer, sent.brand, sent.purpose, sent.categories, sent.expiresAt, deadline, sig);
-    }
-
-    function testFuzz_RevertWhen_RevokeSignatureForOtherConsent(uint8 purpose) public {
-        purpose = uint8(bound(purpose, 0, type(uint8).max - 1));
-        if (purpose >= MARKETING) purpose += 1;
-        _grantAlice();
-        bytes memory sig = _signRevoke(registry, aliceKey, alice, brand, MARKETING, DEADLINE);
-
-        vm.expectRevert(_invalid(alice));
-        registry.revokeBySig(alice, brand, purpose, DEADLINE, sig);
-        vm.expectRevert(_invalid(alice));
-        registry.revokeBySig(alice, otherBrand, MARKETING, DEADLINE, sig);
-    }
-
-    function testFuzz_RevertWhen_SignatureForOtherAction(uint40 expiresAt) public {
-        expiresAt = uint40(bound(expiresAt, START + 1, START + 365 days));
-        _grantAlice();
-        // A revocation signed by the customer cannot be relayed as a narrowing, nor the reverse.
-        bytes memory revokeSig = _signRevoke(registry, aliceKey, alice, brand, MARKETING, DEADLINE);
-        vm.expectRevert(_invalid(alice));
-        registry.narrowBySig(alice, brand, MARKETING, EMAIL, expiresAt, DEADLINE, revokeSig);
-
-        bytes memory narrowSig = _signNarrow(registry, aliceKey, _narrowing(EMAIL, expiresAt), DEADLINE);
-        vm.expectRevert(_invalid(alice));
-        registry.revokeBySig(alice, brand, MARKETING, DEADLINE, narrowSig);
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // ERC-1271 contract wallets
-    // ----------------------------------------------------------------------------------------
-
-    function testFuzz_grantBySig_ContractWalletOwnerSigns(uint256 ownerKey) public {
-        ownerKey = boundPrivateKey(ownerKey);
-        MockERC1271Wallet wallet = new MockERC1271Wallet(vm.addr(ownerKey));
-        IConsentRegistry.GrantTerms memory terms = _terms(address(wallet));
-
-        registry.grantBySig(terms, DEADLINE, _signGrant(registry, ownerKey, terms, DEADLINE));
+    function test_grantBySig_ContractWalletSignature() public {
+        (address owner, uint256 ownerKey) = makeAddrAndKey("walletOwner");
+        MockERC1271Wallet wallet = new MockERC1271Wallet(owner);
+        IConsentRegistry.GrantTerms memory terms = _terms(EMAIL);
+        terms.customer = address(wallet);
+        IConsentRegistry.SignatureTiming memory t = _timing();
+        bytes memory sig = _sign(ownerKey, _grantDigest(registry.DOMAIN_SEPARATOR(), terms, t));
+        registry.grantBySig(terms, t, sig);
         assertTrue(registry.covers(address(wallet), brand, MARKETING, EMAIL));
-
-        Narrowing memory n = Narrowing(address(wallet), brand, MARKETING, EMAIL, START + 1 days);
-        registry.narrowBySig(
-            address(wallet),
-            brand,
-            MARKETING,
-            EMAIL,
-            START + 1 days,
-            DEADLINE,
-            _signNarrow(registry, ownerKey, n, DEADLINE)
-        );
-        assertFalse(registry.covers(address(wallet), brand, MARKETING, PURCHASES));
-
-        registry.revokeBySig(
-            address(wallet),
-            brand,
-            MARKETING,
-            DEADLINE,
-            _signRevoke(registry, ownerKey, address(wallet), brand, MARKETING, DEADLINE)
-        );
-        assertEq(registry.consentOf(address(wallet), brand, MARKETING).categories, 0);
-        assertEq(registry.nonces(address(wallet)), 3);
-    }
-
-    function testFuzz_RevertWhen_ContractWalletSignedByOtherKey(uint256 ownerKey, uint256 signerKey) public {
-        ownerKey = boundPrivateKey(ownerKey);
-        signerKey = _otherKey(signerKey, ownerKey);
-        MockERC1271Wallet wallet = new MockERC1271Wallet(vm.addr(ownerKey));
-        IConsentRegistry.GrantTerms memory terms = _terms(address(wallet));
-        bytes memory sig = _signGrant(registry, signerKey, terms, DEADLINE);
-
-        vm.expectRevert(_invalid(address(wallet)));
-        registry.grantBySig(terms, DEADLINE, sig);
-    }
-
-    function testFuzz_RevertWhen_ContractWalletSignatureReplayed(uint256 ownerKey) public {
-        ownerKey = boundPrivateKey(ownerKey);
-        MockERC1271Wallet wallet = new MockERC1271Wallet(vm.addr(ownerKey));
-        IConsentRegistry.GrantTerms memory terms = _terms(address(wallet));
-        bytes memory sig = _signGrant(registry, ownerKey, terms, DEADLINE);
-        registry.grantBySig(terms, DEADLINE, sig);
-
-        vm.expectRevert(_invalid(address(wallet)));
-        registry.grantBySig(terms, DEADLINE, sig);
-    }
-
-    function testFuzz_RevertWhen_WalletOwnerSignatureUsedForOwnerAccount(uint256 ownerKey) public {
-        ownerKey = boundPrivateKey(ownerKey);
-        MockERC1271Wallet wallet = new MockERC1271Wallet(vm.addr(ownerKey));
-        // Signed for the wallet's consent, relayed as the owner EOA's own: the customer differs.
-        bytes memory sig = _signGrant(registry, ownerKey, _terms(address(wallet)), DEADLINE);
-        IConsentRegistry.GrantTerms memory asOwner = _terms(wallet.owner());
-
-        vm.expectRevert(_invalid(wallet.owner()));
-        registry.grantBySig(asOwner, DEADLINE, sig);
-    }
-
-    function testFuzz_RevertWhen_ContractWalletSignatureIsGarbage(bytes calldata signature) public {
-        MockERC1271Wallet wallet = new MockERC1271Wallet(alice);
-        vm.expectRevert(_invalid(address(wallet)));
-        registry.grantBySig(_terms(address(wallet)), DEADLINE, signature);
     }
 }

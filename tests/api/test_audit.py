@@ -50,7 +50,9 @@ def test_verify_returns_and_serves_the_report(
     assert ran.status_code == 200, ran.text
     report = ran.json()
     assert report["ok"] is True and report["discrepancies"] == 0
-    assert [c["check"] for c in report["checks"]] == ["consent", "epoch_root", "money", "mirror", "confirmations"]
+    assert [c["check"] for c in report["checks"]] == [
+        "consent", "epoch_root", "proofs", "money", "mirror", "confirmations"
+    ]
     assert report["chain"]["audited_block"] == w3.eth.block_number
     assert client.get("/audit/reports/latest", headers=auditor_headers).json() == report
     page = client.get("/audit/reports/latest.html", headers=admin_headers)

@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from web3 import Web3
 
+from app.chain import eip712
 from app.chain.compiler import load_abis
 from app.chain.deployment import load_deployment
 from app.chain.eip712 import sign_typed_data
@@ -146,8 +147,10 @@ def test_grant_narrow_revoke_round_trip(
     assert message["customer"] == customer.address and message["brand"] == brand["address"]
     # Integers of more than 53 bits (by their EIP-712 type) are decimal strings; uint8 and uint40 stay numbers.
     assert (message["purpose"], message["categories"], message["price"]) == (MARKETING, str(WANTED_MASK), str(PRICE))
-    assert message["receiptHash"] == grant["receipt_hash"] and message["nonce"] == grant["nonce"] == "0"
-    assert message["expiresAt"] == expires and isinstance(message["deadline"], str)
+    assert message["receiptHash"] == grant["receipt_hash"] and message["nonce"] == grant["nonce"]
+    assert isinstance(message["nonce"], str) and isinstance(message["deadline"], str)
+    assert message["expiresAt"] == expires and isinstance(message["signedAt"], int)
+    assert int(message["deadline"]) - message["signedAt"] == settings.consent_signature_ttl_seconds
     assert grant["deadline"] == _rfc3339(int(message["deadline"]))
     assert _receipt_row(client, grant["receipt_id"]).status == "pending"
 
@@ -197,7 +200,7 @@ def test_grant_narrow_revoke_round_trip(
     )
     assert typed.status_code == 200, typed.text
     narrow = typed.json()
-    assert narrow["typed_data"]["primaryType"] == "Narrow" and narrow["nonce"] == "1"
+    assert narrow["typed_data"]["primaryType"] == "Narrow" and narrow["nonce"] != grant["nonce"]
     assert narrow["receipt_id"] == grant["receipt_id"]
     relayed = _submit(client, customer_headers, customer, narrow)
     assert relayed.status_code == 200, relayed.text
@@ -265,32 +268,50 @@ def test_replayed_signature_refused(
     assert again.status_code == 409
     assert "relayed already" in again.json()["message"] and relayed["tx_hash"] in again.json()["message"]
 
-    # The registry itself refuses the same signature: its nonce has moved on.
+    # The registry itself refuses the same signature: its nonce is used.
     m = grant["typed_data"]["message"]
     terms = _grant_terms(m)
     with pytest.raises(Exception) as refused:
-        _registry(w3, settings).functions.grantBySig(terms, int(m["deadline"]), bytes.fromhex(signature[2:])).call(
+        _registry(w3, settings).functions.grantBySig(terms, eip712.timing(m), bytes.fromhex(signature[2:])).call(
             {"from": relayer.address}
         )
     revert = as_revert(refused.value)
-    assert revert is not None and revert.name == "InvalidSignature"
+    assert revert is not None and revert.name == "NonceAlreadyUsed"
 
-    # Two requests signed for the same nonce: only the first one counts.
-    first = _typed(
-        client,
-        customer_headers,
-        action="narrow",
-        brand=brand["id"],
-        purpose="marketing",
-        categories=["interests"],
+
+def test_a_revoke_wins_over_a_grant_signed_before_it(
+    client, settings, w3, dev_accounts, customer_headers, brand_and_headers
+) -> None:
+    """Unordered nonces: requests pending at once are all valid, and a wider grant signed but held back
+    can never land after a later revoke (issue 10 item 3)."""
+    customer, (brand, _) = dev_accounts[0], brand_and_headers
+    _grant(client, customer_headers, customer, brand)
+    wider = _typed(
+        client, customer_headers, action="grant", brand=brand["id"], purpose="marketing",
+        categories=[*WANTED, "contact"], price=PRICE,
+    ).json()  # fmt: skip
+    narrow = _typed(
+        client, customer_headers, action="narrow", brand=brand["id"], purpose="marketing", categories=["interests"]
     ).json()
-    second = _typed(client, customer_headers, action="revoke", brand=brand["id"], purpose="marketing").json()
-    assert first["nonce"] == second["nonce"]
-    assert _submit(client, customer_headers, customer, first).status_code == 200
-    stale = _submit(client, customer_headers, customer, second)
-    assert stale.status_code == 409
-    assert "nonce" in stale.json()["message"] and "new typed data" in stale.json()["message"]
-    assert _change_row(client, second["request_id"]).status == "pending"
+    revoke = _typed(client, customer_headers, action="revoke", brand=brand["id"], purpose="marketing").json()
+    assert len({wider["nonce"], narrow["nonce"], revoke["nonce"]}) == 3
+    assert _submit(client, customer_headers, customer, narrow).status_code == 200  # both pending ones are valid
+    assert _submit(client, customer_headers, customer, revoke).status_code == 200
+
+    stale = _submit(client, customer_headers, customer, wider)
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["detail"]["error"] == "GrantSignedBeforeRevoke" and "a revoke wins" in stale.json()["message"]
+    assert _registry(w3, settings).functions.consentOf(customer.address, brand["address"], MARKETING).call()[0] == 0
+    assert _change_row(client, wider["request_id"]).status == "pending"
+
+    # A grant asked for after the revoke is signed after it, and goes through.
+    again = _typed(
+        client, customer_headers, action="grant", brand=brand["id"], purpose="marketing", categories=WANTED, price=PRICE
+    ).json()
+    revoked_at = _registry(w3, settings).functions.revokedAt(customer.address, brand["address"], MARKETING).call()
+    assert again["typed_data"]["message"]["signedAt"] > revoked_at
+    accepted = _submit(client, customer_headers, customer, again)
+    assert accepted.status_code == 200, accepted.text
 
 
 def test_signature_of_another_key_refused(
@@ -316,7 +337,7 @@ def test_signature_of_another_key_refused(
     assert _change_row(client, typed["request_id"]).status == "pending"
     registry = _registry(w3, settings)
     assert registry.functions.consentOf(customer.address, brand["address"], MARKETING).call()[0] == 0
-    assert registry.functions.nonces(customer.address).call() == 0
+    assert not registry.functions.isNonceUsed(customer.address, typed["nonce"]).call()
 
 
 def test_expired_signature_request_refused(settings, dev_accounts, admin_headers) -> None:
@@ -627,8 +648,9 @@ def test_relayed_grant_whose_answer_was_lost_is_recorded_on_retry(
     m = typed["typed_data"]["message"]
     terms = _grant_terms(m)
     registry = _registry(w3, settings)
-    signed = bytes.fromhex(signature[2:])
-    sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, int(m["deadline"]), signed))
+    sent = Sender(w3, relayer).send(
+        registry.functions.grantBySig(terms, eip712.timing(m), bytes.fromhex(signature[2:]))
+    )
     assert _receipt_row(client, typed["receipt_id"]).status == "pending"
 
     # The customer (or the wallet page) sends the same signature again: the API finds it on chain.

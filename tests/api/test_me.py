@@ -19,7 +19,7 @@ UNITS = 10**18
 
 
 def test_customer_sees_scores_rewards_accesses_and_claims(
-    client, settings, w3, deployment_of, operator, relayer, dev_accounts
+    client, settings, w3, deployment_of, operator, relayer, recorder, dev_accounts
 ) -> None:
     engine = db.make_engine(settings.sqlalchemy_url)
     d = deployment_of(settings)
@@ -34,7 +34,7 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     factories.interest_event(engine, alice_id, brand, now - timedelta(days=2), "wishlist", "shoes", "minimal", "e-1")
     factories.interest_event(engine, alice_id, brand, now - timedelta(days=1), "view", "bags", "vintage", "e-2")
     factories.grant_by_signature(w3, d, relayer, alice, brand_key.address, 1, 0b10000, 3 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, 1, 0b10000, [alice.address])
+    factories.record_access(w3, d, recorder, brand_key.address, 1, 0b10000, [alice.address])
 
     # Before any epoch: nothing scored, nothing claimable.
     assert client.get("/me/profile", headers=headers).json()["current"] is None
@@ -70,12 +70,19 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     assert {c["value"] for c in interests["categories"]} == {"shoes", "bags"}
     assert interests["top_styles"][0] == "minimal"  # a wishlist weighs more than a view
 
-    claim = client.get("/me/claim", headers=headers).json()
-    assert claim["claimable"] == epoch["cumulative"] and claim["proof"] is not None
-    sent = client.post("/me/claim", headers=headers)
+    # Inside the challenge window the root pays nothing yet, and the API says from when it will.
+    waiting = client.get("/me/claim", headers=headers).json()
+    assert waiting["claimable"] == "0" and waiting["pending_epoch"] == 1 and waiting["claimable_from"]
+    early = client.post("/me/claim", headers=headers)
+    assert early.status_code == 409 and "claimable from" in early.json()["message"]
+    assert early.json()["detail"]["claimable_from"] == waiting["claimable_from"].replace("Z", "+00:00")
+    factories.pass_challenge_window(w3, int(datetime.fromisoformat(waiting["claimable_from"]).timestamp()))
+    sent = client.post("/me/claim", headers=headers)  # finalises the root first, then claims
     assert sent.status_code == 200, sent.text
     assert token.functions.balanceOf(alice.address).call() == int(epoch["cumulative"])
     assert client.get("/me/balance", headers=headers).json()["balance"] == epoch["cumulative"]
+    claim = client.get("/me/claim", headers=headers).json()
+    assert claim["epoch"] == 1 and claim["claimed"] == epoch["cumulative"] and claim["pending_epoch"] is None
     again = client.post("/me/claim", headers=headers)
     assert again.status_code == 409 and "nothing to claim" in again.json()["message"]
     engine.dispose()

@@ -192,7 +192,7 @@ def test_profiles_refused_with_402_when_the_budget_cannot_pay(
 
     answer = profiles(client, headers, ["contact"])
     assert answer.status_code == 402, answer.text
-    assert answer.json()["error"] == "insufficient_budget" and "deposit" in answer.json()["message"]
+    assert answer.json()["error"] == "insufficient_budget" and "fund" in answer.json()["message"]
     assert answer.json()["detail"]["cost"] == str(PRICE) and answer.json()["detail"]["budget"] == "0"
     assert "Person" not in answer.text and customer.address not in answer.text
     assert recorded(w3, settings, deployment_of) == [] and rows(client) == [] and w3.eth.block_number == before
@@ -246,41 +246,56 @@ def test_profiles_exclude_a_consent_revoked_in_the_previous_block(
     assert event["customers"] == [stays.address]
 
 
-def test_profiles_when_the_mirror_lags_the_registry_refuses_and_the_request_retries_once(
+def test_profiles_when_the_mirror_lags_the_registry_skips_and_reports_and_never_charges_more(
     settings, w3, operator, relayer, admin_headers, dev_accounts, deployment_of
 ) -> None:
-    # One confirmation: the mirror never sees the latest block, so it still believes a consent
-    # revoked there is active. The registry is the authority and refuses the batch.
-    lagging = settings.model_copy(update={"confirmations": 1})
+    # Two confirmations: the mirror never sees the latest two blocks, so it still believes a consent
+    # revoked (or re-priced) there is what it was. The registry is the authority: it records the others, skips
+    # those customers with their reason, and charges nobody more than the price the request agreed to.
+    lagging = settings.model_copy(update={"confirmations": 2})
     with TestClient(create_app(lagging)) as client:
         brand, headers = make_brand(client, admin_headers, dev_accounts[5], name="Acme")
         fund(client, w3, settings, deployment_of, operator, dev_accounts[5], "Acme")
-        stays, leaves = people("lag", 2)
-        for i, account in enumerate((stays, leaves)):
+        stays, leaves, reprices = people("lag", 3)
+        for i, account in enumerate((stays, leaves, reprices)):
             enrol(client.app.state.engine, account, i)
             grant(w3, settings, deployment_of, relayer, account, brand["address"], ALL)
-        w3.provider.make_request("evm_mine", [])  # the grants are now confirmed
+        for _ in range(2):
+            w3.provider.make_request("evm_mine", [])  # the grants are now confirmed
         registry = registry_of(w3, settings, deployment_of)
-        for account in (stays, leaves):
+        _, _, distributor = factories.contracts(w3, deployment_of(settings))
+        for account in (stays, leaves, reprices):
             w3.provider.make_request("anvil_setBalance", [account.address, hex(10**18)])
         w3.provider.make_request("evm_mine", [])
+        # In the blocks the mirror does not see: one revokes, one re-grants at 1,000 times the price.
         Sender(w3, leaves).send(registry.functions.revoke(leaves.address, brand["address"], MARKETING))
+        terms = (reprices.address, brand["address"], MARKETING, ALL, 0, PRICE * 1000, b"\x01" * 32, b"\x02" * 32)
+        Sender(w3, reprices).send(registry.functions.grant(terms))
 
         answer = profiles(client, headers, ["contact"])
         assert answer.status_code == 200, answer.text
-        assert answer.json()["attempts"] == 2
-        assert [p["address"] for p in answer.json()["profiles"]] == [stays.address]
-        (event,) = recorded(w3, settings, deployment_of, answer.json()["request_id"])
-        assert event["customers"] == [stays.address]
+        body = answer.json()
+        assert body["attempts"] == 1 and body["cost"] == str(PRICE)
+        assert [p["address"] for p in body["profiles"]] == [stays.address]
+        assert sorted((k["address"], k["reason"]) for k in body["skipped"]) == sorted(
+            [(leaves.address, "not_covered"), (reprices.address, "price_above_maximum")]
+        )
+        assert "Person 1" not in answer.text and "Person 2" not in answer.text  # no data of the skipped
+        (event,) = recorded(w3, settings, deployment_of, body["request_id"])
+        assert event["customers"] == [stays.address] and event["total"] == PRICE
+        assert distributor.functions.reservedOf(brand["address"]).call() == PRICE
 
-        # The only candidate revokes in the latest block: refused twice over, the request fails, no data.
+        # The next request sees the new price and agrees to it; a customer revoking in the latest block
+        # is skipped, charged nothing and given no data.
         Sender(w3, stays).send(registry.functions.revoke(stays.address, brand["address"], MARKETING))
-        refused = profiles(client, headers, ["contact"])
-        assert refused.status_code == 409, refused.text
-        assert "Person" not in refused.text and stays.address not in refused.text
-        assert recorded(w3, settings, deployment_of, refused.json()["detail"]["request_id"]) == []
-        statuses = sorted(r.status for r in rows(client))
-        assert statuses == ["delivered", "refused"]
+        again = profiles(client, headers, ["contact"])
+        assert again.status_code == 200, again.text
+        assert [(p["address"], p["price"]) for p in again.json()["profiles"]] == [(reprices.address, str(PRICE * 1000))]
+        assert [(k["address"], k["reason"]) for k in again.json()["skipped"]] == [(stays.address, "not_covered")]
+        assert "Person 0" not in again.text
+        assert distributor.functions.reservedOf(brand["address"]).call() == PRICE + PRICE * 1000
+        history = client.get("/brands/me/accesses", headers=headers).json()["items"]
+        assert [(r["customers"], r["skipped"]) for r in history] == [(1, 1), (1, 2)]
 
 
 # ---------------------------------------------------------------------------------------------

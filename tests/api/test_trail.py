@@ -38,7 +38,7 @@ def engine(client, settings):
 
 
 @pytest.fixture()
-def journey(settings, engine, w3, deployment_of, operator, relayer, dev_accounts):
+def journey(settings, engine, w3, deployment_of, operator, relayer, recorder, dev_accounts):
     """Alice buys, grants Acme a paid consent, is accessed, is credited by epoch 1 and claims it."""
     d = deployment_of(settings)
     _, _, distributor = factories.contracts(w3, d)
@@ -47,11 +47,13 @@ def journey(settings, engine, w3, deployment_of, operator, relayer, dev_accounts
     alice_id = factories.customer(engine, alice.address)
     factories.purchase(engine, alice_id, brand, T0 + timedelta(days=1), 600_000, "a1")
     factories.grant_by_signature(w3, d, relayer, alice, brand_key.address, 1, INTERESTS, PRICE)
-    factories.record_access(w3, d, relayer, brand_key.address, 1, INTERESTS, [alice.address])
+    factories.record_access(w3, d, recorder, brand_key.address, 1, INTERESTS, [alice.address])
     epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
     proof = TreeFiles(settings.data_dir / "epochs" / str(epoch.number)).proof(alice.address)
     assert proof is not None and proof.cumulative == CASHBACK + PRICE
-    claim = Sender(w3, alice).send(distributor.functions.claim(alice.address, proof.cumulative, proof.proof))
+    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))
+    Sender(w3, alice).send(distributor.functions.finalizeEpoch())
+    claim = Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
     return {"alice": alice, "brand": brand_key.address, "epoch": epoch, "claim_tx": claim.tx_hash}
 
 

@@ -20,7 +20,7 @@ from app.chain.anvil import start_anvil, stop_anvil
 from app.chain.compiler import load_abis
 from app.chain.deployment import Deployment, ensure_deployed, load_deployment
 from app.chain.indexer import ChainReorganized, Indexer, catch_up, decode_epoch, mirror_dump
-from app.chain.merkle import MerkleTree, leaf_hash
+from app.chain.keys import RoleKeys
 from app.chain.transactions import Sender
 from app.config import Settings
 from app.errors import ChainMismatch
@@ -34,9 +34,12 @@ from app.models.mirror import (
     MirrorConsentEvent,
     MirrorEpoch,
     MirrorEpochDebit,
+    MirrorEpochOutcome,
+    MirrorSkippedAccess,
     MirrorTransfer,
 )
 from tests.conftest import free_port
+from tests.factories import SaltedTree, publish_and_finalize, signature_timing
 
 pytestmark = pytest.mark.chain
 
@@ -80,33 +83,20 @@ def grant_by_sig(w3, c: Contracts, relayer, customer, brand, *, purpose, categor
         "receiptHash": b"\x11" * 32,
         "noticeHash": b"\x22" * 32,
     }
-    deadline = int(time.time()) + 3600
-    nonce = c.registry.functions.nonces(customer.address).call()
-    doc = eip712.typed_data(
-        "Grant",
-        {**terms, "nonce": nonce, "deadline": deadline},
-        chain_id=w3.eth.chain_id,
-        registry=c.registry.address,
-    )
+    timing = signature_timing(w3)
+    doc = eip712.typed_data("Grant", {**terms, **timing}, chain_id=w3.eth.chain_id, registry=c.registry.address)
     signature = eip712.sign_typed_data(customer.key, doc)
-    return Sender(w3, relayer).send(c.registry.functions.grantBySig(tuple(terms.values()), deadline, signature))
-
-
-def publish_epoch(c: Contracts, ops: Sender, epoch: int, root: bytes, debits: list[tuple[str, int]]):
-    """Publishes with whichever publishEpoch the compiled contract has (packed debits or two arrays)."""
-    (abi,) = [i for i in c.distributor.abi if i.get("type") == "function" and i["name"] == "publishEpoch"]
-    commitment = bytes([epoch]) * 32
-    if len(abi["inputs"]) == 4:
-        packed = [(int(brand, 16) << 96) | amount for brand, amount in debits]
-        return ops.send(c.distributor.functions.publishEpoch(epoch, root, commitment, packed))
-    brands, amounts = [b for b, _ in debits], [a for _, a in debits]
-    return ops.send(c.distributor.functions.publishEpoch(epoch, root, commitment, brands, amounts))
+    return Sender(w3, relayer).send(
+        c.registry.functions.grantBySig(tuple(terms.values()), eip712.timing(timing), signature)
+    )
 
 
 def run_scenario(w3: Web3, c: Contracts, operator, relayer, accounts: list[LocalAccount], *, register=True) -> dict:
-    """Brands, grants (by signature and directly), a narrowing, accesses, a revocation, budgets, an
-    epoch and claims, plus a mint above 2^63. Returns what was owed per account."""
+    """Brands, grants (by signature and directly), a narrowing, accesses (one customer skipped), a
+    revocation, budgets funded above 2^63, reserved and withdrawn, an epoch finalised after its
+    challenge window, and claims. Returns what was owed per account."""
     ops, relay = Sender(w3, operator), Sender(w3, relayer)
+    record = Sender(w3, RoleKeys.from_settings(Settings(environment="test")).recorder)
     alice, bob, carol, brand, brand2 = accounts[0], accounts[1], accounts[2], accounts[5], accounts[6]
     if register:
         ops.send(c.registry.functions.registerBrand(brand.address))
@@ -130,34 +120,33 @@ def run_scenario(w3: Web3, c: Contracts, operator, relayer, accounts: list[Local
     )
     Sender(w3, carol).send(c.registry.functions.grant(terms))
     Sender(w3, carol).send(c.registry.functions.narrow(carol.address, brand.address, ANALYTICS, INTERESTS, 0))
-    relay.send(
-        c.registry.functions.recordAccess(
-            brand.address, MARKETING, INTERESTS, [alice.address, bob.address], b"\x01" * 32
-        )
-    )
-    relay.send(c.registry.functions.recordAccess(brand.address, ANALYTICS, INTERESTS, [carol.address], b"\x02" * 32))
-    Sender(w3, bob).send(c.registry.functions.revoke(bob.address, brand.address, MARKETING))
 
     budget = 1_000 * 10**18
-    ops.send(c.token.functions.mint(brand.address, budget))
-    ops.send(c.token.functions.mint(accounts[7].address, BIG))
+    ops.send(c.distributor.functions.fund(brand.address, budget + BIG, b"\x0f" * 32))
     brand_sender = Sender(w3, brand)
-    brand_sender.send(c.token.functions.approve(c.distributor.address, budget))
-    brand_sender.send(c.distributor.functions.deposit(brand.address, budget))
+    brand_sender.send(c.distributor.functions.withdraw(BIG, accounts[7].address))
+    brand_sender.send(c.registry.functions.setAccessLimits((budget, 2**96 - 1)))
+    record.send(
+        c.registry.functions.recordAccess(
+            brand.address, MARKETING, INTERESTS, [alice.address, bob.address], [price, 7], b"\x01" * 32
+        )
+    )
+    # Carol's price is above what the brand allows the recorder to charge: she is skipped and reported.
+    record.send(
+        c.registry.functions.recordAccess(
+            brand.address, ANALYTICS, INTERESTS, [carol.address], [2**96 - 1], b"\x02" * 32
+        )
+    )
+    Sender(w3, bob).send(c.registry.functions.revoke(bob.address, brand.address, MARKETING))
     brand_sender.send(c.distributor.functions.withdraw(10**18, brand.address))
 
     owed = {alice.address: price, bob.address: 7, carol.address: 40 * 10**18}
-    accounts_sorted = sorted(owed)
-    tree = MerkleTree([leaf_hash(a, owed[a]) for a in accounts_sorted])
-    publish_epoch(c, ops, 1, tree.root, [(brand.address, sum(owed.values()))])
-    i = accounts_sorted.index(alice.address)
-    Sender(w3, alice).send(c.distributor.functions.claim(alice.address, price, tree.proof(i)))
-    rest = [a for a in accounts_sorted if a != alice.address]
-    relay.send(
-        c.distributor.functions.claimMany(
-            rest, [owed[a] for a in rest], [tree.proof(accounts_sorted.index(a)) for a in rest]
-        )
-    )
+    tree = SaltedTree(owed)
+    debit = (brand.address, price + 7, 40 * 10**18)  # the accesses from the reserve, the rest from the budget
+    publish_and_finalize(w3, c.deployment, operator, 1, tree.root, [debit])
+    Sender(w3, alice).send(c.distributor.functions.claim(*tree.claim_args(alice.address)))
+    rest = [tree.claim_args(a) for a in sorted(owed) if a != alice.address]
+    relay.send(c.distributor.functions.claimMany(*(list(column) for column in zip(*rest, strict=True))))
     return owed
 
 
@@ -185,9 +174,11 @@ def assert_mirror_matches_chain(engine: Engine, c: Contracts) -> None:
 
         epochs = s.exec(select(MirrorEpoch).order_by(MirrorEpoch.epoch)).all()
         assert epochs
-        assert epochs[-1].epoch == c.distributor.functions.currentEpoch().call()
-        assert epochs[-1].root == "0x" + c.distributor.functions.currentRoot().call().hex()
+        assert epochs[-1].epoch == c.distributor.functions.claimableEpoch().call()
+        assert epochs[-1].root == "0x" + c.distributor.functions.claimableRoot().call().hex()
         assert sum(e.total for e in epochs) == c.distributor.functions.totalAllocated().call()
+        finalized = s.exec(select(MirrorEpochOutcome).where(MirrorEpochOutcome.kind == "finalized")).all()
+        assert [(o.epoch, o.root, o.total) for o in finalized] == [(e.epoch, e.root, e.total) for e in epochs]
         debits = s.exec(select(MirrorEpochDebit)).all()
         assert sum(d.amount for d in debits) == sum(e.total for e in epochs)
 
@@ -201,12 +192,18 @@ def assert_mirror_matches_chain(engine: Engine, c: Contracts) -> None:
             )
 
         budgets: dict[str, int] = {}
-        for b in s.exec(select(MirrorBudgetEvent)).all():
-            budgets[b.brand] = budgets.get(b.brand, 0) + (b.amount if b.kind == "deposited" else -b.amount)
+        reserved: dict[str, int] = {}
+        sign = {"funded": 1, "deposited": 1, "withdrawn": -1, "returned": -1}
+        for b in s.exec(select(MirrorBudgetEvent).order_by(MirrorBudgetEvent.block_number)).all():
+            budgets[b.brand] = budgets.get(b.brand, 0) + sign.get(b.kind, 0) * b.amount
+            if b.reserved is not None:
+                reserved[b.brand] = b.reserved
         for d in debits:
             budgets[d.brand] -= d.amount
+            reserved[d.brand] = reserved.get(d.brand, 0) - (d.from_reserve or 0)
         for brand_address, left in budgets.items():
             assert left == c.distributor.functions.budgetOf(brand_address).call()
+            assert reserved.get(brand_address, 0) == c.distributor.functions.reservedOf(brand_address).call()
 
         balances: dict[str, int] = {}
         for t in s.exec(select(MirrorTransfer)).all():
@@ -264,9 +261,14 @@ def test_mirror_matches_chain_after_the_whole_lifecycle(w3, settings, engine, ch
         assert [(a.customer, a.price, a.request_id) for a in accesses] == [
             (alice.address, 250 * 10**18, "0x" + "01" * 32),
             (bob.address, 7, "0x" + "01" * 32),
-            (carol.address, 2**96 - 1, "0x" + "02" * 32),
         ]
         assert accesses[0].batch_total == 250 * 10**18 + 7
+        skipped = s.exec(select(MirrorSkippedAccess)).all()
+        assert [(k.customer, k.reason, k.request_id) for k in skipped] == [
+            (carol.address, 3, "0x" + "02" * 32)
+        ]  # OverAllowance
+        kinds = [b.kind for b in s.exec(select(MirrorBudgetEvent).order_by(MirrorBudgetEvent.block_number))]
+        assert kinds == ["funded", "withdrawn", "reserved", "withdrawn"]
         assert {b.brand: b.registered for b in s.exec(select(MirrorBrand)).all()} == {
             brand.address: True,
             dev_accounts[6].address: False,
@@ -340,12 +342,12 @@ def test_confirmations_keep_the_indexer_behind_the_head(w3, settings, engine, ch
     assert status.lag == 2 and status.confirmations == 2
 
 
-def test_decode_epoch_reads_packed_and_array_debits() -> None:
-    brand = "0x" + "ab" * 20
+def test_decode_epoch_reads_debit_structs() -> None:
+    brand = Web3.to_checksum_address("0x" + "ab" * 20)
     args = {"epoch": 3, "root": b"\x01" * 32, "commitment": b"\x02" * 32, "total": 5}
-    packed = decode_epoch({**args, "debits": [(int(brand, 16) << 96) | 5]})
-    arrays = decode_epoch({**args, "brands": [Web3.to_checksum_address(brand)], "amounts": [5]})
-    assert packed == arrays == (3, "0x" + "01" * 32, "0x" + "02" * 32, 5, [(Web3.to_checksum_address(brand), 5)])
+    as_tuples = decode_epoch({**args, "debits": [(brand, 2, 3)]})
+    as_dicts = decode_epoch({**args, "debits": [{"brand": brand, "fromReserve": 2, "fromBudget": 3}]})
+    assert as_tuples == as_dicts == (3, "0x" + "01" * 32, "0x" + "02" * 32, 5, [(brand, 5)])
 
 
 # -- another chain at the same URL, and reorgs ---------------------------------------------------------
@@ -363,11 +365,13 @@ def other_anvil() -> Iterator[tuple[str, Web3]]:
         stop_anvil(process)
 
 
-def test_another_chain_at_the_url_is_refused(w3, settings, engine, chain, operator, relayer, dev_accounts, other_anvil):
+def test_another_chain_at_the_url_is_refused(
+    w3, settings, engine, chain, operator, relayer, role_keys, dev_accounts, other_anvil
+):
     Sender(w3, operator).send(chain.registry.functions.registerBrand(dev_accounts[5].address))
     catch_up(settings, engine=engine)
     url, other = other_anvil
-    ensure_deployed(other, operator, relayer.address, settings.deployments_dir)
+    ensure_deployed(other, role_keys, settings.deployments_dir, challenge_window=5)
     moved = settings.model_copy(update={"rpc_url": url})
     before = count(engine, MirrorBrand)
 
@@ -387,7 +391,7 @@ def test_another_chain_at_the_url_is_refused(w3, settings, engine, chain, operat
         assert s.exec(select(MirrorBrand)).all() == []
 
 
-def test_anvil_restarted_on_the_same_port(tmp_path, settings, engine, operator, relayer, dev_accounts):
+def test_anvil_restarted_on_the_same_port(tmp_path, settings, engine, operator, relayer, role_keys, dev_accounts):
     """Same state file: the mirror carries on (anvil's regenerated genesis is no reason to stop).
     A fresh anvil on that port: ChainMismatch."""
     port = free_port()
@@ -397,7 +401,7 @@ def test_anvil_restarted_on_the_same_port(tmp_path, settings, engine, operator, 
     process = start_anvil(port, state_file=state)
     try:
         other = Web3(Web3.HTTPProvider(url))
-        ensure_deployed(other, operator, relayer.address, local.deployments_dir)
+        ensure_deployed(other, role_keys, local.deployments_dir, challenge_window=5)
         c = contracts_of(other, local)
         Sender(other, operator).send(c.registry.functions.registerBrand(dev_accounts[5].address))
         catch_up(local, engine=engine)
@@ -421,10 +425,12 @@ def test_anvil_restarted_on_the_same_port(tmp_path, settings, engine, operator, 
         stop_anvil(process)
 
 
-def test_reorg_below_the_cursor_stops_the_indexer(settings, engine, operator, relayer, dev_accounts, other_anvil):
+def test_reorg_below_the_cursor_stops_the_indexer(
+    settings, engine, operator, relayer, role_keys, dev_accounts, other_anvil
+):
     url, other = other_anvil
     local = settings.model_copy(update={"rpc_url": url, "data_dir": settings.data_dir / "other"})
-    ensure_deployed(other, operator, relayer.address, local.deployments_dir)
+    ensure_deployed(other, role_keys, local.deployments_dir, challenge_window=5)
     c = contracts_of(other, local)
     ops = Sender(other, operator)
     snapshot = other.provider.make_request("evm_snapshot", [])["result"]

@@ -81,6 +81,6 @@ def test_killed_epoch_completes_exactly_once(fault, settings, w3, deployment_of,
     for account in customers:
         proof = files.proof(account.address)
         assert proof is not None and proof.cumulative == owed[account.address]
-        Sender(w3, account).send(distributor.functions.claim(account.address, proof.cumulative, proof.proof))
+        Sender(w3, account).send(distributor.functions.claim(*proof.claim_args()))
         assert token.functions.balanceOf(account.address).call() == owed[account.address]
     engine.dispose()

@@ -19,12 +19,14 @@ from app.analytics.store import analytics
 from app.chain.errors import ContractRevert
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
-from app.chain.proofs import TreeFiles
-from app.chain.transactions import Sender, TransactionFailed
+from app.chain.keys import RoleKeys
+from app.chain.proofs import TreeFiles, claim_many_args
+from app.chain.transactions import Sender
 from app.models.mirror import MirrorAccess
 from app.services import audit
 from app.services.audit import Verifier
 from app.services.epochs import EpochRunner, _purchases_hash
+from app.services.rewards import finalize_due
 from tests import factories
 
 pytestmark = pytest.mark.chain
@@ -45,7 +47,7 @@ def engine(settings):
 
 @dataclass
 class Ledger:
-    """A ledger after two epochs, paid accesses, claims, a withdrawal, a revocation and a donation."""
+    """A ledger after two epochs, paid accesses, claims, a withdrawal, a revocation and a refused donation."""
 
     alice: LocalAccount
     bob: LocalAccount
@@ -56,6 +58,7 @@ class Ledger:
 
 def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Ledger:
     token, registry, distributor = factories.contracts(w3, d)
+    recorder = RoleKeys.from_settings(settings).recorder
     alice, bob, carol = dev_accounts[0], dev_accounts[1], dev_accounts[2]
     brand_key, donor = dev_accounts[5], dev_accounts[7]
     brand = factories.funded_brand(engine, w3, d, operator, brand_key, "Acme", 10**9 * UNITS)
@@ -65,27 +68,35 @@ def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Le
     first = factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=1), 600_000, "a1")
     factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=2), 50_000, "b1")
     factories.grant_by_signature(w3, d, relayer, carol, brand_key.address, MARKETING, INTERESTS, 7 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, MARKETING, INTERESTS, [carol.address])
-    runner = EpochRunner(settings, engine, ChainGateway(settings))
-    assert runner.run(T0 + timedelta(days=30)).epoch.status == "done"
+    factories.record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address])
+    gateway = ChainGateway(settings)
+    runner = EpochRunner(settings, engine, gateway)
+    first_epoch = runner.run(T0 + timedelta(days=30)).epoch
+    assert first_epoch.status == "done"
+    factories.pass_challenge_window(w3, int(first_epoch.finalises_at.timestamp()))
 
     # Epoch 2: purchases at the tiers graded in epoch 1, a batch access, then carol revokes.
     factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=40), 100_000, "a2")
     factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=45), 250_000, "b2")
     factories.grant_by_signature(w3, d, relayer, bob, brand_key.address, MARKETING, INTERESTS | 1, 3 * UNITS)
-    factories.record_access(w3, d, relayer, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
+    factories.record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
     Sender(w3, carol).send(registry.functions.revoke(carol.address, brand_key.address, MARKETING))
-    assert runner.run(T0 + timedelta(days=60)).epoch.status == "done"
+    second_epoch = runner.run(T0 + timedelta(days=60)).epoch
+    assert second_epoch.status == "done"
+    factories.pass_challenge_window(w3, int(second_epoch.finalises_at.timestamp()))
+    assert finalize_due(gateway)
 
-    # After the epochs: claims (own key and relayed), a budget withdrawal, a direct donation.
+    # After the epochs: claims (own key and relayed), a budget withdrawal, a refused direct donation.
     files = TreeFiles(settings.data_dir / "epochs" / "2")
     proof = files.proof(alice.address)
-    Sender(w3, alice).send(distributor.functions.claim(alice.address, proof.cumulative, proof.proof))
+    Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
     proof = files.proof(bob.address)
-    Sender(w3, relayer).send(distributor.functions.claimMany([bob.address], [proof.cumulative], [proof.proof]))
+    Sender(w3, relayer).send(distributor.functions.claimMany(*claim_many_args([proof])))
     Sender(w3, brand_key).send(distributor.functions.withdraw(5 * UNITS, brand_key.address))
-    Sender(w3, operator).send(token.functions.mint(donor.address, 11))
-    Sender(w3, donor).send(token.functions.transfer(d.distributor, 11))
+    Sender(w3, brand_key).send(distributor.functions.withdraw(11, donor.address))
+    with pytest.raises(ContractRevert) as refused:  # CASH cannot reach the distributor by mistake
+        Sender(w3, donor).send(token.functions.transfer(d.distributor, 11))
+    assert refused.value.name == "TransferToProtocol"
     catch_up(settings, engine=engine)
     return Ledger(alice, bob, carol, brand_key, first)
 
@@ -141,11 +152,12 @@ def test_verify_clean_ledger_after_two_epochs_accesses_and_claims(settings, engi
     assert [(e["epoch"], e["reproduced"], e["purchases"]) for e in epochs] == [(1, True, 2), (2, True, 2)]
     assert epochs[0]["access_earnings"] == str(7 * UNITS)
     money = check(report, "money")["figures"]
-    assert money["donations_to_distributor"] == 11 and money["deployment_seed"] == 1
-    assert int(money["published_totals"]) == int(money["claimed"]) + int(money["claimable"])
+    assert money["donations_to_distributor"] == 0 and money["deployment_seed"] == 0
+    assert int(money["finalised_totals"]) == int(money["claimed"]) + int(money["claimable"])
+    assert money["pending_total"] == 0 and int(money["funded"]) == 10**9 * UNITS
     assert int(money["claimable"]) > 0 and money["claimants"] == 2
     (brand_row,) = money["brands"]
-    assert brand_row["withdrawn"] == str(5 * UNITS)
+    assert brand_row["withdrawn"] == str(5 * UNITS + 11) and brand_row["reserved"] == 0
     mirror = check(report, "mirror")["figures"]
     assert {t["table"]: t["mirror"] == t["chain"] for t in mirror["tables"]} == dict.fromkeys(
         [t["table"] for t in mirror["tables"]], True
@@ -209,19 +221,19 @@ def test_access_recorded_directly_without_consent_is_refused_and_verify_stays_gr
     d = deployment_of(settings)
     _, registry, _ = factories.contracts(w3, d)
     brand = Sender(w3, ledger.brand)
-    # carol revoked; alice never consented. The brand's own key bypasses the API.
-    for customer in (ledger.carol, ledger.alice):
-        call = registry.functions.recordAccess(
-            ledger.brand.address, MARKETING, INTERESTS, [customer.address], b"\x09" * 32
+    # carol revoked; alice never consented. The brand's own key bypasses the API: both are skipped and
+    # reported as not covered, nobody is charged.
+    sent = brand.send(
+        registry.functions.recordAccess(
+            ledger.brand.address, MARKETING, INTERESTS, [ledger.carol.address, ledger.alice.address], [2**96 - 1] * 2,
+            b"\x09" * 32,
         )
-        with pytest.raises(ContractRevert) as refused:
-            brand.send(call)
-        assert refused.value.name == "ConsentNotCovering"
-        assert refused.value.args_["customer"] == customer.address
-        # Forced on chain without estimating: mined, reverted, no event.
-        with pytest.raises(TransactionFailed) as failed:
-            brand.send(call, gas=500_000)
-        assert failed.value.receipt["status"] == 0 and failed.value.receipt["logs"] == []
+    )  # fmt: skip
+    (recorded,) = registry.events.AccessRecorded().process_receipt(sent.receipt)
+    assert recorded["args"]["customers"] == [] and recorded["args"]["total"] == 0
+    (skipped,) = registry.events.AccessSkipped().process_receipt(sent.receipt)
+    assert skipped["args"]["customers"] == [ledger.carol.address, ledger.alice.address]
+    assert skipped["args"]["reasons"] == [0, 0]  # NotCovered
     catch_up(settings, engine=engine)
 
     report = verify(settings, engine)

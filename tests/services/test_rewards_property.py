@@ -25,6 +25,7 @@ from app.models.epochs import Epoch, EpochDebit, EpochReward
 from app.services import audit
 from app.services.epochs import EpochRunner
 from tests import factories
+from tests.conftest import TEST_CHALLENGE_WINDOW
 
 pytestmark = pytest.mark.chain
 
@@ -42,11 +43,17 @@ accesses = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.integers(
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bought=purchases, accessed=accesses)
 def test_rewards_are_deterministic_and_sum_to_the_published_total(
-    bought, accessed, anvil_url, w3, operator, relayer, dev_accounts, tmp_path_factory
+    bought, accessed, anvil_url, w3, role_keys, operator, relayer, recorder, dev_accounts, tmp_path_factory
 ) -> None:
     data: Path = tmp_path_factory.mktemp("rewards-property")
-    s = Settings(environment="test", data_dir=data, rpc_url=anvil_url, start_anvil=False)
-    d, _ = ensure_deployed(w3, operator, relayer.address, s.deployments_dir)
+    s = Settings(
+        environment="test",
+        data_dir=data,
+        rpc_url=anvil_url,
+        start_anvil=False,
+        challenge_window_seconds=TEST_CHALLENGE_WINDOW,
+    )
+    d, _ = ensure_deployed(w3, role_keys, s.deployments_dir, challenge_window=s.challenge_window_seconds)
     _, _, distributor = factories.contracts(w3, d)
     db.migrate(s)
     engine = db.make_engine(s.sqlalchemy_url)
@@ -62,11 +69,12 @@ def test_rewards_are_deterministic_and_sum_to_the_published_total(
         if (who, brand) not in granted:
             factories.grant_by_signature(w3, d, relayer, customers[who], brand_keys[brand].address, 1, 1, price * UNITS)
             granted.add((who, brand))
-        factories.record_access(w3, d, relayer, brand_keys[brand].address, 1, 1, [customers[who].address])
+        factories.record_access(w3, d, recorder, brand_keys[brand].address, 1, 1, [customers[who].address])
 
     runner = EpochRunner(s, engine, ChainGateway(s))
     for as_of in (T0 + timedelta(days=30), T0 + timedelta(days=61)):
         epoch = runner.run(as_of).epoch
+        factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))  # the next may follow
         with Session(engine) as session:
             earned = sum(r.earned for r in session.exec(select(EpochReward).where(EpochReward.epoch == epoch.number)))
             debited = sum(x.amount for x in session.exec(select(EpochDebit).where(EpochDebit.epoch == epoch.number)))

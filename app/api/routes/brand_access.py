@@ -109,6 +109,14 @@ class Profile(BaseModel):
         return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
 
+class SkippedCustomer(BaseModel):
+    address: str
+    reason: str = Field(
+        description="not_covered (consent revoked, narrowed or expired), price_above_maximum (re-priced above "
+        "the price agreed here or your max_price), duplicate, over_allowance, over_budget"
+    )
+
+
 class Profiles(BaseModel):
     access_id: str | None = Field(description="This request in GET /brands/me/accesses; None if nobody matched")
     request_id: str | None = Field(description="The bytes32 recorded on chain with the batch")
@@ -120,10 +128,13 @@ class Profiles(BaseModel):
     limit: int
     customers: int
     cost: str
-    attempts: int = Field(description="recordAccess batches sent (2 when the registry refused a customer once)")
+    attempts: int = Field(description="recordAccess batches sent (1; 0 when nobody matched)")
     profiles: list[Profile] = Field(
         description="address and price always; contact, demographics, purchases, segment, interests, styles, "
         "cart only for the categories asked"
+    )
+    skipped: list[SkippedCustomer] = Field(
+        description="Customers of the batch the registry did not record: no data, nothing charged"
     )
 
 
@@ -135,6 +146,13 @@ class PriceSpread(BaseModel):
     max: str | None
 
 
+class CarriedShortfall(BaseModel):
+    epoch: int
+    owed: str
+    available: str
+    carried: str
+
+
 class Budget(BaseModel):
     deposited: str
     withdrawn: str
@@ -143,6 +161,12 @@ class Budget(BaseModel):
     committed: str = Field(description="Owed for accesses recorded on chain, not yet settled by an epoch")
     remaining: str = Field(description="on_chain - committed (never below 0)")
     shortfall: str = Field(description="committed - on_chain when the budget cannot pay what is owed")
+    funded: str = Field(description="Minted into the budget by the operator against payments (part of deposited)")
+    allowance: str = Field(description="What the recorder may still charge (GET/POST /brands/me/access-limits)")
+    max_price: str = Field(description="The most the recorder may charge for one customer's access")
+    carried: list[CarriedShortfall] = Field(
+        description="Epochs whose purchase cashback the unreserved budget could not pay: carried to the next epoch"
+    )
 
 
 class AccessTotals(BaseModel):
@@ -167,6 +191,7 @@ class AccessRequestPublic(BaseModel):
     limit: int
     customers: int
     cost: str
+    skipped: int
     status: str
     attempts: int
     error: str | None
@@ -225,8 +250,9 @@ def read_brand_account(
 ) -> BrandAccount:
     """The calling brand's budget, what it owes, its consent prices and access totals (brand).
 
-    A brand funds its budget on chain with its own key: `CashbackToken.approve(distributor, amount)`
-    then `RewardDistributor.deposit(brand, amount)`; the API holds no brand key and never deposits.
+    The operator funds a brand's budget against a payment (`RewardDistributor.fund`, the only way CASH is
+    minted); a brand holding CASH may also `deposit` it with its own key. The recorder charges the
+    budget only within the allowance and maximum price the brand signed (POST /brands/me/access-limits).
     """
     return BrandAccount(**access.brand_account(session, settings, chain, brand))
 
@@ -251,6 +277,7 @@ def read_brand_accesses(
             limit=r.requested_limit,
             customers=r.customers,
             cost=str(r.cost),
+            skipped=r.skipped,
             status=r.status,
             attempts=r.attempts,
             error=r.error,

@@ -161,11 +161,15 @@ class ClaimPublic(OnChain):
     cumulative_amount: str
 
 
+BudgetKind = Literal["funded", "deposited", "withdrawn", "reserved", "released", "returned"]
+
+
 class BudgetEventPublic(OnChain):
-    kind: Literal["deposited", "withdrawn"]
+    kind: BudgetKind
     brand: str
-    counterparty: str
+    counterparty: str | None = Field(description="Funder, depositor or recipient; none for reserves")
     amount: str
+    reserved: str | None = Field(default=None, description="The brand's reserve afterwards (reserved, released)")
 
 
 class TransferPublic(OnChain):
@@ -522,11 +526,11 @@ def read_budget_events(
     session: SessionDep,
     _: AuditorDep,
     brand: AddressQuery = None,
-    kind: Annotated[Literal["deposited", "withdrawn"] | None, Query()] = None,
+    kind: Annotated[BudgetKind | None, Query()] = None,
     window: WindowDep,
     page: PagingDep,
 ) -> Page[BudgetEventPublic]:
-    """Brands' budget deposits and withdrawals (auditor or operator)."""
+    """Brands' budget fundings, deposits, withdrawals, reserves and returns (auditor or operator)."""
     rows = ledger.budget_events(session, window, brand=brand, kind=kind, limit=page.limit, offset=page.offset)
     items = [
         BudgetEventPublic(
@@ -535,6 +539,7 @@ def read_budget_events(
             brand=r.brand,
             counterparty=r.counterparty,
             amount=str(r.amount),
+            reserved=None if r.reserved is None else str(r.reserved),
         )
         for r in rows.items
     ]

@@ -87,7 +87,12 @@ class ClaimPublic(BaseModel):
     cumulative: str
     claimed: str
     claimable: str
+    salt: str | None = Field(description="My leaf's salt (0x, 32 bytes), the claim's third argument; null: none")
     proof: list[str]
+    pending_epoch: int | None = Field(
+        default=None, description="An epoch published but still in its challenge window (the auditor may veto it)"
+    )
+    claimable_from: datetime | None = Field(default=None, description="When the pending epoch's root pays")
 
 
 class ClaimSent(BaseModel):
@@ -192,7 +197,10 @@ def read_claim(
         cumulative=str(status.cumulative),
         claimed=str(status.claimed),
         claimable=str(status.claimable),
+        salt="0x" + status.proof.salt.hex() if status.proof and status.proof.salt is not None else None,
         proof=["0x" + p.hex() for p in status.proof.proof] if status.proof else [],
+        pending_epoch=status.pending_epoch,
+        claimable_from=status.claimable_from,
     )
 
 

@@ -511,8 +511,13 @@ async function claimOwn() {
     const claim = await me("/me/claim");
     if (toUnits(claim.claimable) === 0n) throw new Error("There is nothing to claim yet.");
     const signer = await new ethers.BrowserProvider(window.ethereum).getSigner();
-    const distributor = new ethers.Contract(state.cfg.distributor, ["function claim(address account, uint256 cumulativeAmount, bytes32[] proof)"], signer);
-    const tx = await distributor.claim(state.address, toUnits(claim.cumulative), claim.proof);
+    // A salted leaf (docs/privacy.md) is claimed with its salt; `salt` is null only on an unsalted tree.
+    const abi = claim.salt
+      ? "function claim(address account, uint256 cumulativeAmount, bytes32 salt, bytes32[] proof)"
+      : "function claim(address account, uint256 cumulativeAmount, bytes32[] proof)";
+    const args = claim.salt ? [claim.salt, claim.proof] : [claim.proof];
+    const distributor = new ethers.Contract(state.cfg.distributor, [abi], signer);
+    const tx = await distributor.claim(state.address, toUnits(claim.cumulative), ...args);
     notify("#claim-msg", "info", "Claim sent from your wallet; waiting for the block…");
     const receipt = await tx.wait();
     await loadMoney();

@@ -3,91 +3,207 @@ pragma solidity ^0.8.24;
 
 /// @title IRewardDistributor
 /// @notice Brands' reward budgets and the settlement of rewards per epoch. For each epoch the
-/// operator publishes one Merkle root over (account, cumulative amount) and a commitment to the
-/// off-chain records it was computed from, debiting each brand's budget by what its customers
-/// earned. A claim pays the difference between the proven cumulative amount and what the account
-/// already claimed, so one claim covers any number of epochs and nothing is paid twice.
-/// @dev Leaves are `keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))))`;
-/// inner nodes hash the sorted pair (OpenZeppelin MerkleProof); a level's last node without a
-/// sibling moves up unchanged. Budgets sit in a BudgetVault, so this contract only ever holds what
-/// epochs allocated and nobody claimed yet: claims cannot reach unspent budgets. Cumulative
-/// amounts never decrease from one epoch to the next (the previous root stays claimable).
+/// operator publishes one Merkle root over (account, cumulative amount, salt) and a commitment to
+/// the off-chain records it was computed from, debiting brands' budgets. The root is OPTIMISTIC:
+/// it stays pending for `challengeWindow` seconds, during which the auditor may veto it (budgets
+/// and reserves are restored exactly and the operator republishes that epoch number); after the
+/// window anyone finalises it, and it becomes the one claimable root. A claim pays the difference
+/// between the proven cumulative amount and what the account already claimed.
+/// @dev Leaves are OpenZeppelin StandardMerkleTree leaves over `(address, uint256, bytes32)`:
+/// `keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount, salt))))`, verified
+/// with OpenZeppelin MerkleProof (sorted pairs). CASH is minted only by `fund`, straight into the
+/// BudgetVault, so the token's supply equals what was funded. The vault holds budgets and the
+/// pending epoch's total; this contract holds only finalised allocations not yet claimed, so the
+/// claims under a root can never exceed what that root's epochs debited.
 interface IRewardDistributor {
-    /// @notice Epochs are published in order, starting at 1.
+    /// @notice One brand's share of an epoch. `fromReserve` settles recorded accesses and must not
+    /// exceed the brand's reserve; `fromBudget` (e.g. purchase cashback) comes from the unreserved
+    /// part. ABI decoding refuses amounts of 2^96 or more, so nothing can wrap into another field.
+    struct Debit {
+        address brand;
+        uint96 fromReserve;
+        uint96 fromBudget;
+    }
+
+    /// @notice The epoch inside (or past, but not yet finalised) its challenge window.
+    struct PendingEpoch {
+        uint64 epoch; // 0 when none is pending
+        bytes32 root;
+        uint40 finalisesAt; // claimable from this time on, once `finalizeEpoch` ran
+        uint256 total;
+        bytes32 debitsHash; // keccak256(abi.encode(debits)) as published, checked by a veto
+    }
+
+    /// @notice Epochs are published in order, starting at 1 (a vetoed number is published again).
     error EpochOutOfOrder(uint64 expected, uint64 given);
+    /// @notice An epoch is pending and its challenge window has not ended yet.
+    error EpochPending(uint64 epoch, uint40 finalisesAt);
+    /// @notice No epoch is pending (or not the one named).
+    error NoPendingEpoch(uint64 given);
+    /// @notice The pending epoch's challenge window is still open (finalise) or already over (veto).
+    error ChallengeWindowOpen(uint64 epoch, uint40 finalisesAt);
+    /// @notice The challenge window ended; a veto is too late.
+    error ChallengeWindowOver(uint64 epoch, uint40 finalisesAt);
+    /// @notice The debits given to a veto are not the ones published.
+    error DebitsMismatch(bytes32 expected, bytes32 given);
     /// @notice Two lists that must be as long as each other are not.
     error LengthMismatch(uint256 expected, uint256 given);
-    /// @notice A brand's budget cannot pay what the epoch debits from it.
+    /// @notice A brand's unreserved budget cannot pay what is asked of it.
     error InsufficientBudget(address brand, uint256 available, uint256 requested);
-    /// @notice The proof does not lead to the current (or previous) root.
+    /// @notice A brand's reserve is smaller than what an epoch settles from it.
+    error InsufficientReserve(address brand, uint256 reserved, uint256 requested);
+    /// @notice The proof does not lead to the claimable root.
     error InvalidProof(address account, uint256 cumulativeAmount);
     /// @notice The account has already claimed its cumulative amount.
     error NothingToClaim(address account, uint256 cumulativeAmount, uint256 claimed);
+    /// @notice Deposits and funding are for registered brands only.
+    error NotARegisteredBrand(address brand);
+    /// @notice The brand is not retired (only a retired brand's budget is refunded).
+    error NotRetired(address brand);
+    /// @notice Only the bound ConsentRegistry may reserve budget or retire a brand.
+    error NotRegistry(address caller);
+    /// @notice CASH cannot be swept: none can reach this contract or the vault by mistake.
+    error CannotSweepCash();
     /// @notice The amount is zero.
     error ZeroAmount();
     /// @notice The root is zero.
     error ZeroRoot();
     /// @notice The address is zero.
     error ZeroAddress();
-    /// @notice Budget cannot be withdrawn to the distributor or its vault (it would be lost to claims).
+    /// @notice Budget cannot be withdrawn to the distributor or its vault.
     error InvalidRecipient(address to);
 
-    /// @notice `from` deposited `amount` into `brand`'s budget.
+    /// @notice The funder minted `amount` new CASH into `brand`'s budget (against a payment received
+    /// off chain; `paymentRef` identifies it).
+    event BudgetFunded(address indexed brand, address indexed funder, uint256 amount, bytes32 paymentRef);
+    /// @notice `from` deposited `amount` of existing CASH into `brand`'s budget.
     event BudgetDeposited(address indexed brand, address indexed from, uint256 amount);
-    /// @notice `brand` withdrew `amount` of unspent budget to `to`.
+    /// @notice `brand` withdrew `amount` of unreserved budget to `to`.
     event BudgetWithdrawn(address indexed brand, address indexed to, uint256 amount);
-    /// @notice An epoch's root was published. Each debit packs a brand (high 160 bits) and the
-    /// amount its budget paid into the epoch (low 96 bits); `total` is their sum.
-    event EpochPublished(uint64 indexed epoch, bytes32 root, bytes32 commitment, uint256 total, uint256[] debits);
+    /// @notice Recorded accesses reserved `amount` of `brand`'s budget (now `reserved` in all).
+    event BudgetReserved(address indexed brand, uint256 amount, uint256 reserved);
+    /// @notice The operator released `amount` of `brand`'s reserve that no epoch will settle.
+    event ReserveReleased(address indexed brand, uint256 amount, uint256 reserved);
+    /// @notice A retired brand's unreserved budget went back to it.
+    event RetiredBudgetReturned(address indexed brand, uint256 amount);
+    /// @notice An epoch's root was published and is pending until `finalisesAt`; `total` is the sum
+    /// of the debits, taken from the budgets (and still held by the vault until finalisation).
+    event EpochPublished(
+        uint64 indexed epoch, bytes32 root, bytes32 commitment, uint256 total, uint40 finalisesAt, Debit[] debits
+    );
+    /// @notice The auditor vetoed a pending epoch; its debits went back to the budgets and reserves.
+    event EpochVetoed(uint64 indexed epoch, bytes32 root, address indexed auditor);
+    /// @notice An epoch's root became the claimable root; its total moved from the vault here.
+    event EpochFinalized(uint64 indexed epoch, bytes32 root, uint256 total);
     /// @notice `account` was paid `amount`, bringing its claimed total to `cumulativeAmount`.
     event Claimed(address indexed account, uint256 amount, uint256 cumulativeAmount);
+    /// @notice A token other than CASH sent here or to the vault by mistake was swept to `to`.
+    event Swept(address indexed token, address indexed to, uint256 amount);
 
-    /// @notice Moves `amount` CASH from the caller into `brand`'s budget (needs allowance).
+    // ---- budgets ----
+
+    /// @notice Mints `amount` CASH straight into registered `brand`'s budget. FUNDER_ROLE only,
+    /// against a payment received off chain. The only way CASH is created.
+    function fund(address brand, uint256 amount, bytes32 paymentRef) external;
+
+    /// @notice Moves `amount` of the caller's CASH into registered `brand`'s budget (needs allowance).
     function deposit(address brand, uint256 amount) external;
 
-    /// @notice Withdraws `amount` of the caller's own unspent budget to `to`.
+    /// @notice Withdraws `amount` of the caller's unreserved budget (budget − reserved) to `to`.
+    /// Open while paused: it is the brand's own money that nothing owes.
     function withdraw(uint256 amount, address to) external;
 
-    /// @notice Publishes epoch `epoch` (the next in order). Operator only. Each entry of `debits` is
-    /// `uint256(uint160(brand)) << 96 | amount` (amount < 2^96); the epoch's total is their sum,
-    /// moved from the budgets into this contract for claims.
-    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, uint256[] calldata debits) external;
+    /// @notice Reserves `amount` of `brand`'s unreserved budget for recorded accesses. Registry only.
+    function reserve(address brand, uint256 amount) external;
 
-    /// @notice Pays `account` what it is owed under the current (or previous) root. Anyone may
-    /// call; the tokens always go to `account`.
+    /// @notice Releases `amount` of `brand`'s reserve back to its unreserved budget. Operator only
+    /// (for recorded accesses the backend will never settle).
+    function releaseReserve(address brand, uint256 amount) external;
+
+    /// @notice Returns a retired brand's unreserved budget to it. Registry (on deregistration).
+    function retireBrand(address brand) external;
+
+    /// @notice Returns a retired brand's unreserved budget to it (e.g. after its reserve was settled
+    /// or released). Anyone may call; the tokens always go to the brand.
+    function refundRetired(address brand) external returns (uint256 amount);
+
+    // ---- epochs ----
+
+    /// @notice Publishes epoch `epoch` (the next in order) as pending. Operator only. A pending
+    /// epoch whose window has ended is finalised first; one still in its window makes this revert.
+    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, Debit[] calldata debits) external;
+
+    /// @notice Vetoes the pending `epoch` inside its challenge window; `debits` must be exactly the
+    /// published ones. Auditor only; works while paused.
+    function vetoEpoch(uint64 epoch, Debit[] calldata debits) external;
+
+    /// @notice Makes the pending epoch's root the claimable one once its window has ended. Anyone.
+    function finalizeEpoch() external;
+
+    // ---- claims ----
+
+    /// @notice Pays `account` what it is owed under the claimable root. Anyone may call; the tokens
+    /// always go to `account`. Closed while paused.
     /// @return amount What was paid.
-    function claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof)
+    function claim(address account, uint256 cumulativeAmount, bytes32 salt, bytes32[] calldata proof)
         external
         returns (uint256 amount);
 
-    /// @notice Claims for many accounts in one transaction. Accounts with nothing left to claim
-    /// are skipped (so a relayer can safely resend a batch); an invalid proof reverts.
+    /// @notice Claims for many accounts in one transaction. Accounts with nothing left to claim and
+    /// `address(0)` entries are skipped (so a relayer can safely resend a batch); an invalid proof
+    /// reverts. Closed while paused.
     /// @return total What was paid in all.
-    function claimMany(address[] calldata accounts, uint256[] calldata cumulativeAmounts, bytes32[][] calldata proofs)
-        external
-        returns (uint256 total);
+    function claimMany(
+        address[] calldata accounts,
+        uint256[] calldata cumulativeAmounts,
+        bytes32[] calldata salts,
+        bytes32[][] calldata proofs
+    ) external returns (uint256 total);
 
-    /// @notice The CASH token paid out.
+    /// @notice Sends a token other than CASH held by this contract or the vault to `to`. Admin.
+    function sweep(address token, address to) external;
+
+    // ---- views ----
+
+    /// @notice The CASH token (created by this contract's constructor).
     function token() external view returns (address);
 
-    /// @notice The vault holding brands' unspent budgets.
+    /// @notice The vault holding brands' budgets and the pending epoch's total.
     function vault() external view returns (address);
 
-    /// @notice The root of the latest published epoch.
-    function currentRoot() external view returns (bytes32);
+    /// @notice The ConsentRegistry whose brands may hold budgets.
+    function registry() external view returns (address);
 
-    /// @notice The root of the epoch before the latest (still accepted for claims).
-    function previousRoot() external view returns (bytes32);
+    /// @notice Seconds a published root stays vetoable before it can be finalised.
+    function challengeWindow() external view returns (uint40);
 
-    /// @notice The latest published epoch (0 before the first).
-    function currentEpoch() external view returns (uint64);
+    /// @notice The one claimable root (of `claimableEpoch`); zero before the first finalisation.
+    function claimableRoot() external view returns (bytes32);
+
+    /// @notice The epoch whose root is claimable (0 before the first finalisation).
+    function claimableEpoch() external view returns (uint64);
+
+    /// @notice The latest published epoch not vetoed, pending or finalised (0 before the first).
+    function latestEpoch() external view returns (uint64);
+
+    /// @notice The pending epoch (`epoch == 0` if none).
+    function pendingEpoch() external view returns (PendingEpoch memory);
 
     /// @notice What `account` has claimed in all.
     function claimed(address account) external view returns (uint256);
 
-    /// @notice `brand`'s unspent budget.
+    /// @notice `brand`'s budget (reserved and unreserved).
     function budgetOf(address brand) external view returns (uint256);
 
-    /// @notice Sum of all epochs' totals (what claims may pay in all).
+    /// @notice The part of `brand`'s budget reserved by recorded, unsettled accesses.
+    function reservedOf(address brand) external view returns (uint256);
+
+    /// @notice What `brand` may still reserve or withdraw: budget − reserved.
+    function availableOf(address brand) external view returns (uint256);
+
+    /// @notice Sum of all finalised epochs' totals (what claims may pay in all).
     function totalAllocated() external view returns (uint256);
+
+    /// @notice Sum of all `fund` amounts (equals CASH's total supply).
+    function totalFunded() external view returns (uint256);
 }

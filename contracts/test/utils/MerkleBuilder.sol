@@ -2,45 +2,27 @@
 pragma solidity ^0.8.24;
 
 /// @title MerkleBuilder
-/// @notice Test helper building the RewardDistributor's cumulative-claims Merkle tree from
-/// (account, cumulative amount) pairs, and its root and proofs.
-/// @dev The format, which the Python backend must reproduce byte for byte:
-/// - leaf `i` is `keccak256(bytes.concat(keccak256(abi.encode(accounts[i], amounts[i]))))`, kept
-///   in the order given (leaves are NOT sorted);
-/// - each level pairs nodes left to right, `(0,1), (2,3), ...`, and an inner node is the keccak256
-///   of the two children sorted ascending as uint256 (OpenZeppelin `Hashes.commutativeKeccak256`),
-///   so proofs carry no left/right flags and verify with OpenZeppelin `MerkleProof`;
-/// - when a level has an odd number of nodes, the last one is promoted UNCHANGED to the next level
-///   (never hashed with itself), so its proof simply has no element for that level;
-/// - a one-leaf tree's root is the leaf itself and its proof is empty.
-/// Building is O(n); a proof from built levels is O(log n), so `build` and `proofs` stay cheap
-/// for a few hundred leaves.
+/// @notice Test helper building the RewardDistributor's cumulative-claims Merkle tree exactly as
+/// OpenZeppelin's StandardMerkleTree (npm package merkle-tree 1.0.8, file dist/core.js) does for the
+/// leaf encoding `["address", "uint256", "bytes32"]` = (account, cumulative amount, salt).
+/// @dev The format, which the Python backend and the JS library reproduce byte for byte:
+/// - leaf `keccak256(bytes.concat(keccak256(abi.encode(account, amount, salt))))`;
+/// - leaves sorted ascending by hash (StandardMerkleTree's default `sortLeaves: true`);
+/// - the tree is a complete binary tree in one array of `2n - 1` nodes: sorted leaf `k` sits at
+///   `tree[2n - 2 - k]`, node `i`'s children at `2i + 1` and `2i + 2`, the root at `tree[0]`;
+///   an inner node is keccak256 of its two children sorted ascending (OZ `commutativeKeccak256`);
+/// - a proof lists the siblings from the leaf up to (not including) the root.
 library MerkleBuilder {
     /// @notice The tree has no leaf.
     error EmptyTree();
-    /// @notice Accounts and amounts differ in length.
-    error LengthMismatch(uint256 accounts, uint256 amounts);
+    /// @notice Accounts, amounts and salts differ in length.
+    error LengthMismatch(uint256 accounts, uint256 amounts, uint256 salts);
     /// @notice No leaf at `index`.
     error IndexOutOfRange(uint256 index, uint256 length);
 
-    /// @notice The leaf of `account` with `cumulativeAmount`, as RewardDistributor computes it.
-    function leaf(address account, uint256 cumulativeAmount) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
-    }
-
-    /// @notice The leaves of the pairs `(accounts[i], amounts[i])`, in order.
-    function leaves(address[] memory accounts, uint256[] memory amounts)
-        internal
-        pure
-        returns (bytes32[] memory hashed)
-    {
-        if (accounts.length != amounts.length) {
-            revert LengthMismatch(accounts.length, amounts.length);
-        }
-        hashed = new bytes32[](accounts.length);
-        for (uint256 i; i < accounts.length; ++i) {
-            hashed[i] = leaf(accounts[i], amounts[i]);
-        }
+    /// @notice The leaf of `account` with `cumulativeAmount` and `salt`, as RewardDistributor computes it.
+    function leaf(address account, uint256 cumulativeAmount, bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount, salt))));
     }
 
     /// @notice The inner node over `a` and `b`: keccak256 of the sorted pair.
@@ -48,78 +30,98 @@ library MerkleBuilder {
         return a < b ? keccak256(abi.encodePacked(a, b)) : keccak256(abi.encodePacked(b, a));
     }
 
-    /// @notice Every level of the tree over `leafHashes`, from the leaves (`levels[0]`) up to the
-    /// root (`levels[levels.length - 1][0]`).
-    function levels(bytes32[] memory leafHashes) internal pure returns (bytes32[][] memory tree) {
-        uint256 width = leafHashes.length;
-        if (width == 0) revert EmptyTree();
-        uint256 depth = 1;
-        for (uint256 w = width; w > 1; w = (w + 1) / 2) {
+    /// @notice The tree array over the leaves of `(accounts[i], amounts[i], salts[i])`, and for each
+    /// input `i` the index of its leaf in that array.
+    function tree(address[] memory accounts, uint256[] memory amounts, bytes32[] memory salts)
+        internal
+        pure
+        returns (bytes32[] memory nodes, uint256[] memory positions)
+    {
+        uint256 n = accounts.length;
+        if (amounts.length != n || salts.length != n) revert LengthMismatch(n, amounts.length, salts.length);
+        if (n == 0) revert EmptyTree();
+        bytes32[] memory hashes = new bytes32[](n);
+        uint256[] memory order = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = leaf(accounts[i], amounts[i], salts[i]);
+            order[i] = i;
+        }
+        // Insertion sort of the input indices by leaf hash (test trees are small).
+        for (uint256 i = 1; i < n; ++i) {
+            uint256 x = order[i];
+            uint256 j = i;
+            while (j > 0 && hashes[order[j - 1]] > hashes[x]) {
+                order[j] = order[j - 1];
+                --j;
+            }
+            order[j] = x;
+        }
+        nodes = new bytes32[](2 * n - 1);
+        positions = new uint256[](n);
+        for (uint256 k; k < n; ++k) {
+            uint256 at = nodes.length - 1 - k;
+            nodes[at] = hashes[order[k]];
+            positions[order[k]] = at;
+        }
+        for (uint256 i = nodes.length - n; i > 0; --i) {
+            nodes[i - 1] = hashPair(nodes[2 * i - 1], nodes[2 * i]);
+        }
+    }
+
+    /// @notice The proof of the node at `index` of `nodes`.
+    function proofOf(bytes32[] memory nodes, uint256 index) internal pure returns (bytes32[] memory proof) {
+        if (index >= nodes.length) revert IndexOutOfRange(index, nodes.length);
+        uint256 depth;
+        for (uint256 i = index; i > 0; i = (i - 1) / 2) {
             ++depth;
         }
-        tree = new bytes32[][](depth);
-        tree[0] = leafHashes;
-        for (uint256 d = 1; d < depth; ++d) {
-            bytes32[] memory below = tree[d - 1];
-            uint256 belowWidth = below.length;
-            bytes32[] memory level = new bytes32[]((belowWidth + 1) / 2);
-            for (uint256 i; i + 1 < belowWidth; i += 2) {
-                level[i / 2] = hashPair(below[i], below[i + 1]);
-            }
-            // An odd node out moves up as it is (not hashed with itself).
-            if (belowWidth % 2 == 1) level[belowWidth / 2] = below[belowWidth - 1];
-            tree[d] = level;
+        proof = new bytes32[](depth);
+        for (uint256 d; index > 0; ++d) {
+            proof[d] = nodes[index % 2 == 1 ? index + 1 : index - 1];
+            index = (index - 1) / 2;
         }
     }
 
-    /// @notice The root of built `tree`.
-    function rootOf(bytes32[][] memory tree) internal pure returns (bytes32) {
-        return tree[tree.length - 1][0];
+    /// @notice The root of the tree over `(accounts[i], amounts[i], salts[i])`.
+    function root(address[] memory accounts, uint256[] memory amounts, bytes32[] memory salts)
+        internal
+        pure
+        returns (bytes32)
+    {
+        (bytes32[] memory nodes,) = tree(accounts, amounts, salts);
+        return nodes[0];
     }
 
-    /// @notice The proof of leaf `index` in built `tree`: its sibling at each level that has one.
-    function proofOf(bytes32[][] memory tree, uint256 index) internal pure returns (bytes32[] memory proof) {
-        if (index >= tree[0].length) revert IndexOutOfRange(index, tree[0].length);
-        proof = new bytes32[](tree.length - 1);
-        uint256 length;
-        for (uint256 d; d + 1 < tree.length; ++d) {
-            uint256 sibling = index ^ 1;
-            if (sibling < tree[d].length) proof[length++] = tree[d][sibling];
-            index >>= 1;
-        }
-        // Promoted levels contribute no element: shrink the array to what was written.
-        assembly ("memory-safe") {
-            mstore(proof, length)
-        }
-    }
-
-    /// @notice The root of the tree over `(accounts[i], amounts[i])`.
-    function root(address[] memory accounts, uint256[] memory amounts) internal pure returns (bytes32) {
-        return rootOf(levels(leaves(accounts, amounts)));
-    }
-
-    /// @notice The root of the tree over `(accounts[i], amounts[i])` and the proof of leaf `index`.
-    function build(address[] memory accounts, uint256[] memory amounts, uint256 index)
+    /// @notice The root and the proof of input `index`.
+    function build(address[] memory accounts, uint256[] memory amounts, bytes32[] memory salts, uint256 index)
         internal
         pure
         returns (bytes32 treeRoot, bytes32[] memory proof)
     {
-        bytes32[][] memory tree = levels(leaves(accounts, amounts));
-        return (rootOf(tree), proofOf(tree, index));
+        (bytes32[] memory nodes, uint256[] memory positions) = tree(accounts, amounts, salts);
+        if (index >= positions.length) revert IndexOutOfRange(index, positions.length);
+        return (nodes[0], proofOf(nodes, positions[index]));
     }
 
-    /// @notice The root of the tree over `(accounts[i], amounts[i])` and every leaf's proof, in
-    /// leaf order (ready for `claimMany`).
-    function proofs(address[] memory accounts, uint256[] memory amounts)
+    /// @notice The root and every input's proof, in input order (ready for `claimMany`).
+    function proofs(address[] memory accounts, uint256[] memory amounts, bytes32[] memory salts)
         internal
         pure
         returns (bytes32 treeRoot, bytes32[][] memory all)
     {
-        bytes32[][] memory tree = levels(leaves(accounts, amounts));
+        (bytes32[] memory nodes, uint256[] memory positions) = tree(accounts, amounts, salts);
         all = new bytes32[][](accounts.length);
         for (uint256 i; i < accounts.length; ++i) {
-            all[i] = proofOf(tree, i);
+            all[i] = proofOf(nodes, positions[i]);
         }
-        return (rootOf(tree), all);
+        return (nodes[0], all);
+    }
+
+    /// @notice Deterministic per-account salts for tests: `keccak256(seed, i)`.
+    function saltsFor(uint256 n, bytes32 seed) internal pure returns (bytes32[] memory s) {
+        s = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            s[i] = keccak256(abi.encode(seed, i));
+        }
     }
 }
