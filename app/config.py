@@ -107,6 +107,7 @@ class Settings(BaseSettings):
 
         parse(value)  # raises ValueError naming the malformed limit
         return value
+
     # Rewards: the secret the Merkle leaves' salts derive from (docs/privacy.md). Changing it makes
     # the earlier epochs' trees impossible to rebuild: keep it as long as the database.
     leaf_salt_key: SecretStr = SecretStr(LOCAL_LEAF_SALT_KEY)

@@ -51,7 +51,12 @@ def test_verify_returns_and_serves_the_report(
     report = ran.json()
     assert report["ok"] is True and report["discrepancies"] == 0
     assert [c["check"] for c in report["checks"]] == [
-        "consent", "epoch_root", "proofs", "money", "mirror", "confirmations"
+        "consent",
+        "epoch_root",
+        "proofs",
+        "money",
+        "mirror",
+        "confirmations",
     ]
     assert report["chain"]["audited_block"] == w3.eth.block_number
     assert client.get("/audit/reports/latest", headers=auditor_headers).json() == report

@@ -92,7 +92,7 @@ class ClaimPublic(BaseModel):
     pending_epoch: int | None = Field(
         default=None, description="An epoch published but still in its challenge window (the auditor may veto it)"
     )
-    claimable_from: datetime | None = Field(default=None, description="When the pending epoch's root pays")
+    claimable_from: Timestamp | None = Field(default=None, description="When the pending epoch's root pays")
 
 
 class ClaimSent(BaseModel):
