@@ -9,8 +9,8 @@ Revises: 0007_brand_access
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_hardened_contracts"
-down_revision = "0007_brand_access"
+revision = "0009_hardened_contracts"
+down_revision = "0008_consent_relays"
 branch_labels = None
 depends_on = None
 
