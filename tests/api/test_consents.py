@@ -337,7 +337,7 @@ def test_signature_of_another_key_refused(
     assert _change_row(client, typed["request_id"]).status == "pending"
     registry = _registry(w3, settings)
     assert registry.functions.consentOf(customer.address, brand["address"], MARKETING).call()[0] == 0
-    assert not registry.functions.isNonceUsed(customer.address, typed["nonce"]).call()
+    assert not registry.functions.isNonceUsed(customer.address, int(typed["nonce"])).call()
 
 
 def test_expired_signature_request_refused(settings, dev_accounts, admin_headers) -> None:

@@ -2,8 +2,8 @@
 roots, per-brand debits split into reserve and budget, signing times; signed requests (invalidations,
 brands' access limits); epochs' challenge windows and brands' shortfalls carried to the next epoch.
 
-Revision ID: 0008_hardened_contracts
-Revises: 0007_brand_access
+Revision ID: 0009_hardened_contracts
+Revises: 0008_consent_relays
 """
 
 import sqlalchemy as sa
