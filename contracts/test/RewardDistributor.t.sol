@@ -174,7 +174,7 @@ contract RewardDistributorTest is Deployment {
     // ---- item 7: debits cannot wrap ----
 
     function test_RevertWhen_publishEpoch_DebitAmountOf2To96() public {
-        // Hand-encoded call with fromReserve = 2^96: the ABI decoder refuses it instead of wrapping.
+        // Hand-encoded call with fromReserve = 2^96: refused instead of wrapping into another field.
         bytes memory data = abi.encodeWithSelector(
             IRewardDistributor.publishEpoch.selector,
             uint64(1),
@@ -187,9 +187,39 @@ contract RewardDistributorTest is Deployment {
             uint256(0)
         );
         vm.prank(operator);
-        (bool ok,) = address(distributor).call(data);
+        (bool ok, bytes memory err) = address(distributor).call(data);
         assertFalse(ok);
+        assertEq(err, abi.encodeWithSelector(IRewardDistributor.DebitOutOfRange.selector, 0));
         assertEq(distributor.latestEpoch(), 0);
+    }
+
+    function test_RevertWhen_publishEpoch_DebitBrandAbove160Bits() public {
+        bytes memory data = abi.encodeWithSelector(
+            IRewardDistributor.publishEpoch.selector,
+            uint64(1),
+            keccak256("r"),
+            bytes32(0),
+            uint256(0x80),
+            uint256(1),
+            uint256(uint160(brand)) | (uint256(1) << 200),
+            uint256(0),
+            uint256(1)
+        );
+        vm.prank(operator);
+        (bool ok, bytes memory err) = address(distributor).call(data);
+        assertFalse(ok);
+        assertEq(err, abi.encodeWithSelector(IRewardDistributor.DebitOutOfRange.selector, 0));
+    }
+
+    function testFuzz_publishEpoch_DebitsSettleExactlyWhatTheySay(uint96 fromReserve, uint96 fromBudget) public {
+        fromReserve = uint96(bound(fromReserve, 0, BUDGET / 2));
+        fromBudget = uint96(bound(fromBudget, 0, BUDGET / 2));
+        _reserve(brand, fromReserve);
+        _publishAndFinalize(keccak256("r"), _debit(brand, fromReserve, fromBudget));
+        assertEq(distributor.budgetOf(brand), BUDGET - fromReserve - fromBudget);
+        assertEq(distributor.reservedOf(brand), 0);
+        assertEq(distributor.budgetOf(otherBrand), BUDGET, "no other brand touched");
+        assertEq(cash.balanceOf(address(distributor)), uint256(fromReserve) + fromBudget);
     }
 
     function test_RevertWhen_publishEpoch_DebitBeyondTheReserve() public {
