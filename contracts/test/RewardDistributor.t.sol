@@ -411,9 +411,7 @@ contract RewardDistributorTest is Deployment {
         (bytes32 root, bytes32[][] memory proofs) = _tree(100, 200);
         _publishAndFinalize(root, _debit(brand, 0, 300));
         distributor.claim(address(0xA11CE), 100, _salt(0), proofs[0]);
-        vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.NothingToClaim.selector, address(0xA11CE), 100, 100)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NothingToClaim.selector, address(0xA11CE), 100, 100));
         distributor.claim(address(0xA11CE), 100, _salt(0), proofs[0]);
     }
 
