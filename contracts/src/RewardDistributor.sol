@@ -177,9 +177,10 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         whenNotPaused
     {
         EpochState memory s = _state;
+        uint256 finalised;
         if (s.pendingFinalisesAt != 0) {
             if (block.timestamp < s.pendingFinalisesAt) revert EpochPending(s.latestEpoch, s.pendingFinalisesAt);
-            _finalize(s);
+            finalised = _finalize(s);
         }
         uint64 expected = s.latestEpoch + 1;
         if (epoch != expected) revert EpochOutOfOrder(expected, epoch);
@@ -237,6 +238,7 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         _state =
             EpochState({latestEpoch: epoch, pendingFinalisesAt: finalisesAt, pendingTotal: SafeCast.toUint128(total)});
         emit EpochPublished(epoch, root, commitment, total, finalisesAt, debitsHash);
+        if (finalised != 0) _VAULT.release(address(_TOKEN), address(this), finalised);
     }
 
     /// @inheritdoc IRewardDistributor
@@ -267,8 +269,9 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         EpochState memory s = _state;
         if (s.pendingFinalisesAt == 0) revert NoPendingEpoch(0);
         if (block.timestamp < s.pendingFinalisesAt) revert ChallengeWindowOpen(s.latestEpoch, s.pendingFinalisesAt);
-        _finalize(s);
+        uint256 total = _finalize(s);
         _state = s;
+        if (total != 0) _VAULT.release(address(_TOKEN), address(this), total);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -378,14 +381,15 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
     /// @inheritdoc IRewardDistributor
     function pendingEpoch() external view returns (PendingEpoch memory p) {
         EpochState memory s = _state;
-        if (s.pendingFinalisesAt == 0) return p;
-        p = PendingEpoch({
-            epoch: s.latestEpoch,
-            root: _pendingRoot,
-            finalisesAt: s.pendingFinalisesAt,
-            total: s.pendingTotal,
-            debitsHash: _pendingDebitsHash
-        });
+        if (s.pendingFinalisesAt != 0) {
+            p = PendingEpoch({
+                epoch: s.latestEpoch,
+                root: _pendingRoot,
+                finalisesAt: s.pendingFinalisesAt,
+                total: s.pendingTotal,
+                debitsHash: _pendingDebitsHash
+            });
+        }
     }
 
     /// @inheritdoc IRewardDistributor
@@ -442,17 +446,16 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         _VAULT.release(address(_TOKEN), brand, amount);
     }
 
-    /// @dev Makes the pending root claimable and moves its total out of the vault; updates `s` in
-    /// memory (the caller writes it back).
-    function _finalize(EpochState memory s) private {
+    /// @dev Makes the pending root claimable; updates `s` in memory (the caller writes it back and
+    /// then moves the returned total out of the vault, after every state change).
+    function _finalize(EpochState memory s) private returns (uint256 total) {
         bytes32 root = _pendingRoot;
-        uint256 total = s.pendingTotal;
+        total = s.pendingTotal;
         _root = root;
         _totalAllocated = SafeCast.toUint128(uint256(_totalAllocated) + total);
         s.pendingFinalisesAt = 0;
         s.pendingTotal = 0;
         emit EpochFinalized(s.latestEpoch, root, total);
-        if (total != 0) _VAULT.release(address(_TOKEN), address(this), total);
     }
 
     /// @dev keccak256 of the debits' calldata words (three per debit), which equals
