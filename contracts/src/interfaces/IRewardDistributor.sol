@@ -40,7 +40,7 @@ interface IRewardDistributor {
     error EpochPending(uint64 epoch, uint40 finalisesAt);
     /// @notice No epoch is pending (or not the one named).
     error NoPendingEpoch(uint64 given);
-    /// @notice The pending epoch's challenge window is still open (finalise) or already over (veto).
+    /// @notice The pending epoch's challenge window is still open: it cannot be finalised yet.
     error ChallengeWindowOpen(uint64 epoch, uint40 finalisesAt);
     /// @notice The challenge window ended; a veto is too late.
     error ChallengeWindowOver(uint64 epoch, uint40 finalisesAt);
