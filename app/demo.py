@@ -81,6 +81,10 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
         gateway = ChainGateway(settings)
         say(f"demo: funding {len(brands)} brand budgets on chain")
         _fund(gateway, [account.address for _, account in brands], 50_000_000 * UNITS)
+        for brand, account in brands:  # each brand lets the recorder charge its whole budget
+            _allow(
+                api, {"Authorization": f"Bearer {credentials.brand_keys[brand['name']]}"}, account, 50_000_000 * UNITS
+            )
 
         now = datetime.now(UTC).replace(microsecond=0)
         say(f"demo: {customers} customers' purchases and interest events")
@@ -177,13 +181,26 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
 
 
 def _fund(gateway, brands: list[str], amount: int) -> None:  # type: ignore[no-untyped-def]
-    """The operator buys CASH for each brand's budget (as when a brand pays the programme) and deposits it."""
-    token, distributor = gateway.token, gateway.distributor
-    operator = gateway.sender("operator").address
-    gateway.send(token.functions.mint(operator, amount * len(brands)), role="operator")
-    gateway.send(token.functions.approve(distributor.address, amount * len(brands)), role="operator")
+    """The operator funds each brand's budget (as when a brand pays the programme): minted into the vault."""
+    distributor = gateway.distributor
     for brand in brands:
-        gateway.send(distributor.functions.deposit(brand, amount), role="operator")
+        gateway.send(distributor.functions.fund(brand, amount, keccak(text=f"demo payment {brand}")), role="operator")
+
+
+def _allow(api: TestClient, headers: dict[str, str], account: LocalAccount, allowance: int) -> None:
+    """The brand signs access limits with its key (EIP-712 AccessLimits), relayed through the API."""
+    from app.chain.eip712 import sign_typed_data
+
+    body = {"allowance": str(allowance), "max_price": str(2**96 - 1)}
+    typed = _ok(api.post("/brands/me/access-limits/typed-data", json=body, headers=headers))
+    signature = "0x" + sign_typed_data(account.key, typed["typed_data"]).hex()
+    _ok(
+        api.post(
+            "/brands/me/access-limits",
+            json={"request_id": typed["request_id"], "signature": signature},
+            headers=headers,
+        )
+    )
 
 
 def _sign_in(api: TestClient, account: LocalAccount) -> dict[str, str]:

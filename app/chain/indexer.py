@@ -225,7 +225,8 @@ class _Applier:
         key = (customer, brand, purpose)
         row = self._get(MirrorConsent, key)
         if row is None:
-            if kind != "granted":
+            # A revoke is recorded even where no consent is in force: it bars grants signed until then.
+            if kind == "narrowed":
                 raise RuntimeError(f"mirror out of step: {kind} {key} was never granted; rebuild")
             row = MirrorConsent(
                 customer=customer,

@@ -337,8 +337,8 @@ def check_consents(result: CheckResult, events: list[ChainEvent], block_time: Ca
                 consents[key] |= {"categories": int(a["categories"]), "expires_at": int(a["expiresAt"])}
             elif e.name == "ConsentNarrowed":
                 result.fail(_where(e), "a consent in force", None, "a narrowing of a consent never granted")
-            elif consents.pop(key, None) is None:
-                result.fail(_where(e), "a consent in force", None, "a revocation of a consent never granted")
+            else:  # a revoke with no consent in force is legitimate: it bars grants signed before it
+                consents.pop(key, None)
         elif e.name == "AccessRecorded":
             batches += 1
             brand, purpose, categories = a["brand"].lower(), int(a["purpose"]), int(a["categories"])

@@ -152,6 +152,9 @@ def claim_status(session: Session, settings: Settings, chain: ChainGateway, addr
     distributor = chain.distributor
     number = int(chain.call(distributor.functions.claimableEpoch()))
     pending, _root, finalises_at, _total, _debits = chain.call(distributor.functions.pendingEpoch())
+    if pending and chain_time(chain) >= int(finalises_at):
+        # Its window is over: anyone may finalise it, and a relayed claim does so first (finalize_due).
+        number, pending = int(pending), 0
     epoch = session.get(Epoch, number) if number else None
     if epoch is not None and epoch.status != EpochStatus.DONE:
         epoch = None  # its proofs are not stored yet (`ledger epoch run` finishes it)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {
+    AccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -141,10 +142,12 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, Pa
         // Two halves of static words concatenate to the same bytes as one abi.encode of all twelve.
         bytes32 structHash = keccak256(
             bytes.concat(
-                abi.encode(GRANT_TYPEHASH, terms.customer, terms.brand, terms.purpose, terms.categories, terms.expiresAt),
                 abi.encode(
-                    terms.price, terms.receiptHash, terms.noticeHash, timing.signedAt, timing.nonce, timing.deadline
-                )
+                    GRANT_TYPEHASH, terms.customer, terms.brand, terms.purpose, terms.categories, terms.expiresAt
+                ),
+                abi.encode(
+                        terms.price, terms.receiptHash, terms.noticeHash, timing.signedAt, timing.nonce, timing.deadline
+                    )
             )
         );
         _useSignature(terms.customer, structHash, timing, signature);
@@ -474,9 +477,14 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, Pa
         }
     }
 
-    function _emitBatch(Batch memory b, address brand, uint8 purpose, uint64 categories, bytes32 requestId, uint256 total)
-        private
-    {
+    function _emitBatch(
+        Batch memory b,
+        address brand,
+        uint8 purpose,
+        uint64 categories,
+        bytes32 requestId,
+        uint256 total
+    ) private {
         address[] memory recorded = b.recorded;
         uint96[] memory prices = b.prices;
         address[] memory skipped = b.skipped;
@@ -576,9 +584,12 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, Pa
     }
 
     /// @dev Checks a signature's timing, spends its nonce, then checks the signature itself.
-    function _useSignature(address signer, bytes32 structHash, SignatureTiming calldata timing, bytes calldata signature)
-        private
-    {
+    function _useSignature(
+        address signer,
+        bytes32 structHash,
+        SignatureTiming calldata timing,
+        bytes calldata signature
+    ) private {
         uint40 signedAt = timing.signedAt;
         if (signedAt > block.timestamp) revert SignedInFuture(signedAt);
         if (timing.deadline > uint256(signedAt) + MAX_SIGNATURE_LIFETIME) {

@@ -57,10 +57,7 @@ contract ConsentRegistryAccessTest is Deployment {
         }
     }
 
-    function _record(address sender, address[] memory customers, uint96[] memory maxPrices)
-        internal
-        returns (uint256)
-    {
+    function _record(address sender, address[] memory customers, uint96[] memory maxPrices) internal returns (uint256) {
         vm.prank(sender);
         return registry.recordAccess(brand, MARKETING, EMAIL, customers, maxPrices, REQUEST);
     }
@@ -123,9 +120,7 @@ contract ConsentRegistryAccessTest is Deployment {
         _grant(alice, PRICE);
         address[] memory one = new address[](1);
         one[0] = alice;
-        vm.expectRevert(
-            abi.encodeWithSelector(IConsentRegistry.NotBrandOrRecorder.selector, consentRelayer, brand)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.NotBrandOrRecorder.selector, consentRelayer, brand));
         _record(consentRelayer, one, _prices(1, PRICE));
     }
 

@@ -38,9 +38,7 @@ contract ConsentRegistrySigTest is Deployment {
         });
     }
 
-    function _grantBySig(IConsentRegistry.GrantTerms memory terms, IConsentRegistry.SignatureTiming memory t)
-        internal
-    {
+    function _grantBySig(IConsentRegistry.GrantTerms memory terms, IConsentRegistry.SignatureTiming memory t) internal {
         bytes memory sig = _signGrant(registry, aliceKey, terms, t);
         vm.prank(relayer);
         registry.grantBySig(terms, t, sig);
@@ -83,9 +81,7 @@ contract ConsentRegistrySigTest is Deployment {
         // ...then revokes. The revoke does not compete for the grant's nonce, so it lands.
         vm.warp(START + 2);
         _revokeBySig(_timingAt(START + 2, 101));
-        vm.expectRevert(
-            abi.encodeWithSelector(IConsentRegistry.GrantSignedBeforeRevoke.selector, START + 1, START + 2)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.GrantSignedBeforeRevoke.selector, START + 1, START + 2));
         vm.prank(relayer);
         registry.grantBySig(_terms(EMAIL | PURCHASES), stale, sig);
         assertFalse(registry.covers(alice, brand, MARKETING, EMAIL));
@@ -143,9 +139,7 @@ contract ConsentRegistrySigTest is Deployment {
             IConsentRegistry.SignatureTiming({signedAt: START, nonce: 1, deadline: uint256(START) + 365 days});
         bytes memory sig = _signGrant(registry, aliceKey, _terms(EMAIL), t);
         vm.warp(START + 364 days);
-        vm.expectRevert(
-            abi.encodeWithSelector(IConsentRegistry.SignatureLifetimeTooLong.selector, START, t.deadline)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureLifetimeTooLong.selector, START, t.deadline));
         registry.grantBySig(_terms(EMAIL), t, sig);
     }
 
@@ -224,9 +218,7 @@ contract ConsentRegistrySigTest is Deployment {
         assertEq(registry.signedBeforeCutoff(alice), START + 1);
         vm.prank(pauser);
         registry.unpause();
-        vm.expectRevert(
-            abi.encodeWithSelector(IConsentRegistry.SignatureInvalidated.selector, alice, START, START + 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.SignatureInvalidated.selector, alice, START, START + 1));
         registry.grantBySig(_terms(EMAIL), t, grantSig);
     }
 

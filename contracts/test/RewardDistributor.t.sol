@@ -174,7 +174,7 @@ contract RewardDistributorTest is Deployment {
     // ---- item 7: debits cannot wrap ----
 
     function test_RevertWhen_publishEpoch_DebitAmountOf2To96() public {
-        // Hand-encoded call with fromReserve = 2^96: the ABI decoder refuses it instead of wrapping.
+        // Hand-encoded call with fromReserve = 2^96: refused instead of wrapping into another field.
         bytes memory data = abi.encodeWithSelector(
             IRewardDistributor.publishEpoch.selector,
             uint64(1),
@@ -187,9 +187,39 @@ contract RewardDistributorTest is Deployment {
             uint256(0)
         );
         vm.prank(operator);
-        (bool ok,) = address(distributor).call(data);
+        (bool ok, bytes memory err) = address(distributor).call(data);
         assertFalse(ok);
+        assertEq(err, abi.encodeWithSelector(IRewardDistributor.DebitOutOfRange.selector, 0));
         assertEq(distributor.latestEpoch(), 0);
+    }
+
+    function test_RevertWhen_publishEpoch_DebitBrandAbove160Bits() public {
+        bytes memory data = abi.encodeWithSelector(
+            IRewardDistributor.publishEpoch.selector,
+            uint64(1),
+            keccak256("r"),
+            bytes32(0),
+            uint256(0x80),
+            uint256(1),
+            uint256(uint160(brand)) | (uint256(1) << 200),
+            uint256(0),
+            uint256(1)
+        );
+        vm.prank(operator);
+        (bool ok, bytes memory err) = address(distributor).call(data);
+        assertFalse(ok);
+        assertEq(err, abi.encodeWithSelector(IRewardDistributor.DebitOutOfRange.selector, 0));
+    }
+
+    function testFuzz_publishEpoch_DebitsSettleExactlyWhatTheySay(uint96 fromReserve, uint96 fromBudget) public {
+        fromReserve = uint96(bound(fromReserve, 0, BUDGET / 2));
+        fromBudget = uint96(bound(fromBudget, 0, BUDGET / 2));
+        _reserve(brand, fromReserve);
+        _publishAndFinalize(keccak256("r"), _debit(brand, fromReserve, fromBudget));
+        assertEq(distributor.budgetOf(brand), BUDGET - fromReserve - fromBudget);
+        assertEq(distributor.reservedOf(brand), 0);
+        assertEq(distributor.budgetOf(otherBrand), BUDGET, "no other brand touched");
+        assertEq(cash.balanceOf(address(distributor)), uint256(fromReserve) + fromBudget);
     }
 
     function test_RevertWhen_publishEpoch_DebitBeyondTheReserve() public {
@@ -381,9 +411,7 @@ contract RewardDistributorTest is Deployment {
         (bytes32 root, bytes32[][] memory proofs) = _tree(100, 200);
         _publishAndFinalize(root, _debit(brand, 0, 300));
         distributor.claim(address(0xA11CE), 100, _salt(0), proofs[0]);
-        vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.NothingToClaim.selector, address(0xA11CE), 100, 100)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NothingToClaim.selector, address(0xA11CE), 100, 100));
         distributor.claim(address(0xA11CE), 100, _salt(0), proofs[0]);
     }
 
@@ -406,5 +434,107 @@ contract RewardDistributorTest is Deployment {
         assertEq(proof.length, 2);
         assertEq(proof[0], 0xa8ed26bbe3a82e10c8a8f2fd41d9ab3d94d63e72c880b7af7945c288ac55ee87);
         assertEq(proof[1], 0x8437020b8d5093643e2384fee40fad81c06da5e990a458a3ebc90cb56678cdcc);
+    }
+
+    // ---- ordering, roles, pausing ----
+
+    function test_RevertWhen_publishEpoch_OutOfOrder() public {
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 1, 2));
+        vm.prank(operator);
+        distributor.publishEpoch(2, keccak256("r"), bytes32(0), _noDebits());
+    }
+
+    function test_RevertWhen_publishEpoch_PublishedTwice() public {
+        _publishAndFinalize(keccak256("r"), _noDebits());
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 2, 1));
+        vm.prank(operator);
+        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits());
+    }
+
+    function test_RevertWhen_publishEpoch_RootIsZero() public {
+        vm.expectRevert(IRewardDistributor.ZeroRoot.selector);
+        vm.prank(operator);
+        distributor.publishEpoch(1, bytes32(0), bytes32(0), _noDebits());
+    }
+
+    function test_RevertWhen_publishEpoch_Paused() public {
+        vm.prank(pauser);
+        distributor.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(operator);
+        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits());
+    }
+
+    function test_RevertWhen_finalizeEpoch_NothingPending() public {
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NoPendingEpoch.selector, 0));
+        distributor.finalizeEpoch();
+    }
+
+    function test_RevertWhen_withdraw_ToTheDistributorOrVault() public {
+        vm.startPrank(brand);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InvalidRecipient.selector, address(distributor)));
+        distributor.withdraw(1, address(distributor));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InvalidRecipient.selector, vaultAddr));
+        distributor.withdraw(1, vaultAddr);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_withdraw_AnotherBrandsBudget() public {
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InsufficientBudget.selector, alice, 0, 1));
+        vm.prank(alice);
+        distributor.withdraw(1, alice);
+    }
+
+    // ---- claims ----
+
+    function test_claim_CoveringTwoEpochsPaysTheSum() public {
+        (bytes32 r1,) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        (bytes32 r2, bytes32[][] memory p2) = _tree(150, 250);
+        _publishAndFinalize(r2, _debit(brand, 0, 100));
+        vm.prank(mallory); // anyone relays; the account is paid
+        assertEq(distributor.claim(address(0xA11CE), 150, _salt(0), p2[0]), 150);
+        assertEq(cash.balanceOf(address(0xA11CE)), 150);
+        assertEq(cash.balanceOf(mallory), 0);
+        assertEq(distributor.claimed(address(0xA11CE)), 150);
+    }
+
+    function test_claim_PaysOnlyTheIncreaseAfterAnEarlierClaim() public {
+        (bytes32 r1, bytes32[][] memory p1) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        distributor.claim(address(0xA11CE), 100, _salt(0), p1[0]);
+        (bytes32 r2, bytes32[][] memory p2) = _tree(130, 200);
+        _publishAndFinalize(r2, _debit(brand, 0, 30));
+        assertEq(distributor.claim(address(0xA11CE), 130, _salt(0), p2[0]), 30);
+    }
+
+    function test_RevertWhen_claimMany_LengthsDiffer() public {
+        address[] memory accounts = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        bytes32[] memory salts = new bytes32[](1);
+        bytes32[][] memory proofs = new bytes32[][](2);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.LengthMismatch.selector, 2, 1));
+        distributor.claimMany(accounts, amounts, salts, proofs);
+    }
+
+    function test_RevertWhen_claimMany_ContainsAnInvalidProof() public {
+        (bytes32 root, bytes32[][] memory proofs) = _tree(100, 200);
+        _publishAndFinalize(root, _debit(brand, 0, 300));
+        address[] memory accounts = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (accounts[0], accounts[1]) = (address(0xA11CE), address(0xB0B));
+        (amounts[0], amounts[1]) = (100, 999);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InvalidProof.selector, address(0xB0B), 999));
+        distributor.claimMany(accounts, amounts, MerkleBuilder.saltsFor(2, "salt"), proofs);
+    }
+
+    function test_claim_FaultyFinalisedRootStopsAtTheDistributorsBalance() public {
+        // A root the auditor missed promises alice more than the epoch debited: claims stop at
+        // what finalised epochs allocated; budgets and the vault are out of reach.
+        (bytes32 root, bytes32[][] memory proofs) = _tree(5000, 1);
+        _publishAndFinalize(root, _debit(brand, 0, 300));
+        vm.expectRevert();
+        distributor.claim(address(0xA11CE), 5000, _salt(0), proofs[0]);
+        assertEq(cash.balanceOf(vaultAddr), 2 * BUDGET - 300);
     }
 }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
 from fastapi.testclient import TestClient
 from web3 import Web3
 
 from app.chain.anvil import start_anvil, stop_anvil
 from app.chain.deployment import ensure_deployed
-from app.config import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY, Settings
+from app.chain.keys import RoleKeys
+from app.config import Settings
 from app.main import create_app
 from tests.conftest import free_port, make_brand, sign_in
 
@@ -22,8 +22,8 @@ def test_anvil_stopped_gives_503_and_other_routes_work(tmp_path, dev_accounts) -
     try:
         url = f"http://127.0.0.1:{port}"
         settings = Settings(environment="test", data_dir=tmp_path, rpc_url=url, start_anvil=False)
-        operator, relayer = Account.from_key(ANVIL_OPERATOR_KEY), Account.from_key(ANVIL_RELAYER_KEY)
-        ensure_deployed(Web3(Web3.HTTPProvider(url)), operator, relayer.address, settings.deployments_dir)
+        keys = RoleKeys.from_settings(settings)
+        ensure_deployed(Web3(Web3.HTTPProvider(url)), keys, settings.deployments_dir, challenge_window=5)
         admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
         with TestClient(create_app(settings)) as client:
             brand, _ = make_brand(client, admin, dev_accounts[5], name="Acme")

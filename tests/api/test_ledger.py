@@ -116,16 +116,19 @@ def test_consent_events_and_accesses_by_block_range(client, auditor_headers, ind
     ).json()
     assert [e["kind"] for e in after["items"]] == ["revoked"]
 
+    # Carol's access was skipped on chain (above the brand's allowance): never recorded, never charged.
     accesses = client.get("/ledger/accesses", params={"customer": dev_accounts[2].address}, headers=auditor_headers)
-    (carol,) = accesses.json()["items"]
-    assert carol["price"] == str(2**96 - 1)
-    assert carol["request_id"] == "0x" + "02" * 32
+    assert accesses.json()["items"] == []
+    (alice,) = client.get(
+        "/ledger/accesses", params={"customer": dev_accounts[0].address}, headers=auditor_headers
+    ).json()["items"]
+    assert alice["price"] == str(250 * 10**18) and alice["request_id"] == "0x" + "01" * 32
     by_request = client.get("/ledger/accesses", params={"request_id": "0x" + "01" * 32}, headers=auditor_headers).json()
     assert by_request["total"] == 2
     assert {a["batch_total"] for a in by_request["items"]} == {str(250 * 10**18 + 7)}
 
 
-def test_epochs_claims_budgets_transfers(client, auditor_headers, indexed, dev_accounts) -> None:
+def test_epochs_claims_budgets_transfers(client, auditor_headers, indexed, dev_accounts, w3, settings) -> None:
     brand = dev_accounts[5]
     (epoch,) = client.get("/ledger/epochs", params={"brand": brand.address}, headers=auditor_headers).json()["items"]
     assert epoch["epoch"] == 1
@@ -138,15 +141,19 @@ def test_epochs_claims_budgets_transfers(client, auditor_headers, indexed, dev_a
     assert {c["account"]: c["amount"] for c in claims} == {a: str(v) for a, v in indexed.items()}
 
     budgets = client.get("/ledger/budgets", params={"brand": brand.address}, headers=auditor_headers).json()
-    assert [(b["kind"], b["amount"]) for b in budgets["items"]] == [
-        ("deposited", str(1_000 * 10**18)),
-        ("withdrawn", str(10**18)),
+    assert [(b["kind"], b["amount"], b["reserved"]) for b in budgets["items"]] == [
+        ("funded", str(1_000 * 10**18 + 10**30), None),
+        ("withdrawn", str(10**30), None),
+        ("reserved", str(250 * 10**18 + 7), str(250 * 10**18 + 7)),
+        ("withdrawn", str(10**18), None),
     ]
+    reserves = client.get("/ledger/budgets", params={"kind": "reserved"}, headers=auditor_headers).json()
+    assert reserves["total"] == 1
 
     big = client.get("/ledger/transfers", params={"customer": dev_accounts[7].address}, headers=auditor_headers)
-    (mint,) = big.json()["items"]
-    assert mint["amount"] == str(10**30)  # exact far above 2^63
-    assert mint["from_address"] == "0x0000000000000000000000000000000000000000"
+    (withdrawal,) = big.json()["items"]
+    assert withdrawal["amount"] == str(10**30)  # exact far above 2^63
+    assert withdrawal["from_address"] == contracts_of(w3, settings).deployment.vault  # out of the budget vault
 
     brands = client.get("/ledger/brands", params={"registered": True}, headers=auditor_headers).json()
     assert [b["brand"] for b in brands["items"]] == [brand.address]

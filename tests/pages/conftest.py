@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from app.chain.deployment import ensure_deployed
@@ -45,9 +44,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live(
-    tmp_path_factory, anvil_url: str, w3: Web3, operator: LocalAccount, relayer: LocalAccount
-) -> Iterator[LiveServer]:
+def live(tmp_path_factory, anvil_url: str, w3: Web3, role_keys) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     """The app served by uvicorn in a thread: its own data folder and freshly deployed contracts."""
     from app.main import create_app
 
@@ -59,7 +56,7 @@ def live(
         start_anvil=False,
         api_port=port,
     )
-    ensure_deployed(w3, operator, relayer.address, settings.deployments_dir)
+    ensure_deployed(w3, role_keys, settings.deployments_dir, challenge_window=settings.challenge_window_seconds)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -128,7 +128,10 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
     shot(wallet, "05-wallet-access-seen")
 
     # 5. An epoch runs (the operator's job): purchase cashback plus the paid access.
-    EpochRunner(live.settings, engine, ChainGateway(live.settings)).run(datetime.now(UTC) - timedelta(seconds=1))
+    epoch = EpochRunner(live.settings, engine, ChainGateway(live.settings)).run(
+        datetime.now(UTC) - timedelta(seconds=1)
+    )
+    factories.pass_challenge_window(w3, int(epoch.epoch.finalises_at.timestamp()))  # the root pays after it
     wallet.reload()
     wait_loaded(wallet)
     cashback = 600_000 * 100 * UNITS // 10_000  # bronze, 1.00 %: 6,000 CASH
@@ -180,12 +183,12 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
     auditor.wait_for_selector(
         "#verify-msg .notice.ok, #verify-msg .notice.warn, #verify-msg .notice.error", timeout=120_000
     )
-    # The page shows the verifier's verdict and its four checks (the verdict itself is the audit's tests' business).
+    # The page shows the verifier's verdict and its five checks (the verdict itself is the audit's tests' business).
     assert (
         auditor.locator("#report-body .badge").first.inner_text() in ("verified: no discrepancy",)
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
-    assert auditor.locator("#report-body tbody tr").count() == 5  # consent, epoch_root, money, mirror, confirmations
+    assert auditor.locator("#report-body tbody tr").count() == 6  # consent, epoch_root, proofs, money, mirror, confirmations
     # The full report opens under the pages' policy too (a blob: page inherits it): styled, nothing refused.
     with auditor.context.expect_page() as opened:
         auditor.click("#open-report")

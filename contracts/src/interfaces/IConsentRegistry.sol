@@ -193,8 +193,7 @@ interface IConsentRegistry {
     function grant(GrantTerms calldata terms) external;
 
     /// @notice Grants (or replaces) a consent signed by `terms.customer` (EIP-712 `Grant`).
-    function grantBySig(GrantTerms calldata terms, SignatureTiming calldata timing, bytes calldata signature)
-        external;
+    function grantBySig(GrantTerms calldata terms, SignatureTiming calldata timing, bytes calldata signature) external;
 
     /// @notice Narrows a consent to a subset of its categories and/or an earlier expiry; the caller
     /// must be the customer.

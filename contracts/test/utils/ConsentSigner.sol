@@ -56,7 +56,8 @@ abstract contract ConsentSigner is CommonBase {
 
     /// @notice Signed at `signedAt` with `nonce`, relayable for an hour after signing.
     function _timingAt(uint40 signedAt, uint256 nonce) internal pure returns (IConsentRegistry.SignatureTiming memory) {
-        return IConsentRegistry.SignatureTiming({signedAt: signedAt, nonce: nonce, deadline: uint256(signedAt) + 1 hours});
+        return
+            IConsentRegistry.SignatureTiming({signedAt: signedAt, nonce: nonce, deadline: uint256(signedAt) + 1 hours});
     }
 
     function _grantDigest(

@@ -29,7 +29,8 @@ abstract contract Deployment is Test, ConsentSigner {
 
     function _deploy() internal {
         registry = new ConsentRegistry(ADMIN_DELAY, admin, operator, recorder, pauser);
-        distributor = new RewardDistributor(address(registry), WINDOW, ADMIN_DELAY, admin, operator, funder, auditor, pauser);
+        distributor =
+            new RewardDistributor(address(registry), WINDOW, ADMIN_DELAY, admin, operator, funder, auditor, pauser);
         cash = CashbackToken(distributor.token());
         vaultAddr = distributor.vault();
         vm.prank(admin);
