@@ -1,3 +1,3 @@
 """SQLModel tables, one module per resource; importing this package registers them all."""
 
-from app.models import access, accounts, auth, consents, epochs, mirror, purchases  # noqa: F401
+from app.models import access, accounts, audience, auth, consents, epochs, mirror, purchases  # noqa: F401
