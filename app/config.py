@@ -1,10 +1,11 @@
 """Settings of the ledger from the environment and .env, with working local defaults."""
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.paths import REPO_ROOT
@@ -60,6 +61,12 @@ class Settings(BaseSettings):
     # keccak256 of the published notice text (0x-hex); empty: keccak256 of the version string.
     consent_notice_hash: str = ""
     consent_signature_ttl_seconds: int = 900
+
+    # Ingestion refuses implausible purchases: above this many won each (items' unit prices too), or
+    # made before the programme started; times may run ingest_future_skew_seconds ahead of the clock.
+    purchase_max_won: int = Field(default=10_000_000_000, ge=1, le=2**63 - 1)
+    programme_start: AwareDatetime = datetime(2020, 1, 1, tzinfo=UTC)
+    ingest_future_skew_seconds: int = Field(default=86_400, ge=0, le=31 * 86_400)
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)

@@ -478,7 +478,7 @@ SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce(spend.total, 0) AS cumulative_spend,
        coalesce({_POINTS.format(cumulative="l.cumulative")}, 0) AS cumulative_points
 FROM scores s
-LEFT JOIN (SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p GROUP BY 1) spend USING (customer_id)
+LEFT JOIN (SELECT customer_id, sum(amount) AS total FROM p GROUP BY 1) spend USING (customer_id)
 JOIN accounts a USING (customer_id)
 LEFT JOIN leaves l ON l.account = a.account
 """
@@ -492,7 +492,7 @@ SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce(points.points, 0) AS cumulative_points
 FROM store.epoch_scores s
 LEFT JOIN (
-    SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
+    SELECT customer_id, sum(amount) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
 ) spend USING (customer_id)
 LEFT JOIN (
     SELECT c.customer_id, {_POINTS.format(cumulative="arg_max(CAST(r.cumulative AS HUGEINT), r.epoch)")} AS points

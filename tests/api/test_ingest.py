@@ -65,10 +65,17 @@ def test_ingest_purchase_good_then_idempotent(client, admin_headers, brand_id) -
     assert body["items"] == [
         {"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}
     ]
-    again = client.post("/ingest/purchases", json=purchase(1, brand_id, amount=1), headers=admin_headers)
+    again = client.post("/ingest/purchases", json=purchase(1, brand_id), headers=admin_headers)
     assert again.status_code == 200
     assert again.json()["id"] == body["id"]
     assert (again.json()["duplicate"], again.json()["amount"]) == (True, 59_000)
+    # The same external id with another body is refused, naming what differs; the stored row stands.
+    other = client.post(
+        "/ingest/purchases", json=purchase(1, brand_id, amount=1, items=None), headers=admin_headers
+    )
+    assert other.status_code == 409, other.text
+    assert other.json()["error"] == "conflict" and other.json()["detail"] == {"fields": ["amount", "items"]}
+    assert "'o-1'" in other.json()["message"]
     assert counts(client) == {"purchases": 1, "purchase_items": 1, "interest_events": 0}
 
 
@@ -123,8 +130,10 @@ def test_ingest_event_good_and_duplicate(client, admin_headers, brand_id) -> Non
     created = client.post("/ingest/events", json=event(1, brand_id, kind="cart_abandon"), headers=admin_headers)
     assert created.status_code == 201, created.text
     assert (created.json()["kind"], created.json()["occurred_at"]) == ("cart_abandon", "2024-05-01T03:00:00Z")
-    again = client.post("/ingest/events", json=event(1, brand_id), headers=admin_headers)
+    again = client.post("/ingest/events", json=event(1, brand_id, kind="cart_abandon"), headers=admin_headers)
     assert (again.status_code, again.json()["duplicate"], again.json()["kind"]) == (200, True, "cart_abandon")
+    other = client.post("/ingest/events", json=event(1, brand_id), headers=admin_headers)
+    assert other.status_code == 409 and other.json()["detail"] == {"fields": ["kind"]}, other.text
     assert counts(client)["interest_events"] == 1
 
 

@@ -108,11 +108,13 @@ def ingest_purchase(
     *,
     body: Annotated[dict[str, Any], Body(openapi_examples={"purchase": {"value": PURCHASE_EXAMPLE}})],
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     _: OperatorDep,
 ) -> PurchasePublic:
-    """Records one purchase (operator); 201 if new, 200 with the stored one if its external_id is known."""
-    purchase, items, created = ingestion.ingest_purchase(session, body)
+    """Records one purchase (operator); 201 if new, 200 with the stored one if its external_id is known with
+    the same body, 409 naming the differing fields if with another."""
+    purchase, items, created = ingestion.ingest_purchase(session, body, settings)
     if not created:
         response.status_code = 200
     customer = session.get(Customer, purchase.customer_id)
@@ -130,11 +132,13 @@ def ingest_event(
     *,
     body: Annotated[dict[str, Any], Body(openapi_examples={"event": {"value": EVENT_EXAMPLE}})],
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     _: OperatorDep,
 ) -> InterestEventPublic:
-    """Records one interest event (operator); 201 if new, 200 with the stored one if external_id is known."""
-    event, created = ingestion.ingest_event(session, body)
+    """Records one interest event (operator); 201 if new, 200 with the stored one if external_id is known with
+    the same body, 409 naming the differing fields if with another."""
+    event, created = ingestion.ingest_event(session, body, settings)
     if not created:
         response.status_code = 200
     customer = session.get(Customer, event.customer_id)
@@ -180,7 +184,7 @@ async def _ingest_bulk(
     engine = cast(Engine, session.get_bind())  # the request's session is bound to app.state.engine (deps.py)
     session.close()  # the caller is authenticated; no transaction stays open while the upload streams in
     report = await run_in_threadpool(
-        ingestion.ingest_bulk, engine, resource, fmt, _body_chunks(request), settings.max_upload_bytes
+        ingestion.ingest_bulk, engine, resource, fmt, _body_chunks(request), settings.max_upload_bytes, settings
     )
     return JSONResponse(report.as_dict(), status_code=report.status_code)
 
@@ -188,8 +192,9 @@ async def _ingest_bulk(
 _BULK_RULES = (
     "Streamed bulk upload (operator). Good rows are kept and every bad line is reported with its number "
     "and reason (the first 1,000 are "
-    "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate), 422 when none "
-    f"was. Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
+    "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate); when none was, "
+    "409 if some row was a conflict, else 422. A row repeating a stored external_id with another body is "
+    "not stored: its line is listed as a conflict naming the differing fields (`conflicts` counts them). Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
     "stored (same brand and external_id) count as `duplicates` and are left unchanged, so re-sending an "
     "upload is safe. A body over MAX_UPLOAD_BYTES is refused with 413."
 )
