@@ -45,7 +45,9 @@ def score_rfm_reference(
             "purchases": by_customer["amount"].size(),
         }
     ).reset_index()
-    scores["monetary_avg"] = [int(t) // int(n) for t, n in zip(scores["monetary_total"], scores["purchases"], strict=True)]
+    scores["monetary_avg"] = [
+        int(t) // int(n) for t, n in zip(scores["monetary_total"], scores["purchases"], strict=True)
+    ]
     monetary = "monetary_total" if rules.monetary(scheme) == "total" else "monetary_avg"
     if scheme == "quintile":
         n = len(scores)

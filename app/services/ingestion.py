@@ -464,7 +464,12 @@ def _stored_instant(value: Any) -> datetime:
 
 
 def _compare(
-    result: Stored, index: int, key: tuple[int, str], names: tuple[str, ...], given: tuple[Any, ...], stored: tuple[Any, ...]
+    result: Stored,
+    index: int,
+    key: tuple[int, str],
+    names: tuple[str, ...],
+    given: tuple[Any, ...],
+    stored: tuple[Any, ...],
 ) -> None:
     """Records a conflict when a repeated key comes with another body (None in `stored`: not comparable)."""
     differing = [n for n, a, b in zip(names, given, stored, strict=True) if b is not None and a != b]
@@ -528,7 +533,9 @@ _STORED_PURCHASES = (
     "FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE p.{where}"
 )
 _EVENT_COMPARED = ("customer", "kind", "item_id", "category", "style", "occurred_at")
-_STORED_EVENTS = "SELECT external_id, customer_id, kind, item_id, category, style, occurred_at FROM interest_events WHERE {where}"
+_STORED_EVENTS = (
+    "SELECT external_id, customer_id, kind, item_id, category, style, occurred_at FROM interest_events WHERE {where}"
+)
 
 
 def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: CustomerDirectory) -> Stored:

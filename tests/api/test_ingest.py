@@ -70,9 +70,7 @@ def test_ingest_purchase_good_then_idempotent(client, admin_headers, brand_id) -
     assert again.json()["id"] == body["id"]
     assert (again.json()["duplicate"], again.json()["amount"]) == (True, 59_000)
     # The same external id with another body is refused, naming what differs; the stored row stands.
-    other = client.post(
-        "/ingest/purchases", json=purchase(1, brand_id, amount=1, items=None), headers=admin_headers
-    )
+    other = client.post("/ingest/purchases", json=purchase(1, brand_id, amount=1, items=None), headers=admin_headers)
     assert other.status_code == 409, other.text
     assert other.json()["error"] == "conflict" and other.json()["detail"] == {"fields": ["amount", "items"]}
     assert "'o-1'" in other.json()["message"]

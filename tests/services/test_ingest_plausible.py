@@ -30,8 +30,8 @@ from tests.services.test_ingestion import (  # noqa: F401  (fixtures)
 SETTINGS = Settings(environment="test", purchase_max_won=1_000_000)
 
 
-def bulk(engine, *rows, resource="purchases", settings=SETTINGS):  # type: ignore[no-untyped-def]
-    return ingest_bulk(engine, resource, "ndjson", [ndjson(*rows)], UNLIMITED, settings)
+def bulk(db_engine, *rows, resource="purchases", settings=SETTINGS):  # type: ignore[no-untyped-def]
+    return ingest_bulk(db_engine, resource, "ndjson", [ndjson(*rows)], UNLIMITED, settings)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,9 @@ def test_bulk_csv_and_events_conflicts(engine, brand_id) -> None:  # noqa: F811
         engine, "purchases", "csv", [f"{header}{ALICE},{brand_id},c-1,2024-05-01T12:00:00Z,3000\n".encode()], UNLIMITED
     )
     assert first.accepted == 1
-    again = f"{header}{ALICE},{brand_id},c-1,2024-05-01T12:00:00Z,3000\n{ALICE},{brand_id},c-1,2024-05-01T12:00:00Z,3001\n"
+    again = (
+        f"{header}{ALICE},{brand_id},c-1,2024-05-01T12:00:00Z,3000\n{ALICE},{brand_id},c-1,2024-05-01T12:00:00Z,3001\n"
+    )
     report = ingest_bulk(engine, "purchases", "csv", [again.encode()], UNLIMITED)
     assert (report.duplicates, report.conflicts) == (1, 1) and report.rejected[0]["line"] == 3
     assert bulk(engine, event(1, brand_id), resource="events").accepted == 1

@@ -194,7 +194,8 @@ _BULK_RULES = (
     "and reason (the first 1,000 are "
     "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate); when none was, "
     "409 if some row was a conflict, else 422. A row repeating a stored external_id with another body is "
-    "not stored: its line is listed as a conflict naming the differing fields (`conflicts` counts them). Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
+    "not stored: its line is listed as a conflict naming the differing fields (`conflicts` counts them). "
+    f"Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
     "stored (same brand and external_id) count as `duplicates` and are left unchanged, so re-sending an "
     "upload is safe. A body over MAX_UPLOAD_BYTES is refused with 413."
 )
