@@ -51,6 +51,7 @@ from app.models.epochs import (
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
+from app.services import voids
 
 Progress = Callable[[str], None]
 
@@ -172,7 +173,8 @@ class EpochRunner:
             session.commit()
         with analytics(self.settings) as con:
             self.progress(f"epoch {n}: reading the purchases it may use")
-            self._load_purchases(con, epoch)
+            max_void_id = voids.latest_void_id(con)
+            self._load_purchases(con, epoch, max_void_id)
             self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
             self._score(con, epoch)
             self.progress(f"epoch {n}: storing scores and cut points")
@@ -181,11 +183,13 @@ class EpochRunner:
             self._covered_purchases(con, previous)
             self._rewards(con, epoch)
             debits = [(brand, int(amount)) for brand, amount in con.execute(_DEBITS_SQL).fetchall()]
+            voids.check_settleable(debits)
             self._check_budgets(debits)
             self.progress(f"epoch {n}: storing rewards and debits")
             self._store_rewards(con, epoch)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
+            voids_hash = voids.voids_hash(con, max_void_id)
             con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines")
             self.progress(f"epoch {n}: behaviour changes")
             self._behaviour(con, epoch, previous)
@@ -207,6 +211,8 @@ class EpochRunner:
             "scheme": epoch.scheme,
             "rules_hash": epoch.rules_hash,
             "purchases_hash": purchases_hash,
+            "max_void_id": max_void_id,
+            "voids_hash": voids_hash,
             "accounts": len(leaves),
             "total": str(total),
             "debits": [{"brand": brand, "amount": str(amount)} for brand, amount in debits],
@@ -227,13 +233,14 @@ class EpochRunner:
             session.refresh(row)
             return row
 
-    def _load_purchases(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+    def _load_purchases(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, max_void_id: int) -> None:
         # One scan of the store: every purchase this epoch may use (ingested up to max_purchase_id,
-        # made up to as_of). Scores, rewards and the commitment all read this table.
+        # made up to as_of, not voided). Scores, rewards and the commitment all read this table.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE p AS
             SELECT id, customer_id, brand_id, purchased_at, amount FROM store.purchases
-            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}"""
+            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}
+              AND {voids.not_voided_sql(max_void_id)}"""
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE accounts AS SELECT id AS customer_id, lower(address) AS account "

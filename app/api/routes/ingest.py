@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 import anyio.from_thread
-from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
 from app.errors import PayloadTooLarge
 from app.models.accounts import Customer
-from app.services import ingestion
+from app.services import ingestion, voids
 from app.services.ingestion import Format
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
@@ -220,3 +220,31 @@ async def ingest_events_bulk(
 ) -> JSONResponse:
     """Ingests a streamed upload of interest events, JSON lines or CSV, keeping good rows (operator)."""
     return await _ingest_bulk(request, session, settings, "events")
+
+
+class PurchaseVoidCreate(BaseModel):
+    reason: str = Field(min_length=3, max_length=voids.MAX_REASON, description="Why the purchase is voided")
+
+
+class PurchaseVoidPublic(BaseModel):
+    id: int
+    purchase_id: int
+    reason: str
+    voided_by: str
+    voided_at: AwareUTC
+
+
+@router.post("/purchases/{purchase_id}/void", status_code=201)
+def void_purchase(
+    *,
+    purchase_id: Annotated[int, Path(ge=1, le=ingestion.MAX_INT)],
+    body: PurchaseVoidCreate,
+    session: SessionDep,
+    operator: OperatorDep,
+) -> PurchaseVoidPublic:
+    """Voids one purchase with a reason (operator): it earns nothing from the next epoch computed on; 409 if
+    voided already."""
+    void = voids.void_purchase(
+        session, purchase_id, reason=body.reason, voided_by=f"api:{operator.label or 'operator'}"
+    )
+    return PurchaseVoidPublic.model_validate(void, from_attributes=True)
