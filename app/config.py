@@ -70,6 +70,11 @@ class Settings(BaseSettings):
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
+    # Audience counts are differentially private (docs/privacy-audience.md): each new query spends this
+    # epsilon of the brand's budget per period; a spent budget refuses new queries until the next period.
+    audience_epsilon_per_query: float = Field(default=0.5, gt=0, le=10_000)
+    audience_epsilon_per_period: float = Field(default=10.0, gt=0, le=10_000_000)
+    audience_period_days: int = Field(default=30, ge=1, le=366)
 
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":

@@ -59,6 +59,16 @@ class Group(ShownCount):
     value: str
 
 
+class AudiencePrivacy(BaseModel):
+    epsilon: float = Field(description="Epsilon this answer cost when it was first given (docs/privacy-audience.md)")
+    repeated: bool = Field(description="True when this query was answered before in this period: the same answer")
+    epsilon_spent: float = Field(description="Epsilon the brand has spent in this period")
+    epsilon_budget: float = Field(description="Epsilon the brand may spend per period")
+    epsilon_left: float
+    period_start: datetime
+    period_end: datetime = Field(description="New queries are refused (429) until then once the budget is spent")
+
+
 class Audience(BaseModel):
     brand: str
     purpose: str
@@ -71,6 +81,7 @@ class Audience(BaseModel):
     by_tier: list[Group] | None = Field(description="None unless `segment` is among the categories")
     by_category: list[Group] | None = Field(description="None unless `interests` is among the categories")
     by_style: list[Group] | None = Field(description="None unless `styles` is among the categories")
+    privacy: AudiencePrivacy
 
 
 class Profiles(BaseModel):
@@ -167,7 +178,8 @@ def read_audience(
     style: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     min_interest: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> Audience:
-    """Counts of customers consenting to this purpose and categories now, by segment, tier, interest (brand)."""
+    """Noisy counts of customers consenting to this purpose and categories now, by segment, tier, interest
+    (brand); each new query spends privacy budget, a repeated one is answered the same; 429 once spent."""
     scope = audience.parse_scope(purpose, categories)
     filters = Filters(segment=segment, tier=tier, category=category, style=style, min_interest=min_interest)
     return Audience(**audience.audience(session, settings, chain, brand, scope, filters))
