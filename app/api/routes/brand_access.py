@@ -178,8 +178,10 @@ def read_audience(
     style: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     min_interest: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> Audience:
-    """Noisy counts of customers consenting to this purpose and categories now, by segment, tier, interest
-    (brand); each new query spends privacy budget, a repeated one is answered the same; 429 once spent."""
+    """Noisy counts of customers consenting to this purpose and categories now, by dimension (brand).
+
+    Each new query spends privacy budget, a repeated one is answered the same; 429 once the budget is spent
+    (docs/privacy-audience.md)."""
     scope = audience.parse_scope(purpose, categories)
     filters = Filters(segment=segment, tier=tier, category=category, style=style, min_interest=min_interest)
     return Audience(**audience.audience(session, settings, chain, brand, scope, filters))
