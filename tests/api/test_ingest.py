@@ -108,6 +108,9 @@ def test_ingest_purchase_unknown_customer_created_by_address(client, admin_heade
             "items[0].unit_price: must be a non-negative integer",
         ),
         ({"discount": 5}, "unknown field(s) discount"),
+        ({"amount": 2**63 - 1}, "amount: 9223372036854775807 won is above the ceiling of 10000000000 won"),
+        ({"purchased_at": "2019-06-01T00:00:00Z"}, "purchased_at: lies before the programme's start"),
+        ({"external_id": "o-1\r"}, "external_id: holds the control character U+000D"),
     ],
 )
 def test_ingest_purchase_bad_input_is_422_naming_the_field(client, admin_headers, brand_id, changes, message) -> None:
