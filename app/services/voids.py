@@ -8,8 +8,11 @@ earlier epoch paid for it stays paid (cumulative amounts never go down).
 
 from __future__ import annotations
 
+import json
+
 import duckdb
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models.purchases import Purchase, PurchaseVoid
@@ -42,6 +45,13 @@ def void_purchase(session: Session, purchase_id: int, *, reason: str, voided_by:
     session.commit()
     session.refresh(void)
     return void
+
+
+def not_voided_in(manifest: str | None) -> ColumnElement[bool]:
+    """A condition on Purchase: not voided by the voids an epoch applied (its manifest's max_void_id)."""
+    max_void_id = int(json.loads(manifest or "{}").get("max_void_id", 0))
+    applied = select(PurchaseVoid.purchase_id).where(col(PurchaseVoid.id) <= max_void_id)
+    return col(Purchase.id).not_in(applied)
 
 
 # -- in the epoch job (DuckDB over the store) ----------------------------------------------------
