@@ -61,6 +61,34 @@ def index(
         indexer.close()
 
 
+@cli.command()
+def maintain() -> None:
+    """Once, now: purge expired sign-in nonces and abandoned consent requests, and reconcile relayed consents
+    with the chain (resend what a restart or reorg lost, or mark it failed). `ledger up` does this on a schedule;
+    run this one while the API is stopped (both relay from the same key)."""
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.services.maintenance import run_once
+
+    settings = get_settings()
+    db.migrate(settings)
+    engine = db.make_engine(settings.sqlalchemy_url)
+    try:
+        report = run_once(engine, settings, ChainGateway(settings))
+    finally:
+        engine.dispose()
+    p = report.purged
+    typer.echo(
+        f"purged: {p.nonces} sign-in nonces, {p.sessions} ended sessions, {p.pending_changes} unsigned consent "
+        f"requests, {p.pending_receipts} pending receipts"
+    )
+    for r in report.reconciled:
+        typer.echo(f"consent change {r.change_id} ({r.action}): {r.outcome} {r.detail}".rstrip())
+    if report.error:
+        typer.echo(f"error: reconciliation could not run: {report.error}", err=True)
+        raise typer.Exit(2)
+
+
 epoch_cli = typer.Typer(help="Epoch settlement: score, reward, publish one root, store proofs.", no_args_is_help=True)
 cli.add_typer(epoch_cli, name="epoch")
 

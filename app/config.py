@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.paths import REPO_ROOT
@@ -44,7 +44,15 @@ class Settings(BaseSettings):
     siwe_domain: str = ""
     siwe_uri: str = ""
     siwe_nonce_ttl_seconds: int = 600
+    siwe_clock_skew_seconds: int = Field(default=60, ge=0)  # Issued At / Not Before may be this far ahead
     session_ttl_seconds: int = 86_400
+    # Rate limits ("N/second|minute|hour", the `limits` library's notation): generous defaults for the
+    # pages and tests; per client address, per bearer identity, and on the unauthenticated sign-in writes.
+    rate_limit_enabled: bool = True
+    rate_limit_storage: str = "memory://"  # per process; e.g. redis://host:6379 to share between API workers
+    rate_limit_per_client: str = "3000/minute"
+    rate_limit_per_identity: str = "1200/minute"
+    rate_limit_sign_in: str = "300/minute"
     # Largest request body accepted (bulk uploads stream and have their own, larger limit).
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 2_000_000_000
@@ -67,6 +75,11 @@ class Settings(BaseSettings):
     purchase_max_won: int = Field(default=10_000_000_000, ge=1, le=2**63 - 1)
     programme_start: AwareDatetime = datetime(2020, 1, 1, tzinfo=UTC)
     ingest_future_skew_seconds: int = Field(default=86_400, ge=0, le=31 * 86_400)
+    # Relayed consent changes sent or relayed this recently are checked against the chain (restarts, reorgs).
+    reconcile_window_seconds: int = Field(default=86_400, ge=0)
+    # Housekeeping inside `ledger up`: purge and reconcile every this many seconds; stale rows kept this long.
+    maintenance_interval_seconds: float = Field(default=60, gt=0)
+    purge_grace_seconds: int = Field(default=600, ge=0)
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
@@ -75,6 +88,14 @@ class Settings(BaseSettings):
     audience_epsilon_per_query: float = Field(default=0.5, gt=0, le=10_000)
     audience_epsilon_per_period: float = Field(default=10.0, gt=0, le=10_000_000)
     audience_period_days: int = Field(default=30, ge=1, le=366)
+
+    @field_validator("rate_limit_per_client", "rate_limit_per_identity", "rate_limit_sign_in")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError naming the malformed limit
+        return value
 
     @model_validator(mode="after")
     def _fill_siwe_defaults(self) -> "Settings":

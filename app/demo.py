@@ -58,7 +58,8 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
     rng = random.Random(20251122)
     credentials = DemoCredentials()
     admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
-    api_app = create_app(settings)
+    # The operator seeding through the app in process is no client to throttle.
+    api_app = create_app(settings.model_copy(update={"rate_limit_enabled": False}))
     with TestClient(api_app) as api:
         existing = {b["name"]: b for b in api.get("/brands", headers=admin).json()}
         brands = []
@@ -144,6 +145,7 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
                             "purpose": "marketing",
                             "categories": categories,
                             "price": rng.choice([1, 2, 3, 5]) * UNITS // 2,
+                            "no_end": True,
                         },
                     )
                 )

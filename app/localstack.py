@@ -99,6 +99,7 @@ def _serve_api(settings: Settings) -> None:
     from app import db
     from app.chain.indexer import Indexer
     from app.main import create_app
+    from app.services import maintenance
 
     db.migrate(settings)
     # The indexer follows the chain beside the API, so the mirror tables stay current.
@@ -112,7 +113,11 @@ def _serve_api(settings: Settings) -> None:
         f"[bold]pages[/bold] customer wallet {base}/wallet   brand console {base}/brand   auditor {base}/auditor"
     )
     console.print("[green]local stack running[/green]; Ctrl-C stops it (chain and database are kept in data/)")
-    config = uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+    app = create_app(settings)
+    # Purges stale rows and reconciles relayed consents with the chain (after a restart or a reorg), with
+    # the API's own gateway, so resent relays share the relayer's nonce sequence.
+    maintenance.start(app.state.engine, settings, app.state.gateway, stop_indexer)
+    config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning")
     server = uvicorn.Server(config)
     # uvicorn re-raises SIGINT/SIGTERM after its shutdown, which would kill this process before
     # anvil is stopped (and its state saved): take the signals ourselves. (Replacing a method with a

@@ -12,14 +12,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
+from app.api.limits import install_rate_limits
 from app.api.routes import audit as audit_routes
 from app.api.routes import auditors, auth, brand_access, brands, consents, health, me
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.api.routes import pages as page_routes
+from app.api.security import HEADERS, SecurityHeaders
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
-from app.errors import ChainMismatch, ChainUnavailable, LedgerError
+from app.errors import LedgerError
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
         headers = None
-        if isinstance(exc, ChainUnavailable | ChainMismatch):
-            headers = {"Retry-After": str(exc.retry_after)}
+        retry_after = getattr(exc, "retry_after", None)  # chain down, privacy budget spent, ...
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         return _error(exc.status_code, exc.code, exc.message, exc.detail or None, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -63,7 +66,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A bug, not the caller's fault: logged with its traceback, answered without internals.
         reference = uuid.uuid4().hex[:12]
         log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
-        return _error(500, "internal_error", f"something went wrong on our side (reference {reference})")
+        # Answered by Starlette's outermost middleware, past SecurityHeaders: the headers are added here.
+        message = f"something went wrong on our side (reference {reference})"
+        return _error(500, "internal_error", message, headers=HEADERS)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -85,12 +90,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Consents signed by customers, brands' accesses recorded on chain, rewards settled per epoch.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by the pages router, from npm (FastAPI's default loads a CDN)
+        redoc_url=None,
     )
+    page_routes.require_front_end_packages()
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.sqlalchemy_url)
     app.state.gateway = ChainGateway(settings)
     _install_error_handlers(app)
     _install_body_limit(app, settings)
+    install_rate_limits(app, settings)
+    app.add_middleware(SecurityHeaders)
     for module in (health, auth, brands, auditors, consents, me):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)

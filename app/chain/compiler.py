@@ -13,8 +13,8 @@ import solcx
 
 from app.paths import ARTIFACTS_DIR, CONTRACTS_SRC, FOUNDRY_TOML, PACKAGE_LOCK, REPO_ROOT, SOLC
 
-# The three deployed by us, and BudgetVault (created by RewardDistributor; its ABI decodes its errors).
-DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault")
+# Deployed by us, and BudgetVault (created by RewardDistributor; its ABI decodes its errors).
+DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault", "CampaignRegistry")
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ def source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _standard_input() -> dict[str, Any]:
+def _standard_input(sources: list[Path] | None = None) -> dict[str, Any]:
     profile = _foundry_profile()
     remappings = [r for r in profile.get("remappings", []) if not r.startswith("forge-std/")]
     return {
         "language": "Solidity",
-        "sources": {str(p.relative_to(REPO_ROOT)): {"content": p.read_text()} for p in _sources()},
+        "sources": {str(p.relative_to(REPO_ROOT)): {"content": p.read_text()} for p in sources or _sources()},
         "settings": {
             "remappings": remappings,
             "optimizer": {"enabled": profile.get("optimizer", True), "runs": profile.get("optimizer_runs", 200)},
@@ -85,6 +85,18 @@ def compile_contracts(*, force: bool = False) -> dict[str, Artifact]:
         tmp.write_text(json.dumps(raw))
         tmp.replace(cache_file)
     return {name: Artifact(name, raw[name]["abi"], raw[name]["bytecode"]) for name in DEPLOYABLES}
+
+
+def compile_one(source: Path, name: str) -> Artifact:
+    """One contract from any source file of the repository (e.g. a test wallet), with the same settings; not cached."""
+    output = solcx.compile_standard(
+        _standard_input([source]), solc_binary=SOLC, base_path=str(REPO_ROOT), allow_paths=[str(REPO_ROOT)]
+    )
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise RuntimeError("solc failed:\n" + "\n".join(e["formattedMessage"] for e in errors))
+    data = output["contracts"][str(source.relative_to(REPO_ROOT))][name]
+    return Artifact(name, data["abi"], "0x" + data["evm"]["bytecode"]["object"])
 
 
 def load_abis() -> dict[str, list[dict[str, Any]]]:

@@ -12,8 +12,8 @@ from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ProviderConnectionError, Web3RPCError
-from web3.types import BlockParams
+from web3.exceptions import ProviderConnectionError, TransactionNotFound, Web3RPCError
+from web3.types import BlockParams, TxReceipt
 
 from app.chain.compiler import load_abis
 from app.chain.deployment import Deployment, load_deployment
@@ -114,6 +114,17 @@ class ChainGateway:
         """A read-only call."""
         return self.guard(lambda: fn.call(block_identifier=block))
 
+    def receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of a mined transaction; None if this chain has no such transaction (mined or pending)."""
+
+        def read() -> TxReceipt | None:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                return None
+
+        return self.guard(read)
+
     def sender(self, role: Role) -> Sender:
         with self._lock:
             if role not in self._senders:
@@ -121,9 +132,27 @@ class ChainGateway:
                 self._senders[role] = Sender(self.w3, Account.from_key(key.get_secret_value()))
             return self._senders[role]
 
-    def send(self, call: ContractFunction | ContractConstructor, *, role: Role = "relayer") -> Sent:
+    def send(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        role: Role = "relayer",
+        before_broadcast: Callable[[str, bytes], None] | None = None,
+    ) -> Sent:
         """Sends a transaction as the operator or the relayer and waits for its receipt."""
-        return self.guard(lambda: self.sender(role).send(call))
+        return self.guard(lambda: self.sender(role).send(call, before_broadcast=before_broadcast))
+
+    def resend(self, raw: bytes, *, role: Role = "relayer") -> Sent | None:
+        """Sends a signed transaction of `role` again (the same bytes, hash and nonce); None if its nonce is taken."""
+        return self.guard(lambda: self.sender(role).resend(raw))
+
+    @property
+    def head(self) -> int:
+        return int(self.guard(lambda: self.w3.eth.block_number))
+
+    def confirmed(self, block_number: int) -> bool:
+        """Whether a block is at least CONFIRMATIONS deep (0: mined is enough)."""
+        return self.head - block_number >= self.settings.confirmations
 
 
 def _jsonable(args: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,7 +14,7 @@ from eth_typing import Hash32
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from app.chain.errors import as_revert
@@ -64,8 +65,18 @@ class Sender:
             self._next_nonce = pending
         return self._next_nonce
 
-    def send(self, call: ContractFunction | ContractConstructor, *, gas: int | None = None) -> Sent:
-        """Estimates (surfacing a revert as its named ContractRevert), signs, sends, waits for the receipt."""
+    def send(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        gas: int | None = None,
+        before_broadcast: Callable[[str, bytes], None] | None = None,
+    ) -> Sent:
+        """Estimates (surfacing a revert as its named ContractRevert), signs, sends, waits for the receipt.
+
+        `before_broadcast(tx_hash, raw)` sees the signed transaction before it leaves, so a caller can
+        keep it to send again if the chain loses it (a restart, a reorg).
+        """
         with self._lock:
             tx: TxParams = {"from": self.account.address, "chainId": self.w3.eth.chain_id}
             if gas is None:
@@ -86,6 +97,8 @@ class Sender:
             built = call.build_transaction(tx)
             # eth-account types its input as a plain dict; web3's TxParams is a TypedDict of the same keys.
             signed = self.account.sign_transaction(cast(dict[str, Any], built))
+            if before_broadcast is not None:
+                before_broadcast(Web3.to_hex(signed.hash), bytes(signed.raw_transaction))
             try:
                 tx_hash = self._broadcast(signed.raw_transaction)
             except BaseException:
@@ -93,6 +106,32 @@ class Sender:
                 raise
             self._next_nonce = tx["nonce"] + 1
         receipt = self._await_receipt(tx_hash, signed.raw_transaction)
+        hex_hash = Web3.to_hex(tx_hash)
+        if receipt["status"] != 1:
+            raise TransactionFailed(hex_hash, receipt)
+        return Sent(hex_hash, receipt)
+
+    def resend(self, raw: bytes) -> Sent | None:
+        """Sends an already signed transaction again and waits for it; None if another took its nonce."""
+        tx_hash = Hash32(keccak(raw))
+        with self._lock:
+            self._next_nonce = None  # the chain may have gone back (restart, reorg): read the nonce again
+            try:
+                self.w3.eth.send_raw_transaction(raw)
+            except Web3RPCError as exc:
+                message = str(exc).lower()
+                if "nonce too low" in message:
+                    try:
+                        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                    except TransactionNotFound:
+                        return None  # the nonce went to another transaction: these bytes can never be mined
+                    return self._sent(tx_hash, receipt)
+                if not any(s in message for s in ("already known", "already imported")):
+                    raise
+        return self._sent(tx_hash, self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
+
+    @staticmethod
+    def _sent(tx_hash: bytes, receipt: TxReceipt) -> Sent:
         hex_hash = Web3.to_hex(tx_hash)
         if receipt["status"] != 1:
             raise TransactionFailed(hex_hash, receipt)

@@ -18,6 +18,7 @@ class ReceiptStatus(StrEnum):
     ACTIVE = "active"  # the grant carrying its hash is on chain
     SUPERSEDED = "superseded"  # a later grant for the same (brand, purpose) replaced it
     WITHDRAWN = "withdrawn"  # the customer revoked the consent
+    FAILED = "failed"  # its grant never reached the chain (lost in a restart or reorg, and could not be resent)
 
 
 class ConsentAction(StrEnum):
@@ -30,7 +31,9 @@ class ConsentAction(StrEnum):
 
 class ChangeStatus(StrEnum):
     PENDING = "pending"  # typed data handed out, not yet signed and relayed
-    RELAYED = "relayed"  # mined on chain
+    SENT = "sent"  # the relay transaction is signed and sent; not yet on chain at the configured confirmations
+    RELAYED = "relayed"  # on chain at the configured confirmations: in force
+    FAILED = "failed"  # the chain lost it and it could not be resent (`failure` says why); sign again
 
 
 class ConsentReceipt(SQLModel, table=True):
@@ -81,3 +84,7 @@ class ConsentChange(SQLModel, table=True):
     relayed_at: datetime | None = None
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # The relayer's signed transaction, kept to send the very same bytes again after a chain restart or reorg.
+    relay_tx: str | None = Field(default=None, sa_column=Column(Text))
+    signature: str | None = Field(default=None, sa_column=Column(Text))  # the customer's, to relay it anew
+    failure: str | None = Field(default=None, sa_column=Column(Text))  # why it could not reach the chain

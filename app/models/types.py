@@ -33,13 +33,13 @@ def _signature(value: str) -> str:
     return value.lower()
 
 
-Address = Annotated[str, AfterValidator(_address)]
+Address = Annotated[str, AfterValidator(_address), Field(json_schema_extra={"pattern": _ADDRESS.pattern})]
 """An EVM address, returned in checksum form."""
 
-Bytes32 = Annotated[str, AfterValidator(_bytes32)]
+Bytes32 = Annotated[str, AfterValidator(_bytes32), Field(json_schema_extra={"pattern": _BYTES32.pattern})]
 """A 32-byte hash as 0x-hex."""
 
-Signature = Annotated[str, AfterValidator(_signature)]
+Signature = Annotated[str, AfterValidator(_signature), Field(json_schema_extra={"pattern": _SIGNATURE.pattern})]
 """A 65-byte ECDSA signature (r || s || v) as 0x-hex."""
 
 TokenAmount = Annotated[int, Field(ge=0, lt=2**96)]

@@ -39,6 +39,7 @@ class PrivacyBudgetSpent(LedgerError):
 
     status_code = 429
     code = "privacy_budget_spent"
+    retry_after: int | None = None  # seconds until the next period (the Retry-After header)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def refuse_if_spent(session: Session, settings: Settings, brand_id: int, period:
 
 
 def _refuse(settings: Settings, period: Period, spent: int) -> None:
-    raise PrivacyBudgetSpent(
+    refusal = PrivacyBudgetSpent(
         f"this brand's audience privacy budget for the period is spent ({spent / MICRO:g} of "
         f"{settings.audience_epsilon_per_period:g} epsilon; a new query costs "
         f"{settings.audience_epsilon_per_query:g}). "
@@ -146,6 +147,8 @@ def _refuse(settings: Settings, period: Period, spent: int) -> None:
         epsilon_spent=spent / MICRO,
         epsilon_budget=settings.audience_epsilon_per_period,
     )
+    refusal.retry_after = max(1, math.ceil((period.end - utcnow()).total_seconds()))
+    raise refusal
 
 
 def stored_answer(session: Session, brand_id: int, period: Period, key: str) -> dict[str, Any] | None:

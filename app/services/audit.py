@@ -32,6 +32,7 @@ from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
 from app.services import audit_voids
+from app.services.audit_confirmations import check_confirmations
 
 REPORT_VERSION = 1
 LOG_CHUNK_BLOCKS = 10_000
@@ -75,7 +76,7 @@ class Discrepancy:
 
 @dataclass
 class CheckResult:
-    """One of the four checks: its verdict, its figures and what failed."""
+    """One of the checks: its verdict, its figures and what failed."""
 
     name: str
     title: str
@@ -422,7 +423,7 @@ class EpochFigures:
 
 
 class Verifier:
-    """Runs the four checks against one block of the chain and the store; returns the JSON report."""
+    """Runs the checks against one block of the chain and the store; returns the JSON report."""
 
     def __init__(
         self,
@@ -464,6 +465,11 @@ class Verifier:
                 "mirror",
                 "The mirror tables equal a fresh re-index of the chain",
                 lambda c: self._check_mirror(c, chain),
+            ),
+            self._guarded(
+                "confirmations",
+                "Every consent change the store holds as in force is confirmed by the chain",
+                lambda c: check_confirmations(c, self.engine, events, head),
             ),
         ]
         counts: dict[str, int] = defaultdict(int)

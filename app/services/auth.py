@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 from sqlmodel import Session, select
 
+from app.chain.gateway import ChainGateway
+from app.chain.signatures import signs_text
 from app.config import Settings
-from app.errors import InvalidInput, InvalidSignature, NotAuthenticated, NotFound
+from app.errors import InvalidSignature, NotAuthenticated, NotFound
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.auth import ApiKey, AuditorToken, CustomerSession, SiweNonce
+from app.services.siwe import checksummed, origin_of, parse_siwe
 
 Role = Literal["customer", "brand", "auditor", "operator"]
 
@@ -43,62 +43,6 @@ def _hash(token: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # SIWE
 # ---------------------------------------------------------------------------------------------
-
-_SIWE = re.compile(
-    r"^(?P<domain>[^\s]+) wants you to sign in with your Ethereum account:\n"
-    r"(?P<address>0x[0-9a-fA-F]{40})\n\n"
-    r"(?:(?P<statement>[^\n]*)\n\n)?"
-    r"URI: (?P<uri>[^\n]+)\n"
-    r"Version: (?P<version>1)\n"
-    r"Chain ID: (?P<chain_id>\d+)\n"
-    r"Nonce: (?P<nonce>[A-Za-z0-9]{8,64})\n"
-    r"Issued At: (?P<issued_at>[^\n]+)"
-    r"(?:\nExpiration Time: (?P<expiration_time>[^\n]+))?"
-    r"(?:\nNot Before: (?P<not_before>[^\n]+))?"
-    r"(?:\nRequest ID: (?P<request_id>[^\n]*))?"
-    r"(?:\nResources:(?P<resources>(?:\n- [^\n]+)+))?$"
-)
-
-
-@dataclass(frozen=True)
-class SiweMessage:
-    domain: str
-    address: str
-    statement: str | None
-    uri: str
-    chain_id: int
-    nonce: str
-    issued_at: datetime
-    expiration_time: datetime | None
-    not_before: datetime | None
-
-
-def _iso(value: str, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"SIWE message: {field} is not an ISO-8601 time: {value!r}") from None
-    # Aware UTC, like every timestamp in the database; a time without offset is read as UTC.
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_siwe(text: str) -> SiweMessage:
-    """Parses an EIP-4361 message; raises InvalidInput saying what is malformed."""
-    match = _SIWE.match(text)
-    if not match:
-        raise InvalidInput("not a Sign-In with Ethereum (EIP-4361) message")
-    g = match.groupdict()
-    return SiweMessage(
-        domain=g["domain"],
-        address=to_checksum_address(g["address"]),
-        statement=g["statement"],
-        uri=g["uri"],
-        chain_id=int(g["chain_id"]),
-        nonce=g["nonce"],
-        issued_at=_iso(g["issued_at"], "Issued At"),
-        expiration_time=_iso(g["expiration_time"], "Expiration Time") if g["expiration_time"] else None,
-        not_before=_iso(g["not_before"], "Not Before") if g["not_before"] else None,
-    )
 
 
 def _fmt(t: datetime) -> str:
@@ -133,18 +77,33 @@ def issue_nonce(session: Session, settings: Settings, address: str, chain_id: in
 
 
 def verify_siwe(
-    session: Session, settings: Settings, message: str, signature: str, chain_id: int
-) -> tuple[str, datetime]:
-    """Checks a signed SIWE message and opens a session: returns (token, expires_at)."""
+    session: Session, settings: Settings, chain: ChainGateway, message: str, signature: str
+) -> tuple[str, datetime, str]:
+    """Checks a signed SIWE message as EIP-4361 says and opens a session: returns (token, expires_at, address).
+
+    The signer may be an EOA or an ERC-1271 contract wallet (asked on chain through the gateway).
+    """
     parsed = parse_siwe(message)
     now = utcnow()
+    skew = timedelta(seconds=settings.siwe_clock_skew_seconds)
     if parsed.domain != settings.siwe_domain:
         raise NotAuthenticated(f"SIWE domain {parsed.domain!r} is not this service's ({settings.siwe_domain!r})")
-    if parsed.chain_id != chain_id:
-        raise NotAuthenticated(f"SIWE chain id {parsed.chain_id} is not this service's ({chain_id})")
+    own_scheme, _ = origin_of(settings.siwe_uri)
+    if parsed.scheme is not None and parsed.scheme.lower() != own_scheme:
+        raise NotAuthenticated(f"SIWE scheme {parsed.scheme!r} is not this service's ({own_scheme!r})")
+    if parsed.origin != origin_of(settings.siwe_uri):
+        raise NotAuthenticated(f"SIWE URI {parsed.uri!r} is not of this service's origin ({settings.siwe_uri!r})")
+    if not checksummed(parsed.address):
+        raise NotAuthenticated(
+            f"SIWE address {parsed.address} is not in its EIP-55 checksum form ({to_checksum_address(parsed.address)})"
+        )
+    if parsed.chain_id != chain.chain_id:
+        raise NotAuthenticated(f"SIWE chain id {parsed.chain_id} is not this service's ({chain.chain_id})")
+    if parsed.issued_at > now + skew:
+        raise NotAuthenticated(f"SIWE Issued At {parsed.issued_at.isoformat()} lies in the future")
     if parsed.expiration_time is not None and parsed.expiration_time <= now:
         raise NotAuthenticated("SIWE message has expired; ask for a new nonce")
-    if parsed.not_before is not None and parsed.not_before > now:
+    if parsed.not_before is not None and parsed.not_before > now + skew:
         raise NotAuthenticated("SIWE message is not valid yet (Not Before)")
     record = session.get(SiweNonce, parsed.nonce)
     if record is None or record.address != parsed.address:
@@ -154,10 +113,10 @@ def verify_siwe(
     if record.expires_at <= now:
         raise NotAuthenticated("SIWE nonce has expired; ask for a new one")
     try:
-        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
-    except Exception:  # noqa: BLE001 - any malformed signature is the caller's error
-        raise InvalidSignature("the signature cannot be recovered") from None
-    if signer != parsed.address:
+        raw = bytes.fromhex(signature.removeprefix("0x"))
+    except ValueError:
+        raise InvalidSignature("the signature is not hex") from None
+    if not signs_text(chain, parsed.address, message, raw):
         raise NotAuthenticated("the signature is not from the address in the SIWE message")
     record.used_at = now
     customer = session.exec(select(Customer).where(Customer.address == parsed.address)).first()
@@ -170,7 +129,7 @@ def verify_siwe(
     assert customer.id is not None
     session.add(CustomerSession(customer_id=customer.id, token_hash=_hash(token), expires_at=expires_at))
     session.commit()
-    return token, expires_at
+    return token, expires_at, parsed.address
 
 
 def end_session(session: Session, token: str) -> None:

@@ -24,6 +24,7 @@ from web3.types import BlockParams
 
 from app.chain.eip712 import recover_signer, typed_data
 from app.chain.gateway import ChainGateway
+from app.chain.signatures import signs_typed_data
 from app.config import Settings
 from app.domain import Purpose, category_names
 from app.errors import (
@@ -43,6 +44,7 @@ from app.models.consents import (
     ConsentReceipt,
     ReceiptStatus,
 )
+from app.services import relays
 
 COLLECTION_METHOD = "eip712-signature"
 RECEIPT_VERSION = "KI-CR-v1.1.0"  # Kantara Consent Receipt v1.1, the field set ISO/IEC TS 27560 builds on
@@ -239,11 +241,16 @@ def resolve_brand(session: Session, brand: int | str) -> Brand:
     return found
 
 
-def _check_expiry(expires_at: int, now: int) -> None:
-    if expires_at and expires_at <= now:
-        raise InvalidInput("expires_at lies in the past; give a future time or none for no expiry")
+def _check_expiry(expires_at: int | None, now: int) -> None:
+    """A given end must lie after now: 0 (1970-01-01) means "no end" on chain, so it is never taken as a date."""
+    if expires_at is None:
+        return
+    if expires_at <= now:
+        raise InvalidInput(
+            "expires_at lies at or before now; give a future time (or, for a grant, no_end: true)", field="expires_at"
+        )
     if expires_at > MAX_EXPIRY:
-        raise InvalidInput(f"expires_at must be below {MAX_EXPIRY + 1} (unix seconds, uint40)")
+        raise InvalidInput(f"expires_at must be below {MAX_EXPIRY + 1} (unix seconds, uint40)", field="expires_at")
 
 
 def prepare_change(
@@ -276,7 +283,7 @@ def prepare_change(
     if action == ConsentAction.GRANT:
         if not categories:
             raise InvalidInput("a grant needs at least one data category")
-        _check_expiry(expires_at or 0, now_s)
+        _check_expiry(expires_at, now_s)
         if not chain.call(registry.functions.isBrand(brand.address)):
             raise Conflict(f"brand {brand.name} is not registered in the ConsentRegistry; it cannot receive consents")
         receipt_id = str(uuid.uuid4())
@@ -328,6 +335,7 @@ def prepare_change(
             )
         receipt = _active_receipt(session, customer, brand, purpose)
         if action == ConsentAction.NARROW:
+            _check_expiry(expires_at, now_s)
             categories = current.categories if categories is None else categories
             expires_at = current.expires_at if expires_at is None else expires_at
             if categories & current.categories != categories:
@@ -341,7 +349,6 @@ def prepare_change(
                 )
             if (categories, expires_at) == (current.categories, current.expires_at):
                 raise InvalidInput("this narrowing changes nothing: give fewer categories or an earlier expiry")
-            _check_expiry(expires_at, now_s)
             message = {**base, "categories": categories, "expiresAt": expires_at}
         else:
             categories, expires_at = None, None
@@ -423,26 +430,39 @@ def submit_change(
 ) -> RelayedChange:
     """Checks the customer's signature off chain, relays it, and only then records the outcome."""
     change = get_change(session, customer, change_id)
-    if change.status == ChangeStatus.RELAYED:
-        raise Conflict(
-            f"this {change.action} was relayed already in transaction {change.tx_hash}; it counts once",
-            tx_hash=change.tx_hash,
-        )
+    relays.refuse_resubmit(change)
     if int(utcnow().timestamp()) > change.deadline:
         deadline = datetime.fromtimestamp(change.deadline, UTC).isoformat()
         raise SignatureExpired(f"the signature request expired at {deadline}; ask for new typed data and sign again")
     document = json.loads(change.typed_data)
     raw = _hex_bytes(signature)
-    try:
-        signer = recover_signer(document, raw)
-    except Exception:  # noqa: BLE001 - any unrecoverable signature is the caller's error
-        raise InvalidSignature("the signature cannot be recovered for these typed data") from None
-    if signer != customer.address:
+    if not signs_typed_data(chain, customer.address, document, raw):  # an EOA's, or an ERC-1271 wallet's
+        try:
+            signer = recover_signer(document, raw)
+        except Exception:  # noqa: BLE001 - any unrecoverable signature is the caller's error
+            raise InvalidSignature("the signature cannot be recovered for these typed data") from None
         raise InvalidSignature(
             f"signature is not yours: it was made by {signer}, you are signed in as {customer.address}",
             signer=signer,
         )
+    relays.claim(session, change, signature)
+    try:
+        return _relay(session, chain, customer, change, document, raw)
+    except BaseException:
+        relays.release(session, change)
+        raise
+    finally:
+        relays.done(change)
 
+
+def _relay(
+    session: Session,
+    chain: ChainGateway,
+    customer: Customer,
+    change: ConsentChange,
+    document: dict[str, Any],
+    raw: bytes,
+) -> RelayedChange:
     registry = chain.registry
     on_chain_nonce = int(chain.call(registry.functions.nonces(customer.address)))
     already = _find_relayed(chain, change, customer.address) if on_chain_nonce > change.nonce else None
@@ -458,7 +478,11 @@ def submit_change(
             expected=on_chain_nonce,
         )
     try:
-        sent = chain.send(_contract_call(chain, change, document, raw), role="relayer")
+        sent = chain.send(
+            _contract_call(chain, change, document, raw),
+            role="relayer",
+            before_broadcast=relays.keeper(session, change),
+        )
     except ChainRefused as refused:
         name = refused.detail.get("error")
         if name == "InvalidSignature":
@@ -505,16 +529,18 @@ def _find_relayed(chain: ChainGateway, change: ConsentChange, customer: str) -> 
 def _record_relayed(
     session: Session, chain: ChainGateway, change: ConsentChange, document: dict[str, Any], tx_hash: str, block: int
 ) -> RelayedChange:
-    """Records a change as relayed in `tx_hash` and updates its receipt (active, superseded, withdrawn)."""
+    """Records a change as mined in `tx_hash`; once at CONFIRMATIONS depth it is relayed (in force) and its
+    receipt updated (active, superseded, withdrawn); until then it stays sent (relays.reconcile promotes it)."""
     customer_address = document["message"]["customer"]
     consent = consent_on_chain(chain, customer_address, document["message"]["brand"], change.purpose, block)
     now = utcnow()
-    change.status = ChangeStatus.RELAYED
-    change.relayed_at = now
     change.tx_hash = tx_hash
     change.block_number = block
+    change.relayed_at = change.relayed_at or now
+    confirmed = chain.confirmed(block)
+    change.status = ChangeStatus.RELAYED if confirmed else ChangeStatus.SENT
     receipt = session.get(ConsentReceipt, change.receipt_id) if change.receipt_id else None
-    if receipt is not None and change.action == ConsentAction.GRANT:
+    if confirmed and receipt is not None and change.action == ConsentAction.GRANT:
         for previous in session.exec(
             select(ConsentReceipt).where(
                 ConsentReceipt.customer_id == change.customer_id,
@@ -525,11 +551,11 @@ def _record_relayed(
         ):
             previous.status = ReceiptStatus.SUPERSEDED
         receipt.status = ReceiptStatus.ACTIVE
-        receipt.activated_at = now
+        receipt.activated_at = receipt.activated_at or now
         receipt.grant_tx_hash = tx_hash
-    elif receipt is not None and change.action == ConsentAction.REVOKE:
+    elif confirmed and receipt is not None and change.action == ConsentAction.REVOKE:
         receipt.status = ReceiptStatus.WITHDRAWN
-        receipt.withdrawn_at = now
+        receipt.withdrawn_at = receipt.withdrawn_at or now
         receipt.withdrawal_tx_hash = tx_hash
     session.commit()
     session.refresh(change)
@@ -565,10 +591,11 @@ def list_consents(
         .order_by(col(ConsentReceipt.created_at))
     ).all()
     views = []
+    block = _confirmed_block(chain)
     for receipt in receipts:
         brand = session.get(Brand, receipt.brand_id)
         assert brand is not None
-        consent = consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose)
+        consent = consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose, block)
         views.append(ConsentView(receipt, brand, consent))
     return views
 
@@ -580,8 +607,17 @@ def view_consent(session: Session, chain: ChainGateway, customer: Customer, rece
     return ConsentView(
         receipt,
         brand,
-        consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose),
+        consent_on_chain(
+            chain, receipt.customer_address, receipt.brand_address, receipt.purpose, _confirmed_block(chain)
+        ),
     )
+
+
+def _confirmed_block(chain: ChainGateway) -> int | BlockParams:
+    """The block whose state is "in force": CONFIRMATIONS behind the head (the head itself when 0)."""
+    if chain.settings.confirmations <= 0:
+        return "latest"
+    return max(chain.head - chain.settings.confirmations, 0)
 
 
 def changes_of(session: Session, receipt: ConsentReceipt) -> list[ConsentChange]:

@@ -122,8 +122,9 @@ def _external_id(value: Any) -> str:
     return _text("external_id", value, required=True)
 
 
-def _integer(name: str, value: Any, *, text: bool, minimum: int, what: str = "integer") -> int:
-    if text and type(value) is str and value.isascii() and value.isdigit():
+def _integer(name: str, value: Any, *, minimum: int, what: str = "integer") -> int:
+    # Decimal digits in a string are read in JSON as in CSV: JavaScript clients write wide integers so.
+    if type(value) is str and value.isascii() and value.isdigit():
         value = int(value)
     if type(value) is not int or value < minimum or value > MAX_INT:
         bound = f"a non-negative {what}" if minimum == 0 else f"an {what} of at least {minimum}"
@@ -131,8 +132,8 @@ def _integer(name: str, value: Any, *, text: bool, minimum: int, what: str = "in
     return value
 
 
-def _won(name: str, value: Any, *, text: bool, bounds: Bounds) -> int:
-    won = _integer(name, value, text=text, minimum=0, what="integer (won)")
+def _won(name: str, value: Any, *, bounds: Bounds) -> int:
+    won = _integer(name, value, minimum=0, what="integer (won)")
     if won > bounds.max_won:
         raise BadRow(f"{name}: {won} won is above the ceiling of {bounds.max_won} won per purchase (PURCHASE_MAX_WON)")
     return won
@@ -240,10 +241,8 @@ def _items(value: Any, *, text: bool, bounds: Bounds) -> list[tuple[str, str | N
                     _text("item_id", item.get("item_id"), required=True),
                     _text("category", item.get("category"), required=False),
                     _text("style", item.get("style"), required=False),
-                    1
-                    if item.get("quantity") is None
-                    else _integer("quantity", item["quantity"], text=False, minimum=1),
-                    _won("unit_price", item.get("unit_price"), text=False, bounds=bounds),
+                    1 if item.get("quantity") is None else _integer("quantity", item["quantity"], minimum=1),
+                    _won("unit_price", item.get("unit_price"), bounds=bounds),
                 )
             )
         except BadRow as exc:
@@ -268,7 +267,7 @@ def parse_purchase(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, 
         brands.resolve(row["brand"], text=text),
         _external_id(row["external_id"]),
         _instant("purchased_at", row["purchased_at"], bounds),
-        _won("amount", row["amount"], text=text, bounds=bounds),
+        _won("amount", row["amount"], bounds=bounds),
         currency,
         _items(get("items"), text=text, bounds=bounds),
     )

@@ -43,6 +43,7 @@ def test_anvil_stopped_gives_503_and_other_routes_work(tmp_path, dev_accounts) -
                         "purpose": "marketing",
                         "categories": ["interests"],
                         "price": 1,
+                        "no_end": True,
                     },
                     headers=customer,
                 ),

@@ -45,6 +45,8 @@ def _sign(account, document: dict) -> str:  # type: ignore[no-untyped-def]
 
 
 def _typed(client, headers, **body):  # type: ignore[no-untyped-def]
+    if body.get("action") == "grant" and "expires_at" not in body:
+        body.setdefault("no_end", True)
     return client.post("/consents/typed-data", json=body, headers=headers)
 
 
@@ -54,10 +56,15 @@ def _submit(client, headers, account, typed: dict):  # type: ignore[no-untyped-d
 
 
 def _grant_terms(message: dict) -> tuple:  # type: ignore[type-arg]
-    """The GrantTerms tuple of a signed Grant message, as grantBySig takes it."""
-    keys = ("customer", "brand", "purpose", "categories", "expiresAt", "price")
+    """The GrantTerms tuple of a signed Grant message (wide integers arrive as decimal strings), for grantBySig."""
+    parties = (message["customer"], message["brand"])
+    numbers = (int(message[k]) for k in ("purpose", "categories", "expiresAt", "price"))
     hashes = (bytes.fromhex(message[k][2:]) for k in ("receiptHash", "noticeHash"))
-    return (*(message[k] for k in keys), *hashes)
+    return (*parties, *numbers, *hashes)
+
+
+def _rfc3339(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _grant(client, headers, account, brand: dict, categories=WANTED, **extra):  # type: ignore[no-untyped-def]
@@ -137,8 +144,11 @@ def test_grant_narrow_revoke_round_trip(
     message = grant["typed_data"]["message"]
     assert grant["typed_data"]["primaryType"] == "Grant"
     assert message["customer"] == customer.address and message["brand"] == brand["address"]
-    assert (message["purpose"], message["categories"], message["price"]) == (MARKETING, WANTED_MASK, PRICE)
-    assert message["receiptHash"] == grant["receipt_hash"] and message["nonce"] == grant["nonce"] == 0
+    # Integers of more than 53 bits (by their EIP-712 type) are decimal strings; uint8 and uint40 stay numbers.
+    assert (message["purpose"], message["categories"], message["price"]) == (MARKETING, str(WANTED_MASK), str(PRICE))
+    assert message["receiptHash"] == grant["receipt_hash"] and message["nonce"] == grant["nonce"] == "0"
+    assert message["expiresAt"] == expires and isinstance(message["deadline"], str)
+    assert grant["deadline"] == _rfc3339(int(message["deadline"]))
     assert _receipt_row(client, grant["receipt_id"]).status == "pending"
 
     relayed = _submit(client, customer_headers, customer, grant)
@@ -146,7 +156,7 @@ def test_grant_narrow_revoke_round_trip(
     body = relayed.json()
     assert body["receipt_status"] == "active" and body["tx_hash"].startswith("0x") and body["block_number"] > 0
     assert body["consent"]["categories"] == WANTED  # in bit order
-    assert body["consent"]["expires_at"] == expires and body["consent"]["price"] == PRICE
+    assert body["consent"]["expires_at"] == _rfc3339(expires) and body["consent"]["price"] == str(PRICE)
     assert body["consent"]["in_force"] is True
     assert registry.functions.covers(customer.address, brand["address"], MARKETING, WANTED_MASK).call()
     on_chain = registry.functions.consentOf(customer.address, brand["address"], MARKETING).call()
@@ -187,7 +197,7 @@ def test_grant_narrow_revoke_round_trip(
     )
     assert typed.status_code == 200, typed.text
     narrow = typed.json()
-    assert narrow["typed_data"]["primaryType"] == "Narrow" and narrow["nonce"] == 1
+    assert narrow["typed_data"]["primaryType"] == "Narrow" and narrow["nonce"] == "1"
     assert narrow["receipt_id"] == grant["receipt_id"]
     relayed = _submit(client, customer_headers, customer, narrow)
     assert relayed.status_code == 200, relayed.text
@@ -259,7 +269,7 @@ def test_replayed_signature_refused(
     m = grant["typed_data"]["message"]
     terms = _grant_terms(m)
     with pytest.raises(Exception) as refused:
-        _registry(w3, settings).functions.grantBySig(terms, m["deadline"], bytes.fromhex(signature[2:])).call(
+        _registry(w3, settings).functions.grantBySig(terms, int(m["deadline"]), bytes.fromhex(signature[2:])).call(
             {"from": relayer.address}
         )
     revert = as_revert(refused.value)
@@ -462,9 +472,16 @@ _BAD_TYPED_DATA = [
     ({"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": -1}, "price"),
     ({"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": 1.5}, "price"),
     (
-        {"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": "100"},
+        {"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": "1e18"},
         "price",
     ),
+    ({"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": True}, "price"),
+    (
+        {"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": str(2**96)},
+        "price",
+    ),
+    ({"action": "grant", "brand": 2**70, "purpose": "marketing", "categories": ["cart"]}, "2^63-1"),
+    ({"action": "grant", "brand": str(2**63), "purpose": "marketing", "categories": ["cart"]}, "2^63-1"),
     (
         {"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "price": 2**96},
         "price",
@@ -475,7 +492,7 @@ _BAD_TYPED_DATA = [
     ),
     (
         {"action": "grant", "brand": 1, "purpose": "marketing", "categories": ["cart"], "expires_at": 1_000},
-        "past",
+        "at or before now",
     ),
     (
         {
@@ -487,7 +504,7 @@ _BAD_TYPED_DATA = [
         },
         "customer",
     ),
-    ({"action": "grant", "brand": 999, "purpose": "marketing", "categories": ["cart"]}, "no brand"),
+    ({"action": "grant", "brand": 999, "purpose": "marketing", "categories": ["cart"], "no_end": True}, "no brand"),
     ({"action": "narrow", "brand": 1, "purpose": "marketing"}, "narrowing needs"),
     ({"action": "narrow", "brand": 1, "purpose": "marketing", "categories": []}, "revoke"),
     ({"action": "revoke", "brand": 1, "purpose": "marketing", "price": 5}, "price"),
@@ -610,7 +627,8 @@ def test_relayed_grant_whose_answer_was_lost_is_recorded_on_retry(
     m = typed["typed_data"]["message"]
     terms = _grant_terms(m)
     registry = _registry(w3, settings)
-    sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, m["deadline"], bytes.fromhex(signature[2:])))
+    signed = bytes.fromhex(signature[2:])
+    sent = Sender(w3, relayer).send(registry.functions.grantBySig(terms, int(m["deadline"]), signed))
     assert _receipt_row(client, typed["receipt_id"]).status == "pending"
 
     # The customer (or the wallet page) sends the same signature again: the API finds it on chain.

@@ -57,18 +57,18 @@ def test_ingest_purchase_good_then_idempotent(client, admin_headers, brand_id) -
     assert body["customer"] == ALICE
     assert (body["brand_id"], body["amount"], body["currency"], body["duplicate"]) == (
         brand_id,
-        59_000,
+        "59000",  # integers that may exceed 2^53 are decimal strings in JSON
         "KRW",
         False,
     )
     assert body["purchased_at"] == "2024-05-01T03:00:00Z"
     assert body["items"] == [
-        {"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": 1, "unit_price": 59_000}
+        {"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": "1", "unit_price": "59000"}
     ]
     again = client.post("/ingest/purchases", json=purchase(1, brand_id), headers=admin_headers)
     assert again.status_code == 200
     assert again.json()["id"] == body["id"]
-    assert (again.json()["duplicate"], again.json()["amount"]) == (True, 59_000)
+    assert (again.json()["duplicate"], again.json()["amount"]) == (True, "59000")
     # The same external id with another body is refused, naming what differs; the stored row stands.
     other = client.post("/ingest/purchases", json=purchase(1, brand_id, amount=1, items=None), headers=admin_headers)
     assert other.status_code == 409, other.text
@@ -92,7 +92,8 @@ def test_ingest_purchase_unknown_customer_created_by_address(client, admin_heade
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"amount": "59000"}, "amount: must be a non-negative integer"),
+        ({"amount": "59,000"}, "amount: must be a non-negative integer"),
+        ({"amount": 2**63}, "amount: must be a non-negative integer"),
         ({"amount": 59000.5}, "amount: must be a non-negative integer (won), not 59000.5"),
         ({"amount": -1}, "amount: must be a non-negative integer"),
         ({"amount": None}, "amount: is required"),
@@ -118,6 +119,16 @@ def test_ingest_purchase_bad_input_is_422_naming_the_field(client, admin_headers
     assert response.status_code == 422, response.text
     assert message in response.json()["message"]
     assert counts(client) == NOTHING
+
+
+def test_ingest_purchase_amounts_as_decimal_strings_are_read(client, admin_headers, brand_id) -> None:
+    # A JavaScript client writes a wide integer as a string; the API reads it as it writes it.
+    row = purchase(1, brand_id, amount="9007199254740993")
+    row["items"] = [{"item_id": "a", "quantity": "2", "unit_price": "9007199254740993"}]
+    response = client.post("/ingest/purchases", json=row, headers=admin_headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"] == "9007199254740993"
+    assert response.json()["items"][0]["unit_price"] == "9007199254740993"
 
 
 @pytest.mark.parametrize("body", [[1, 2], "purchase", None])

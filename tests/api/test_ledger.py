@@ -97,7 +97,7 @@ def test_consents_are_filtered_and_paged(client, auditor_headers, indexed, dev_a
 
     revoked = client.get("/ledger/consents", params={"status": "revoked"}, headers=auditor_headers).json()
     assert [c["customer"] for c in revoked["items"]] == [bob.address]
-    assert revoked["items"][0]["categories"] == 0
+    assert revoked["items"][0]["categories"] == "0"
 
     marketing = client.get(
         "/ledger/consents", params={"brand": brand.address, "purpose": MARKETING}, headers=auditor_headers

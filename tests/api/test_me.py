@@ -12,6 +12,7 @@ from app.chain import merkle
 from app.chain.gateway import ChainGateway
 from app.services.epochs import EpochRunner
 from tests import factories
+from tests.api.json_rules import assert_json_rules
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.chain
@@ -48,7 +49,7 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
 
     profile = client.get("/me/profile", headers=headers).json()
     assert profile["current"]["epoch"] == 1 and profile["current"]["frequency"] == 2
-    assert profile["current"]["monetary_total"] == 150_000 and len(profile["history"]) == 1
+    assert profile["current"]["monetary_total"] == "150000" and len(profile["history"]) == 1
 
     (epoch,) = client.get("/me/rewards", headers=headers).json()
     assert epoch["purchase_cashback"] == str(150_000 * 100 * UNITS // 10_000)
@@ -61,6 +62,13 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     (access,) = client.get("/me/accesses", headers=headers).json()
     assert access["brand"] == brand_key.address and access["categories"] == ["interests"]
     assert access["price"] == str(3 * UNITS) and access["purpose"] == "marketing"
+
+    # Every time carries its zone (UTC), so a page in Seoul does not read it as Seoul's local time.
+    assert profile["current"]["as_of"].endswith("Z") and epoch["as_of"].endswith("Z")
+    assert lines[0]["at"] == (now - timedelta(days=20)).isoformat().replace("+00:00", "Z")
+    assert datetime.fromisoformat(access["block_time"]).utcoffset() == timedelta(0)
+    for path in ("/me/profile", "/me/rewards", "/me/rewards/1", "/me/accesses", "/me/claim", "/me/interests"):
+        assert_json_rules(client.get(path, headers=headers).json())
 
     interests = client.get("/me/interests", headers=headers).json()
     assert {c["value"] for c in interests["categories"]} == {"shoes", "bags"}

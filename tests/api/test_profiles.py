@@ -141,7 +141,8 @@ def test_profiles_return_covered_fields_only_after_recording(
     assert profile["address"] == wide.address and profile["price"] == str(PRICE + 1)
     assert set(profile) == {"address", "price", "contact", "purchases", "segment", "cart"}
     assert profile["contact"] == {"name": "Person 1", "email": "p1@example.com", "phone": "010-0000-0001"}
-    assert profile["purchases"]["count"] == 1 and profile["purchases"]["total_won"] == 45_000
+    assert profile["purchases"]["count"] == 1 and profile["purchases"]["total_won"] == "45000"
+    assert profile["purchases"]["last_purchased_at"].endswith("Z")
     assert profile["segment"] == {"epoch": 1, "r": 5, "f": 1, "m": 2, "segment": "new", "tier": "bronze"}
     assert profile["cart"] == {"adds": 1, "abandons": 1}
 
@@ -232,7 +233,7 @@ def test_profiles_exclude_a_consent_revoked_in_the_previous_block(
         own = sign_in(client, account)
         _signed_change(
             client, own, account, action="grant", brand=brand["id"], purpose="marketing",
-            categories=["contact", "interests"], price=PRICE,
+            categories=["contact", "interests"], price=PRICE, no_end=True,
         )  # fmt: skip
     own = sign_in(client, leaves)
     revoked = _signed_change(client, own, leaves, action="revoke", brand=brand["id"], purpose="marketing")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from app import db
 from app.chain.gateway import ChainGateway
@@ -16,7 +17,17 @@ from app.chain.indexer import catch_up
 from app.services.epochs import EpochRunner
 from tests import factories
 from tests.conftest import make_brand
-from tests.pages.conftest import DESKTOP, PHONE, fits_width, new_page, overflowing, shot
+from tests.pages.conftest import (
+    DESKTOP,
+    PHONE,
+    SHOTS,
+    assert_clean,
+    fits_width,
+    new_page,
+    overflowing,
+    shot,
+    wrapped_numbers,
+)
 
 pytestmark = pytest.mark.chain
 
@@ -66,6 +77,8 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
     wallet.select_option("#grant-brand", label="Acme")
     wallet.select_option("#grant-purpose", "marketing")
     wallet.fill("#grant-price", "2.50")
+    wallet.check("#grant-categories input[value=segment]")
+    wallet.check("#grant-categories input[value=interests]")
     wallet.click("#grant-submit")
     wallet.wait_for_selector("#consent-msg .notice.ok")
     row = wallet.locator("#consents-body tr[data-brand=Acme][data-purpose=marketing]")
@@ -99,6 +112,8 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
     ]
     assert received == [address.lower()]
     assert "2.50" in console.locator("#profiles-body .stats").inner_text()
+    # The budget panel reloads after the request: wait for its new count, not for any count.
+    expect(console.locator("#budget-body")).to_contain_text("1 profile request so far, 1 customer profile received")
     shot(console, "04-brand-profiles-received")
 
     # 4. The customer sees who accessed what, when, what it earned, linked to its transaction.
@@ -170,8 +185,21 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
         auditor.locator("#report-body .badge").first.inner_text() in ("verified: no discrepancy",)
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
-    assert auditor.locator("#report-body tbody tr").count() == 4
-    assert auditor.locator("#grid-body .heat td[data-n='1']").count() == 1  # our one graded customer
+    assert auditor.locator("#report-body tbody tr").count() == 5  # consent, epoch_root, money, mirror, confirmations
+    # The full report opens under the pages' policy too (a blob: page inherits it): styled, nothing refused.
+    with auditor.context.expect_page() as opened:
+        auditor.click("#open-report")
+    report = opened.value
+    report.wait_for_selector("h1")
+    assert report.locator("h1").inner_text() == "Ledger audit report"
+    verdict_colour = report.locator(".verdict").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert verdict_colour not in ("rgba(0, 0, 0, 0)", "transparent")  # its inline stylesheet applied, by hash
+    assert report.evaluate("window.__cspViolations") == []
+    report.screenshot(path=str(SHOTS / "10-auditor-full-report.png"), full_page=True)
+    report.close()
+    graded = auditor.locator("#grid-body .heat td[data-n='1']")
+    assert graded.count() == 1  # our one graded customer
+    assert ": 1 customer (" in (graded.get_attribute("title") or "")
     auditor.fill("#f-customer", address)
     auditor.click("#filters button[type=submit]")
     auditor.wait_for_selector("#ledger-body tbody tr")
@@ -185,6 +213,29 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
             page.wait_for_timeout(150)  # charts resize
             shot(page, f"layout-{name}-{label}")
             assert fits_width(page), f"{name} scrolls sideways at {label} px: {overflowing(page)}"
-        assert page.errors == [], f"{name}: script errors {page.errors}"
+            assert wrapped_numbers(page) == [], f"{name} at {label} px"
+            if name == "auditor":
+                heat_map_says_it_scrolls(page, narrow=size == PHONE)
+        assert_clean(page, live.url, name)
     for page in (wallet, console, auditor):
         page.context.close()
+
+
+def heat_map_says_it_scrolls(page, *, narrow: bool) -> None:
+    """A quintile heat map (F1..F5) is wider than a phone: the box says so and fades the hidden side, until
+    scrolled to the end; on a desktop it fits and says nothing. (Waits use expect(): a string predicate would
+    need eval, which the pages' policy refuses.)"""
+    box = page.locator("#grid-body .scroll-box")
+    cue = box.locator(".scroll-cue")
+    expect(box).to_have_attribute("data-overflow", "true" if narrow else "false")
+    if not narrow:
+        assert box.get_attribute("data-overflow") == "false" and not cue.is_visible()
+        return
+    assert box.get_attribute("data-overflow") == "true" and box.get_attribute("data-more-right") == "true"
+    assert cue.is_visible() and "F1 to F5" in cue.inner_text()
+    box.screenshot(path=str(SHOTS / "heat-map-375.png"))
+    box.locator(".scroller").evaluate("s => { s.scrollLeft = s.scrollWidth; }")
+    expect(box).to_have_attribute("data-more-right", "false")
+    assert box.locator("th", has_text="F5").is_visible()
+    box.screenshot(path=str(SHOTS / "heat-map-375-scrolled.png"))
+    box.locator(".scroller").evaluate("s => { s.scrollLeft = 0; }")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import AuditorDep, ChainDep, SettingsDep
+from app.api.schemas import DocumentedRoute, errors
 from app.errors import NotFound
 from app.services import audit
 from app.services.audit_report import render_html
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute, responses=errors(404))
 
 
 @router.post("/verify")
@@ -22,17 +23,16 @@ def verify_ledger(*, request: Request, settings: SettingsDep, chain: ChainDep, _
     return report
 
 
-def _latest(settings: Any) -> dict[str, Any]:
+@router.get(
+    "/reports/latest",
+    response_model=None,
+    responses={204: {"description": "No audit has run yet: POST /audit/verify (or `ledger audit verify`) first"}},
+)
+def read_latest_report(*, settings: SettingsDep, _: AuditorDep) -> dict[str, Any] | Response:
+    """The newest stored audit report as JSON, or 204 before the first audit (auditor or operator)."""
+    # Before the first audit there is nothing to report yet; the route itself exists, so not 404.
     found = audit.latest_report(audit.reports_dir(settings))
-    if found is None:
-        raise NotFound("no audit report yet: POST /audit/verify (or run `ledger audit verify`) first")
-    return found[0]
-
-
-@router.get("/reports/latest")
-def read_latest_report(*, settings: SettingsDep, _: AuditorDep) -> dict[str, Any]:
-    """The newest stored audit report as JSON (auditor or operator)."""
-    return _latest(settings)
+    return Response(status_code=204) if found is None else found[0]
 
 
 @router.get("/reports/latest.html", response_class=HTMLResponse)

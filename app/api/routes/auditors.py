@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from app.api.deps import OperatorDep, SessionDep
+from app.api.schemas import DocumentedRoute, Id, Timestamp, errors
 from app.services import auth
 
-router = APIRouter(prefix="/auditors", tags=["auditors"])
+router = APIRouter(prefix="/auditors", tags=["auditors"], route_class=DocumentedRoute, responses=errors(404))
 
 
 class AuditorTokenCreate(BaseModel):
@@ -21,8 +22,8 @@ class AuditorTokenPublic(BaseModel):
     id: int
     label: str
     prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: Timestamp
+    revoked_at: Timestamp | None
 
 
 class AuditorTokenCreated(AuditorTokenPublic):
@@ -37,6 +38,8 @@ def create_auditor_token(*, body: AuditorTokenCreate, session: SessionDep, _: Op
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_auditor_token(*, token_id: int, session: SessionDep, _: OperatorDep) -> AuditorTokenPublic:
+def revoke_auditor_token(
+    *, token_id: Annotated[Id, Path(description="The token's id")], session: SessionDep, _: OperatorDep
+) -> AuditorTokenPublic:
     """Revokes an auditor token (operator)."""
     return AuditorTokenPublic.model_validate(auth.revoke_auditor_token(session, token_id), from_attributes=True)

@@ -6,18 +6,27 @@ Amounts (CASH smallest units) are JSON strings of decimal digits, as in the ledg
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_serializer,
+)
 
 from app.api.deps import ChainDep, CurrentBrand, SessionDep, SettingsDep
+from app.api.schemas import MAX_OFFSET, DecimalInt, DocumentedRoute, Timestamp, errors
 from app.domain import Purpose, category_names
 from app.services import access, audience
 from app.services.audience import Filters
 
-router = APIRouter(tags=["brand access"])
+router = APIRouter(tags=["brand access"], route_class=DocumentedRoute, responses=errors(402, 409))
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=100)]
 Level = Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False)]
@@ -65,8 +74,8 @@ class AudiencePrivacy(BaseModel):
     epsilon_spent: float = Field(description="Epsilon the brand has spent in this period")
     epsilon_budget: float = Field(description="Epsilon the brand may spend per period")
     epsilon_left: float
-    period_start: datetime
-    period_end: datetime = Field(description="New queries are refused (429) until then once the budget is spent")
+    period_start: Timestamp
+    period_end: Timestamp = Field(description="New queries are refused (429) until then once the budget is spent")
 
 
 class Audience(BaseModel):
@@ -84,6 +93,33 @@ class Audience(BaseModel):
     privacy: AudiencePrivacy
 
 
+class PurchaseSummary(BaseModel):
+    count: int
+    total_won: DecimalInt
+    last_purchased_at: Timestamp | None
+
+
+class Profile(BaseModel):
+    """One customer: address and price always, the other fields only for the categories asked."""
+
+    model_config = ConfigDict(extra="allow")
+
+    address: str
+    price: DecimalInt
+    contact: dict[str, Any] | None = None
+    demographics: dict[str, Any] | None = None
+    purchases: PurchaseSummary | None = None
+    segment: dict[str, Any] | None = None
+    interests: dict[str, Any] | None = None
+    styles: list[dict[str, Any]] | None = None
+    cart: dict[str, int] | None = None
+
+    @model_serializer(mode="wrap")
+    def _asked_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A category not asked is absent, not null: null means "asked, nothing known".
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+
 class Profiles(BaseModel):
     access_id: str | None = Field(description="This request in GET /brands/me/accesses; None if nobody matched")
     request_id: str | None = Field(description="The bytes32 recorded on chain with the batch")
@@ -96,7 +132,7 @@ class Profiles(BaseModel):
     customers: int
     cost: str
     attempts: int = Field(description="recordAccess batches sent (2 when the registry refused a customer once)")
-    profiles: list[dict[str, Any]] = Field(
+    profiles: list[Profile] = Field(
         description="address and price always; contact, demographics, purchases, segment, interests, styles, "
         "cart only for the categories asked"
     )
@@ -148,9 +184,9 @@ class AccessRequestPublic(BaseModel):
     tx_hash: str | None
     block_number: int | None
     gas_used: int | None
-    created_at: datetime
-    recorded_at: datetime | None
-    delivered_at: datetime | None
+    created_at: Timestamp
+    recorded_at: Timestamp | None
+    delivered_at: Timestamp | None
 
 
 class AccessPage(BaseModel):
@@ -215,7 +251,7 @@ def read_brand_accesses(
     session: SessionDep,
     brand: CurrentBrand,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccessPage:
     """The calling brand's own profile requests, newest first, with their on-chain records (brand)."""
     rows, total = access.access_history(session, brand, limit, offset)

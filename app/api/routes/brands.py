@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from app.api.deps import ChainDep, CurrentBrand, OperatorDep, SessionDep
+from app.api.schemas import DocumentedRoute, Id, Timestamp, errors
 from app.models.types import Address
 from app.services import auth, brands
 
-router = APIRouter(prefix="/brands", tags=["brands"])
+router = APIRouter(prefix="/brands", tags=["brands"], route_class=DocumentedRoute, responses=errors(404, 409))
+
+BrandId = Annotated[Id, Path(description="The brand's id")]
 
 
 class BrandCreate(BaseModel):
@@ -23,7 +26,7 @@ class BrandPublic(BaseModel):
     id: int
     name: str
     address: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ApiKeyCreate(BaseModel):
@@ -35,8 +38,8 @@ class ApiKeyPublic(BaseModel):
     brand_id: int
     prefix: str
     label: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: Timestamp
+    revoked_at: Timestamp | None
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -63,13 +66,15 @@ def read_own_brand(*, brand: CurrentBrand) -> BrandPublic:
 
 
 @router.post("/{brand_id}/keys", status_code=201)
-def create_api_key(*, brand_id: int, body: ApiKeyCreate, session: SessionDep, _: OperatorDep) -> ApiKeyCreated:
+def create_api_key(*, brand_id: BrandId, body: ApiKeyCreate, session: SessionDep, _: OperatorDep) -> ApiKeyCreated:
     """A new API key for the brand, shown once (operator)."""
     record, key = auth.create_api_key(session, brands.get_brand(session, brand_id), body.label)
     return ApiKeyCreated(**record.model_dump(), key=key)
 
 
 @router.delete("/{brand_id}/keys/{key_id}")
-def revoke_api_key(*, brand_id: int, key_id: int, session: SessionDep, _: OperatorDep) -> ApiKeyPublic:
+def revoke_api_key(
+    *, brand_id: BrandId, key_id: Annotated[Id, Path(description="The key's id")], session: SessionDep, _: OperatorDep
+) -> ApiKeyPublic:
     """Revokes one of the brand's API keys (operator)."""
     return ApiKeyPublic.model_validate(auth.revoke_api_key(session, brand_id, key_id), from_attributes=True)

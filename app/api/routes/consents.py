@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import (
@@ -13,19 +13,19 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
-    Strict,
     TypeAdapter,
     model_validator,
 )
 
 from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep
+from app.api.schemas import INT64_MAX, DecimalInt, DocumentedRoute, Timestamp, TypedDataDocument, errors
 from app.domain import Purpose, category_mask, purpose_id
 from app.models.consents import ConsentAction, ConsentChange, ConsentReceipt, ReceiptStatus
-from app.models.types import Address, Signature, TokenAmount
+from app.models.types import Address, Signature
 from app.services import consents
 from app.services.consents import ConsentView, OnChainConsent
 
-router = APIRouter(prefix="/consents", tags=["consents"])
+router = APIRouter(prefix="/consents", tags=["consents"], route_class=DocumentedRoute, responses=errors(400, 404, 409))
 
 
 def _purpose_name(value: str) -> str:
@@ -42,16 +42,16 @@ _ADDRESS = TypeAdapter(Address)
 
 
 def _brand_ref(value: object) -> int | str:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX:
         return value
     if isinstance(value, str):
-        if value.isascii() and value.isdigit():
-            return int(value)
         try:
             return _ADDRESS.validate_python(value)
         except ValueError:
             pass
-    raise ValueError("must be a brand id (a positive integer) or a 0x-prefixed 20-byte hex address")
+    raise ValueError("must be a brand id (an integer from 1 to 2^63-1) or a 0x-prefixed 20-byte hex address")
 
 
 BrandRefIn = Annotated[int | str, PlainValidator(_brand_ref, json_schema_input_type=int | str)]
@@ -68,15 +68,23 @@ class ConsentTypedDataRequest(BaseModel):
     brand: BrandRefIn = Field(description="The brand's id or its address")
     purpose: PurposeName = Field(description="One of: " + ", ".join(p.name.lower() for p in Purpose))
     categories: CategoryNames | None = Field(default=None, description="Data category names (grant, narrow)")
-    expires_at: datetime | None = Field(default=None, description="When the consent ends (grant, narrow); none: never")
-    price: Annotated[TokenAmount, Strict()] | None = Field(
-        default=None, description="CASH smallest units a brand pays per access, a JSON integer (grant)"
+    expires_at: datetime | None = Field(
+        default=None, description="When the consent ends (grant, narrow), with its zone; a grant needs it or `no_end`"
+    )
+    no_end: bool = Field(default=False, description="Grant only: the consent has no end date (an explicit choice)")
+    price: Annotated[DecimalInt, Field(lt=2**96)] | None = Field(
+        default=None, description="CASH smallest units a brand pays per access (uint96), as a decimal string (grant)"
     )
 
     @model_validator(mode="after")
     def _fits_action(self) -> ConsentTypedDataRequest:
         if self.action == ConsentAction.GRANT and not self.categories:
             raise ValueError("a grant needs `categories`: at least one data category")
+        # "No end" is a choice the customer makes, never what a missing or zero date falls back to.
+        if self.action == ConsentAction.GRANT and (self.expires_at is None) == (not self.no_end):
+            raise ValueError("a grant needs either `expires_at` (a future time) or `no_end: true`, not both")
+        if self.action != ConsentAction.GRANT and self.no_end:
+            raise ValueError("`no_end` is for a grant only; a narrowing cannot remove an end date")
         if self.action == ConsentAction.NARROW and self.categories is None and self.expires_at is None:
             raise ValueError("a narrowing needs fewer `categories` or an earlier `expires_at`")
         if self.action == ConsentAction.NARROW and self.categories == []:
@@ -99,9 +107,11 @@ class ConsentTypedData(BaseModel):
     action: ConsentAction
     receipt_id: str | None = Field(description="The consent receipt this change belongs to")
     receipt_hash: str | None = None
-    nonce: int
-    deadline: int = Field(description="Unix seconds; the signature is refused after it")
-    typed_data: dict[str, Any] = Field(description="Sign with eth_signTypedData_v4")
+    nonce: DecimalInt
+    deadline: Timestamp = Field(description="The signature is refused after it (the message's `deadline`)")
+    typed_data: TypedDataDocument = Field(
+        description="Sign with eth_signTypedData_v4; integers wider than 53 bits are decimal strings"
+    )
 
 
 class ConsentSignature(BaseModel):
@@ -113,10 +123,10 @@ class ConsentSignature(BaseModel):
 
 class OnChainConsentPublic(BaseModel):
     categories: list[str]
-    categories_mask: int
-    granted_at: int | None
-    expires_at: int | None
-    price: int
+    categories_mask: DecimalInt = Field(description="The uint64 bitmask of categories")
+    granted_at: Timestamp | None
+    expires_at: Timestamp | None = Field(description="None: no end")
+    price: DecimalInt
     receipt_hash: str
     notice_hash: str
     in_force: bool
@@ -135,10 +145,10 @@ class ConsentPublic(BaseModel):
     purpose: str
     receipt_hash: str
     notice_version: str
-    created_at: datetime
-    activated_at: datetime | None
+    created_at: Timestamp
+    activated_at: Timestamp | None
     grant_tx_hash: str | None
-    withdrawn_at: datetime | None
+    withdrawn_at: Timestamp | None
     withdrawal_tx_hash: str | None
     receipt_on_chain: bool = Field(description="The registry holds this receipt's hash now")
     on_chain: OnChainConsentPublic = Field(description="The registry's consent for (you, brand, purpose) now")
@@ -148,12 +158,13 @@ class ConsentChangePublic(BaseModel):
     request_id: str
     action: ConsentAction
     status: str
-    nonce: int
-    deadline: int
-    created_at: datetime
-    relayed_at: datetime | None
+    nonce: DecimalInt
+    deadline: Timestamp
+    created_at: Timestamp
+    relayed_at: Timestamp | None
     tx_hash: str | None
     block_number: int | None
+    failure: str | None = Field(default=None, description="Why a failed change never reached the chain")
 
 
 class ConsentDetail(ConsentPublic):
@@ -175,7 +186,7 @@ def _on_chain(consent: OnChainConsent) -> OnChainConsentPublic:
 
 
 def _change(change: ConsentChange) -> ConsentChangePublic:
-    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id"}))
+    return ConsentChangePublic(request_id=change.id, **change.model_dump(exclude={"id", "relay_tx", "signature"}))
 
 
 def _consent(view: ConsentView) -> ConsentPublic:
@@ -227,7 +238,7 @@ def create_consent_typed_data(
         receipt_id=change.receipt_id,
         receipt_hash=message.get("receiptHash"),
         nonce=change.nonce,
-        deadline=change.deadline,
+        deadline=datetime.fromtimestamp(change.deadline, UTC),
         typed_data=prepared.typed_data,
     )
 
@@ -255,10 +266,12 @@ def read_consents(
     customer: CurrentCustomer,
     session: SessionDep,
     chain: ChainDep,
-    status: Annotated[list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active")] = None,
+    status: Annotated[
+        list[ReceiptStatus] | None, Query(description="Receipt statuses; default: active, and failed (to be told)")
+    ] = None,
 ) -> list[ConsentPublic]:
     """The calling customer's consent receipts joined with the registry's state now (customer)."""
-    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE])
+    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE, ReceiptStatus.FAILED])
     return [_consent(v) for v in views]
 
 

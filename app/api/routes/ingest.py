@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 import anyio.from_thread
 from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
+from app.api.schemas import DECIMAL_INPUT, DecimalInt, DocumentedRoute, Timestamp, errors
 from app.errors import PayloadTooLarge
 from app.models.accounts import Customer
+from app.models.purchases import DEFAULT_CURRENCY, InterestKind
 from app.services import ingestion, voids
 from app.services.ingestion import Format
 
-router = APIRouter(prefix="/ingest", tags=["ingest"])
-
-AwareUTC = Annotated[datetime, AfterValidator(lambda t: t.replace(tzinfo=UTC) if t.tzinfo is None else t)]
+router = APIRouter(prefix="/ingest", tags=["ingest"], route_class=DocumentedRoute, responses=errors(415))
 
 
 class PurchaseItemPublic(BaseModel):
     item_id: str
     category: str | None
     style: str | None
-    quantity: int
-    unit_price: int
+    quantity: DecimalInt
+    unit_price: DecimalInt
 
 
 class PurchasePublic(BaseModel):
@@ -37,11 +37,11 @@ class PurchasePublic(BaseModel):
     customer: str
     brand_id: int
     external_id: str
-    purchased_at: AwareUTC
-    amount: int
+    purchased_at: Timestamp
+    amount: DecimalInt = Field(description="Integer won")
     currency: str
     items: list[PurchaseItemPublic]
-    created_at: AwareUTC
+    created_at: Timestamp
     duplicate: bool
 
 
@@ -54,9 +54,80 @@ class InterestEventPublic(BaseModel):
     item_id: str | None
     category: str | None
     style: str | None
-    occurred_at: AwareUTC
-    created_at: AwareUTC
+    occurred_at: Timestamp
+    created_at: Timestamp
     duplicate: bool
+
+
+# -- the rows' request schemas: documentation of what app/services/ingestion.py checks per line -------------
+
+Text = Annotated[str, Field(min_length=1, max_length=ingestion.MAX_TEXT)]
+Wide = Annotated[int | str, WithJsonSchema(DECIMAL_INPUT)]
+BrandRef = Annotated[
+    int | str, Field(description="The brand's id or its 0x address (the brand is registered beforehand)")
+]
+
+
+class PurchaseItemRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: Text
+    category: Text | None = None
+    style: Text | None = None
+    quantity: Wide = Field(default=1, description="At least 1")
+    unit_price: Wide = Field(description="Integer won")
+
+
+class PurchaseRow(BaseModel):
+    """One purchase, as one JSON line of a bulk upload."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+    brand: BrandRef
+    external_id: Text | int = Field(description="The brand's own order id; the same id again is a duplicate")
+    purchased_at: datetime = Field(description="RFC 3339 with its zone, not in the future")
+    amount: Wide = Field(description="Integer won")
+    currency: str = Field(default=DEFAULT_CURRENCY, description=f"Only {DEFAULT_CURRENCY}")
+    items: list[PurchaseItemRow] = Field(default_factory=list, max_length=ingestion.MAX_ITEMS)
+
+
+class EventRow(BaseModel):
+    """One interest event, as one JSON line of a bulk upload (names an item_id, a category or a style)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+    brand: BrandRef
+    external_id: Text | int
+    kind: InterestKind
+    item_id: Text | None = None
+    category: Text | None = None
+    style: Text | None = None
+    occurred_at: datetime = Field(description="RFC 3339 with its zone, not in the future")
+
+
+def _row_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested definitions written in place (an OpenAPI body has no $defs)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(schema)
+
+
+def _row_doc(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    # The service checks each row by hand (as for bulk lines, the same messages); the schema documents it.
+    content = {"application/json": {"schema": _row_schema(model), "example": example}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 PURCHASE_EXAMPLE = {
@@ -103,10 +174,12 @@ def _bulk_doc(fields: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-@router.post("/purchases", status_code=201)
+@router.post(
+    "/purchases", status_code=201, openapi_extra=_row_doc(PurchaseRow, PURCHASE_EXAMPLE), responses=errors(409)
+)
 def ingest_purchase(
     *,
-    body: Annotated[dict[str, Any], Body(openapi_examples={"purchase": {"value": PURCHASE_EXAMPLE}})],
+    body: Annotated[dict[str, Any], Body()],
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
@@ -127,10 +200,10 @@ def ingest_purchase(
     )
 
 
-@router.post("/events", status_code=201)
+@router.post("/events", status_code=201, openapi_extra=_row_doc(EventRow, EVENT_EXAMPLE), responses=errors(409))
 def ingest_event(
     *,
-    body: Annotated[dict[str, Any], Body(openapi_examples={"event": {"value": EVENT_EXAMPLE}})],
+    body: Annotated[dict[str, Any], Body()],
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
@@ -206,6 +279,7 @@ _BULK_RULES = (
     openapi_extra=_bulk_doc(ingestion.PURCHASE_FIELDS),
     description=_BULK_RULES
     + " CSV: one line per purchase; `items`, when present, is a JSON array of item objects in one cell.",
+    responses=errors(409),
 )
 async def ingest_purchases_bulk(
     *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
@@ -214,7 +288,9 @@ async def ingest_purchases_bulk(
     return await _ingest_bulk(request, session, settings, "purchases")
 
 
-@router.post("/events/bulk", openapi_extra=_bulk_doc(ingestion.EVENT_FIELDS), description=_BULK_RULES)
+@router.post(
+    "/events/bulk", openapi_extra=_bulk_doc(ingestion.EVENT_FIELDS), description=_BULK_RULES, responses=errors(409)
+)
 async def ingest_events_bulk(
     *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
 ) -> JSONResponse:
@@ -231,10 +307,10 @@ class PurchaseVoidPublic(BaseModel):
     purchase_id: int
     reason: str
     voided_by: str
-    voided_at: AwareUTC
+    voided_at: Timestamp
 
 
-@router.post("/purchases/{purchase_id}/void", status_code=201)
+@router.post("/purchases/{purchase_id}/void", status_code=201, responses=errors(404, 409))
 def void_purchase(
     *,
     purchase_id: Annotated[int, Path(ge=1, le=ingestion.MAX_INT)],

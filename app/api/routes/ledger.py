@@ -17,13 +17,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator, Field
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
+from app.api.schemas import INT64_MAX, MAX_OFFSET, DecimalInt, DocumentedRoute, Timestamp, errors
 from app.chain.indexer import read_status
 from app.domain import category_names
 from app.models.types import Address, Bytes32
 from app.services import ledger
 from app.services.ledger import TrailEntry, TrailKind, Window
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=DocumentedRoute, responses=errors(404))
 
 T = TypeVar("T")
 MAX_PAGE = 1000
@@ -46,8 +47,8 @@ IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
 """A moment with its timezone; naive times are refused rather than guessed."""
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Rows per page (1-{MAX_PAGE})")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
-Block = Annotated[int | None, Query(ge=0, description="Block number (inclusive)")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip (0-{MAX_OFFSET})")]
+Block = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="Block number (inclusive, 0 to 2^63-1)")]
 FromTime = Annotated[
     IsoTime | None,
     Query(description="Earliest block time (inclusive), ISO-8601 with a timezone, e.g. 2026-01-01T00:00:00Z"),
@@ -94,7 +95,7 @@ class OnChain(BaseModel):
     block_number: int
     log_index: int
     block_hash: str
-    block_time: datetime
+    block_time: Timestamp
     tx_hash: str
 
 
@@ -103,10 +104,10 @@ class ConsentPublic(BaseModel):
     brand: str
     purpose: int
     status: Literal["active", "expired", "revoked"]
-    categories: int
+    categories: DecimalInt = Field(description="uint64 bitmask")
     category_names: list[str]
-    granted_at: datetime | None
-    expires_at: datetime | None = Field(description="None: no expiry")
+    granted_at: Timestamp | None
+    expires_at: Timestamp | None = Field(description="None: no expiry")
     price: str
     receipt_hash: str
     notice_hash: str
@@ -120,8 +121,8 @@ class ConsentEventPublic(OnChain):
     customer: str
     brand: str
     purpose: int
-    categories: int | None
-    expires_at: datetime | None
+    categories: DecimalInt | None = Field(description="uint64 bitmask; None for a revocation")
+    expires_at: Timestamp | None
     price: str | None
     receipt_hash: str | None
     notice_hash: str | None
@@ -133,7 +134,7 @@ class AccessPublic(OnChain):
     brand: str
     purpose: int
     request_id: str
-    categories: int
+    categories: DecimalInt = Field(description="uint64 bitmask")
     category_names: list[str]
     customer: str
     price: str
@@ -186,7 +187,7 @@ class LedgerStatus(BaseModel):
     deployment_block: int | None
     indexed_block: int | None
     indexed_block_hash: str | None
-    updated_at: datetime | None
+    updated_at: Timestamp | None
     chain_head: int | None = Field(description="None when the chain does not answer")
     confirmations: int
     lag: int | None = Field(description="Blocks between the chain head and the indexed block")
@@ -198,7 +199,7 @@ class TrailItemBase(BaseModel):
     block_number: int
     log_index: int | None = Field(description="None only for an epoch the mirror has not reached yet")
     block_hash: str | None
-    block_time: datetime
+    block_time: Timestamp
     tx_hash: str
 
 
@@ -206,9 +207,9 @@ class ConsentChangeItem(TrailItemBase):
     kind: Literal["consent_granted", "consent_narrowed", "consent_revoked"]
     brand: str
     purpose: int
-    categories: int | None
+    categories: DecimalInt | None = Field(description="uint64 bitmask; None for a revocation")
     category_names: list[str]
-    expires_at: datetime | None
+    expires_at: Timestamp | None
     price: str | None
     receipt_hash: str | None
     notice_hash: str | None
@@ -219,7 +220,7 @@ class AccessItem(TrailItemBase):
     kind: Literal["access"]
     brand: str
     purpose: int
-    categories: int
+    categories: DecimalInt = Field(description="uint64 bitmask")
     category_names: list[str]
     price: str
     request_id: str
@@ -230,7 +231,7 @@ class AccessItem(TrailItemBase):
 class EpochCreditItem(TrailItemBase):
     kind: Literal["epoch_credit"]
     epoch: int
-    as_of: datetime
+    as_of: Timestamp
     purchase_cashback: str
     access_earnings: str
     earned: str
@@ -259,12 +260,7 @@ TrailItem = Annotated[
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were written in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _seconds(value: int) -> datetime | None:
+def _seconds(value: int) -> Timestamp | None:
     return datetime.fromtimestamp(value, UTC) if value else None
 
 
@@ -273,7 +269,7 @@ def _on_chain(row: Any) -> dict[str, Any]:
         "block_number": row.block_number,
         "log_index": row.log_index,
         "block_hash": row.block_hash,
-        "block_time": _aware(row.block_time),
+        "block_time": row.block_time,
         "tx_hash": row.tx_hash,
     }
 
@@ -287,7 +283,7 @@ def _trail_item(entry: TrailEntry) -> TrailItem:
         "block_number": entry.block_number,
         "log_index": entry.log_index,
         "block_hash": entry.block_hash,
-        "block_time": _aware(entry.block_time),
+        "block_time": entry.block_time,
         "tx_hash": entry.tx_hash,
     }
     r = entry.row
@@ -324,7 +320,7 @@ def _trail_item(entry: TrailEntry) -> TrailItem:
             **where,
             kind="epoch_credit",
             epoch=epoch.number,
-            as_of=_aware(epoch.as_of),
+            as_of=epoch.as_of,
             purchase_cashback=str(reward.purchase_cashback),
             access_earnings=str(reward.access_earnings),
             earned=str(reward.earned),
@@ -349,8 +345,7 @@ def _trail_item(entry: TrailEntry) -> TrailItem:
 def read_ledger_status(*, session: SessionDep, chain: ChainDep, _: AuditorDep) -> LedgerStatus:
     """The indexer's cursor, the chain head and the lag between them (auditor or operator)."""
     status = read_status(session, chain)
-    data = status.__dict__ | {"updated_at": _aware(status.updated_at) if status.updated_at else None}
-    return LedgerStatus(**data)
+    return LedgerStatus(**status.__dict__)
 
 
 @router.get("/consents")

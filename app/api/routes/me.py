@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep
+from app.api.schemas import MAX_OFFSET, DecimalInt, DocumentedRoute, Id, Timestamp, errors
 from app.chain.indexer import refresh_mirror
 from app.domain import Purpose, category_names
 from app.services import privacy, rewards
 
-router = APIRouter(prefix="/me", tags=["me"])
+router = APIRouter(prefix="/me", tags=["me"], route_class=DocumentedRoute, responses=errors(404, 409))
 
 # Token amounts are strings in JSON: they exceed what a JavaScript number holds exactly.
 
 
 class ScorePublic(BaseModel):
     epoch: int
-    as_of: datetime
+    as_of: Timestamp
     recency_days: int
     frequency: int
-    monetary_total: int
+    monetary_total: DecimalInt = Field(description="Won spent in the scoring window")
     r: int
     f: int
     m: int
@@ -44,7 +45,7 @@ class InterestPublic(BaseModel):
 
 
 class InterestsPublic(BaseModel):
-    as_of: datetime
+    as_of: Timestamp
     categories: list[InterestPublic]
     styles: list[InterestPublic]
     top_styles: list[str]
@@ -52,7 +53,7 @@ class InterestsPublic(BaseModel):
 
 class RewardEpochPublic(BaseModel):
     epoch: int
-    as_of: datetime
+    as_of: Timestamp
     purchase_cashback: str
     access_earnings: str
     earned: str
@@ -63,9 +64,9 @@ class RewardEpochPublic(BaseModel):
 class RewardLinePublic(BaseModel):
     source: str
     brand: str
-    at: datetime
+    at: Timestamp
     reference: str
-    amount_won: int | None
+    amount_won: DecimalInt | None
     rate_bps: int | None
     reward: str
 
@@ -76,7 +77,7 @@ class AccessPublic(BaseModel):
     categories: list[str]
     price: str
     block_number: int
-    block_time: datetime
+    block_time: Timestamp
     tx_hash: str
     request_id: str
 
@@ -143,7 +144,9 @@ def read_rewards(*, customer: CurrentCustomer, session: SessionDep) -> list[Rewa
 
 
 @router.get("/rewards/{epoch}")
-def read_reward_lines(*, epoch: int, customer: CurrentCustomer, session: SessionDep) -> list[RewardLinePublic]:
+def read_reward_lines(
+    *, epoch: Annotated[Id, Path(description="The epoch number")], customer: CurrentCustomer, session: SessionDep
+) -> list[RewardLinePublic]:
     """Every purchase and data access behind my reward in one epoch (customer)."""
     return [
         RewardLinePublic(**{**line.__dict__, "reward": str(line.reward)})
@@ -158,8 +161,8 @@ def read_accesses(
     session: SessionDep,
     settings: SettingsDep,
     chain: ChainDep,
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[AccessPublic]:
     """Which brand accessed which of my data, when, for what purpose and price (customer)."""
     refresh_mirror(settings, engine=session.get_bind(), gateway=chain)  # type: ignore[arg-type]

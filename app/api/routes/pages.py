@@ -9,6 +9,7 @@ aggregates over the epoch tables.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -20,24 +21,39 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
+from app.api.schemas import INT64_MAX, DocumentedRoute, Timestamp, errors
 from app.domain import Category, Purpose
 from app.errors import InvalidInput, NotFound
 from app.models.accounts import Brand
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.paths import REPO_ROOT
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], route_class=DocumentedRoute, responses=errors(404))
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "pages" / "static"
+_NPM = REPO_ROOT / "node_modules"
 VENDOR = {
-    "ethers.umd.min.js": REPO_ROOT / "node_modules" / "ethers" / "dist" / "ethers.umd.min.js",
-    "chart.umd.min.js": REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js",
+    "ethers.umd.min.js": _NPM / "ethers" / "dist" / "ethers.umd.min.js",
+    "chart.umd.min.js": _NPM / "chart.js" / "dist" / "chart.umd.min.js",
+    # The API docs (/docs): Swagger UI as pinned in package.json, never from a CDN.
+    "swagger-ui-bundle.js": _NPM / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "swagger-ui.css": _NPM / "swagger-ui-dist" / "swagger-ui.css",
 }
 _MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 # -- pages and their files --------------------------------------------------------------------
+
+
+def require_front_end_packages() -> None:
+    """Refuses to start without the npm packages the pages are made of (a page would load blank)."""
+    missing = [str(path) for path in VENDOR.values() if not path.is_file()]
+    if missing:
+        raise RuntimeError(
+            "the pages' front-end packages are not installed (missing " + ", ".join(missing) + "): "
+            "run scripts/setup.sh, which runs `npm ci` from package-lock.json"
+        )
 
 
 def _page(name: str) -> FileResponse:
@@ -62,6 +78,12 @@ def auditor_page() -> FileResponse:
     return _page("auditor")
 
 
+@router.get("/docs", include_in_schema=False)
+def docs_page() -> FileResponse:
+    """The OpenAPI docs (Swagger UI from npm, its start-up in docs.js: no inline script)."""
+    return _page("docs")
+
+
 @router.get("/pages", include_in_schema=False)
 def pages_index() -> RedirectResponse:
     return RedirectResponse("/wallet")
@@ -78,11 +100,11 @@ def page_file(*, name: str) -> FileResponse:
 
 @router.get("/static/vendor/{name}", include_in_schema=False)
 def vendor_file(*, name: str) -> FileResponse:
-    """ethers and chart.js as installed from npm."""
+    """ethers, chart.js and Swagger UI as installed from npm."""
     path = VENDOR.get(name)
     if path is None or not path.is_file():
-        raise NotFound(f"no vendor file {name!r}: run `npm ci` to install the front-end packages")
-    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+        raise NotFound(f"no vendor file {name!r}: run scripts/setup.sh to install the front-end packages")
+    return FileResponse(path, media_type=_MEDIA[path.suffix], headers={"Cache-Control": "max-age=3600"})
 
 
 # -- what the pages need to know --------------------------------------------------------------
@@ -150,17 +172,17 @@ class TransactionView(BaseModel):
     logs: int
 
 
+_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
 @router.get("/pages/tx/{tx_hash}")
 def read_transaction(*, tx_hash: str, chain: ChainDep) -> TransactionView:
     """A transaction's receipt on the programme's chain, what the pages link to (anyone)."""
-    if not (tx_hash.startswith("0x") and len(tx_hash) == 66):
+    if not _TX_HASH.fullmatch(tx_hash):
         raise InvalidInput("a transaction hash is 0x followed by 64 hex digits")
-    try:
-        receipt = chain.guard(lambda: chain.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
-    except Exception as exc:  # web3 raises TransactionNotFound for unknown hashes
-        if type(exc).__name__ == "TransactionNotFound":
-            raise NotFound(f"no transaction {tx_hash} on this chain") from None
-        raise
+    receipt = chain.receipt(tx_hash)
+    if receipt is None:
+        raise NotFound(f"no transaction {tx_hash} on this chain (never sent, or lost in a restart or reorg)")
     return TransactionView(
         hash=tx_hash,
         status="succeeded" if receipt["status"] == 1 else "reverted",
@@ -195,7 +217,7 @@ def read_segment_grid(
     *,
     session: SessionDep,
     _: AuditorDep,
-    epoch: Annotated[int | None, Query(ge=1, description="Default: the latest computed epoch")] = None,
+    epoch: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Default: the latest computed epoch")] = None,
 ) -> SegmentGrid:
     """Customers per (R, F) cell and per segment at an epoch's end (auditor or operator)."""
     if epoch is None:
@@ -227,7 +249,7 @@ def read_segment_grid(
 class EpochRewardsTotal(BaseModel):
     epoch: int
     status: str
-    as_of: str
+    as_of: Timestamp
     from_block: int = Field(description="Accesses in blocks from_block..to_block are paid in this epoch")
     to_block: int
     accounts: int
@@ -250,7 +272,7 @@ def read_rewards_per_epoch(*, session: SessionDep, _: AuditorDep) -> list[EpochR
             EpochRewardsTotal(
                 epoch=e.number,
                 status=e.status,
-                as_of=e.as_of.isoformat(),
+                as_of=e.as_of,
                 from_block=e.from_block,
                 to_block=e.to_block,
                 accounts=len(rewards),

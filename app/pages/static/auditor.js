@@ -3,7 +3,7 @@
 
 import {
   $, api, busy, cashNumber, chips, config, el, explain, fill, formatCash, formatDate, makeChart, notify, PALETTE,
-  shortHex, stat, table, txLink,
+  plural, shortHex, stat, table, txLink,
 } from "./common.js";
 
 const TOKEN = "ledger.auditor.token"; // sessionStorage, this tab only
@@ -13,7 +13,7 @@ const state = { cfg: null, token: null, epochs: [], tab: "accesses", offset: 0 }
 const call = (path, opts = {}) => api(path, { token: state.token, ...opts });
 const cash = (units) => formatCash(units, state.cfg.token_decimals);
 const purposeName = (id) => state.cfg.purposes[id - 1] || String(id);
-const categoryNames = (mask) => state.cfg.categories.filter((_c, i) => (Number(mask) >> i) & 1);
+const categoryNames = (mask) => state.cfg.categories.filter((_c, i) => (BigInt(mask) >> BigInt(i)) & 1n); // a uint64, as a string
 const addr = (a) => el("span", { class: "addr", title: a }, shortHex(a, 8, 6));
 
 // -- sign-in -------------------------------------------------------------------------------------
@@ -37,8 +37,9 @@ async function signIn(token) {
 function renderReport(report) {
   const verdict = report.ok
     ? el("span", { class: "badge ok" }, "verified: no discrepancy")
-    : el("span", { class: "badge bad" }, `${report.discrepancies} discrepanc${report.discrepancies === 1 ? "y" : "ies"}`);
+    : el("span", { class: "badge bad" }, plural(report.discrepancies, "discrepancy", "discrepancies"));
   $("#report-when").textContent = `generated ${formatDate(report.generated_at)}`;
+  $("#open-report").disabled = false;
   fill("#report-body",
     el("p", {}, verdict, " ", el("span", { class: "small muted" }, `chain ${report.chain.chain_id}, audited up to block ${report.chain.audited_block}`)),
     table(["Check", "Result", "Summary"], report.checks.map((c) =>
@@ -50,12 +51,22 @@ function renderReport(report) {
             el("li", {}, (d.epoch ? `epoch ${d.epoch}: ` : "") + d.evidence))) : null)))));
 }
 
+// Before the first audit the API answers 204 No Content: a state of the ledger, not a missing page.
+function renderNoReport() {
+  $("#report-when").textContent = "";
+  $("#open-report").disabled = true;
+  fill("#report-body",
+    el("p", {}, el("span", { class: "badge neutral" }, "no audit run yet")),
+    el("p", { class: "empty" }, "Nothing has been verified on this ledger yet. Verify now: it re-reads the chain from the deployment block and re-derives every epoch."));
+}
+
 async function loadReport() {
   try {
-    renderReport(await call("/audit/reports/latest"));
+    const report = await call("/audit/reports/latest");
+    if (report === null) renderNoReport();
+    else renderReport(report);
   } catch (e) {
-    if (e.status === 404) fill("#report-body", el("p", { class: "empty" }, "No verification has run yet. Run one now: it re-reads the chain from the deployment block and re-derives every epoch."));
-    else fill("#report-body", el("div", { class: "notice error" }, explain(e)));
+    fill("#report-body", el("div", { class: "notice error" }, explain(e)));
   }
 }
 
@@ -79,12 +90,12 @@ async function openReport() {
 async function loadStatus() {
   try {
     const s = await call("/ledger/status");
-    const lagNote = s.lag === null ? "chain not answering" : s.lag === 0 ? "up to date" : `${s.lag} blocks behind`;
+    const lagNote = s.lag === null ? "chain not answering" : s.lag === 0 ? "up to date" : `${plural(s.lag, "block")} behind`;
     fill("#status-body",
       el("div", { class: "stats" },
         stat("Chain head", s.chain_head === null ? "—" : String(s.chain_head), null, `chain id ${s.chain_id ?? "—"}`),
         stat("Mirror at block", s.indexed_block === null ? "—" : String(s.indexed_block), null, lagNote)),
-      el("p", { class: "small muted" }, `Contracts deployed at block ${s.deployment_block ?? "—"}; ${s.confirmations} confirmations awaited. Mirror updated ${formatDate(s.updated_at)}.`));
+      el("p", { class: "small muted" }, `Contracts deployed at block ${s.deployment_block ?? "—"}; ${plural(s.confirmations, "confirmation")} awaited. Mirror updated ${formatDate(s.updated_at)}.`));
     $("#ledger-indexed").textContent = s.indexed_block === null ? "" : `mirror at block ${s.indexed_block}`;
   } catch (e) {
     fill("#status-body", el("div", { class: "notice error" }, explain(e)));
@@ -119,7 +130,7 @@ function drawRewards() {
     },
     options: {
       scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "CASH" } } },
-      plugins: { tooltip: { callbacks: { footer: (items) => `${list[items[0].dataIndex].accounts} accounts` } } },
+      plugins: { tooltip: { callbacks: { footer: (items) => plural(list[items[0].dataIndex].accounts, "account") } } },
     },
   });
 }
@@ -144,19 +155,36 @@ async function loadGrid() {
         const dark = alpha > 0.55;
         return el("td", {
           style: `background:rgba(31,111,120,${alpha.toFixed(3)});color:${dark ? "#fff" : "#1d2330"}`,
-          title: c ? `R${r} F${f}: ${n} customers (${c.segments.join(", ")})` : `R${r} F${f}: nobody`,
+          title: c ? `R${r} F${f}: ${plural(n, "customer")} (${c.segments.join(", ")})` : `R${r} F${f}: nobody`,
           dataset: { r, f, n },
         }, String(n), c ? el("small", {}, c.segments.join(", ")) : null);
       })));
-    fill("#grid-body",
-      el("div", { class: "table-wrap" }, el("table", { class: "heat" },
+    const box = el("div", { class: "scroll-box" },
+      el("div", { class: "scroller", tabindex: "0", "aria-label": "Heat map, scrolls sideways" }, el("table", { class: "heat" },
         el("thead", {}, el("tr", {}, el("th", {}, ""), scores.map((f) => el("th", {}, `F${f}`)))),
         el("tbody", {}, rows))),
+      el("p", { class: "scroll-cue small" }, `Scroll sideways for every column (F1 to F${g.max_score}) →`));
+    fill("#grid-body",
+      box,
       el("p", { class: "small muted" }, `Epoch ${g.epoch}, ${g.scheme} scheme. Segments: `),
       chips(Object.entries(g.segments).map(([s, n]) => `${s}: ${n}`)));
+    scrollCue(box);
   } catch (e) {
     fill("#grid-body", el("div", { class: "notice error" }, explain(e)));
   }
+}
+
+// A narrow screen hides the last columns: say so, and fade the edge that has more, until scrolled to it.
+function scrollCue(box) {
+  const scroller = box.querySelector(".scroller");
+  const update = () => {
+    const more = scroller.scrollWidth - scroller.clientWidth;
+    box.dataset.overflow = String(more > 1);
+    box.dataset.moreRight = String(more > 1 && scroller.scrollLeft < more - 1);
+  };
+  scroller.addEventListener("scroll", update, { passive: true });
+  new ResizeObserver(update).observe(scroller);
+  update();
 }
 
 // -- ledger browser ----------------------------------------------------------------------------------

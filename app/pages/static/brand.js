@@ -1,8 +1,8 @@
 // The brand console: API-key sign-in, budget and prices, the audience explorer, profile requests, access history.
 
 import {
-  $, api, busy, chips, config, el, explain, fill, formatCash, formatDate, makeChart, notify, PALETTE, stat, table,
-  toUnits, txLink,
+  $, api, busy, chips, config, el, explain, fill, formatCash, formatDate, makeChart, notify, PALETTE, plural, stat,
+  table, toUnits, txLink,
 } from "./common.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
@@ -14,6 +14,10 @@ const cash = (units) => formatCash(units, state.cfg.token_decimals);
 function shownCount(c) {
   if (!c) return "—";
   return c.count !== null && c.count !== undefined ? String(c.count) : `fewer than ${c.fewer_than}`;
+}
+
+function customersText(c) {
+  return c && c.count !== null && c.count !== undefined ? plural(c.count, "customer") : `${shownCount(c)} customers`;
 }
 
 // -- sign-in -------------------------------------------------------------------------------------
@@ -55,7 +59,7 @@ async function loadAccount() {
       short ? el("div", { class: "notice error", role: "alert" },
         `The budget cannot pay what is owed: ${cash(b.shortfall)} CASH short. Profile requests are refused until you deposit more.`) : null,
       toUnits(b.remaining) === 0n && !short ? el("div", { class: "notice warn" }, "The budget is empty: deposit CASH before requesting profiles.") : null,
-      el("p", { class: "small muted" }, `${account.accesses.requests} profile requests so far, ${account.accesses.customers} customer profiles received.`),
+      el("p", { class: "small muted" }, `${plural(account.accesses.requests, "profile request")} so far, ${plural(account.accesses.customers, "customer profile")} received.`),
     );
     $("#budget-note").textContent = account.indexed_block !== null ? `as of block ${account.indexed_block}` : "";
     fill("#prices-body", table(
@@ -130,7 +134,7 @@ function groupChart(canvas, groups, label, color) {
       scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
       plugins: {
         legend: { display: false },
-        tooltip: { callbacks: { label: (ctx) => shownCount(data[ctx.dataIndex]) + " customers" } },
+        tooltip: { callbacks: { label: (ctx) => customersText(data[ctx.dataIndex]) } },
       },
     },
   });
@@ -146,7 +150,7 @@ async function countAudience(event) {
     const small = (groups, title) => groups ? el("div", {}, el("h3", {}, title), table(["", { label: "Customers", class: "num" }],
       groups.map((g) => el("tr", {}, el("td", {}, g.value), el("td", { class: "num" }, shownCount(g)))))) : null;
     fill("#audience-body",
-      el("div", { class: "stats", style: "margin:0.75rem 0" },
+      el("div", { class: "stats around" },
         stat("Consenting customers", shownCount(a.total), null, `${a.purpose} · ${a.categories.join(", ")} · block ${a.block_number}`)),
       el("p", { class: "small muted" }, `Counts under ${a.k_min} are shown as "fewer than ${a.k_min}" so that nobody can be singled out.`),
       el("div", { class: "grid-2" }, small(a.by_tier, "By tier"), small(a.by_style, "By style")));
@@ -176,16 +180,16 @@ async function requestProfiles() {
     const s = scope();
     const limit = Number($("#limit").value || 100);
     if (!Number.isInteger(limit) || limit < 1) throw new Error("The number of profiles is a whole number of 1 or more.");
-    if (!confirm(`Request up to ${limit} profiles for ${s.purpose}? Each one is recorded on chain and paid from your budget at the customer's price.`)) return;
+    if (!confirm(`Request up to ${plural(limit, "profile")} for ${s.purpose}? Each one is recorded on chain and paid from your budget at the customer's price.`)) return;
     const r = await call("/profiles", { method: "POST", body: { ...s, limit } });
     const keys = [];
     for (const p of r.profiles) for (const k of Object.keys(p)) if (!keys.includes(k) && k !== "address" && k !== "price") keys.push(k);
     fill("#profiles-body",
-      el("h3", { style: "margin-top:1rem" }, "Profiles received"),
-      el("div", { class: "stats", style: "margin-bottom:0.75rem" },
+      el("h3", { class: "spaced" }, "Profiles received"),
+      el("div", { class: "stats below" },
         stat("Customers", String(r.customers)),
         stat("Cost", cash(r.cost), "CASH", "committed from your budget"),
-        el("div", { class: "stat" }, el("div", { class: "label" }, "Recorded in"), el("div", { class: "value", style: "font-size:1rem" }, r.tx_hash ? txLink(state.cfg, r.tx_hash) : "nothing to record"),
+        el("div", { class: "stat" }, el("div", { class: "label" }, "Recorded in"), el("div", { class: "value plain" }, r.tx_hash ? txLink(state.cfg, r.tx_hash) : "nothing to record"),
           el("div", { class: "note" }, r.block_number ? `block ${r.block_number}` : ""))),
       table(["Customer", { label: "Price", class: "num" }, ...keys], r.profiles.map((p) =>
         el("tr", { dataset: { address: p.address } },

@@ -1,26 +1,11 @@
 // What the three pages share: API calls with plain-language errors, CASH amounts as BigInt, DOM helpers.
 
-// -- JSON with integers beyond 2^53 ------------------------------------------------------------
+// -- JSON and integers beyond 2^53 ----------------------------------------------------------------
 
-// JSON.parse turns 7000000000000000001 into 7000000000000000000: quote long integer literals first,
-// so amounts and typed-data values reach the page (and the signature) exactly.
-const LONG_INT = /"(?:[^"\\]|\\.)*"|-?\d{16,}(?![.eE\d])/g;
-
-export function parseJson(text) {
-  return JSON.parse(text.replace(LONG_INT, (m) => (m[0] === '"' ? m : `"${m}"`)));
-}
-
-// JSON.stringify refuses BigInt: write BigInts as bare integer literals (the API wants JSON integers).
+// The API writes every integer that may exceed 2^53 (amounts, typed-data values) as a decimal string, so
+// plain JSON.parse keeps it exact; BigInts go back the same way, as decimal strings.
 export function toJson(value) {
-  const marks = [];
-  const text = JSON.stringify(value, (_k, v) => {
-    if (typeof v === "bigint") {
-      marks.push(v.toString());
-      return `__bigint_${marks.length - 1}__`;
-    }
-    return v;
-  });
-  return text.replace(/"__bigint_(\d+)__"/g, (_m, i) => marks[Number(i)]);
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 // -- errors in words a person understands --------------------------------------------------------
@@ -115,7 +100,7 @@ export function config() {
   return configPromise;
 }
 
-// fetch + JSON (long integers kept exact) + ApiError; `token` adds the bearer header.
+// fetch + JSON + ApiError; `token` adds the bearer header.
 export async function api(path, { method = "GET", body, token, raw = false, query } = {}) {
   const headers = {};
   if (token) headers["Authorization"] = `Bearer ${token}`;
@@ -136,7 +121,7 @@ export async function api(path, { method = "GET", body, token, raw = false, quer
   let data = null;
   if (text) {
     try {
-      data = parseJson(text);
+      data = JSON.parse(text);
     } catch {
       data = null;
     }
@@ -220,6 +205,8 @@ export function el(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(node.dataset, v);
+    // Through the CSSOM: the Content-Security-Policy refuses style attributes, not computed styles.
+    else if (k === "style") node.style.cssText = String(v);
     else node.setAttribute(k, v === true ? "" : String(v));
   }
   for (const child of children.flat()) {
@@ -250,6 +237,11 @@ export function table(headers, rows, { empty = "Nothing yet." } = {}) {
     });
   }
   return el("div", { class: "table-wrap" }, el("table", { class: "stack" }, el("thead", {}, head), el("tbody", {}, rows)));
+}
+
+// "1 customer", "2 customers": every count on the pages is said with this, so one is never plural.
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${String(n) === "1" ? one : many}`;
 }
 
 export function chips(names) {

@@ -2,7 +2,7 @@
 
 import {
   $, api, busy, cashNumber, chips, clear, config, el, explain, fill, formatCash, formatDate, formatWon,
-  makeChart, notify, parseCash, PALETTE, saveBlob, shortHex, stat, table, toUnits, txLink,
+  makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
 
 const ethers = window.ethers;
@@ -195,7 +195,7 @@ async function loadProfile() {
       el("div", { class: "stats" },
         stat("Tier", c.tier, null, `${(c.cashback_bps / 100).toFixed(2)} % cashback`),
         stat("Segment", c.segment, null, `as of epoch ${c.epoch}, ${formatDate(c.as_of, false)}`)),
-      el("h3", { style: "margin-top:0.9rem" }, "RFM scores"),
+      el("h3", { class: "spaced" }, "RFM scores"),
       el("div", { class: "scores" },
         el("div", { class: "score" }, el("b", {}, c.r), el("span", {}, "recency")),
         el("div", { class: "score" }, el("b", {}, c.f), el("span", {}, "frequency")),
@@ -208,16 +208,12 @@ async function loadProfile() {
   });
 }
 
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
 function bars(items, max) {
   const top = max || Math.max(...items.map((i) => i.score), 1e-9);
   return el("div", { class: "bars" }, items.map((i) =>
     el("div", { class: "bar" },
       el("span", {}, i.value),
-      el("span", { class: "track" }, el("span", { class: "fill", style: `width:${Math.max(2, Math.round((100 * i.score) / top))}%;display:block` })),
+      el("span", { class: "track" }, el("span", { class: "fill", style: `width:${Math.max(2, Math.round((100 * i.score) / top))}%` })),
       el("span", { class: "num" }, i.score.toFixed(1)))));
 }
 
@@ -234,7 +230,7 @@ async function loadInterests() {
       "#interests-body",
       (data.top_styles || []).length ? el("p", {}, "Top styles: ", chips(data.top_styles)) : null,
       el("h3", {}, "Categories"), cats.length ? bars(cats.slice(0, 8)) : el("p", { class: "empty" }, "None yet."),
-      el("h3", { style: "margin-top:0.75rem" }, "Styles"), styles.length ? bars(styles.slice(0, 8)) : el("p", { class: "empty" }, "None yet."),
+      el("h3", { class: "spaced" }, "Styles"), styles.length ? bars(styles.slice(0, 8)) : el("p", { class: "empty" }, "None yet."),
       el("p", { class: "small muted" }, `Scores weigh recent signals more; computed ${formatDate(data.as_of)}.`),
     );
   });
@@ -242,23 +238,25 @@ async function loadInterests() {
 
 // -- consents ------------------------------------------------------------------------------------
 
-function expiryText(seconds) {
-  if (!seconds) return "no end date";
-  const expired = seconds * 1000 <= Date.now();
-  return (expired ? "ended " : "until ") + formatDate(seconds, false);
+function expiryText(moment) {
+  if (!moment) return "no end date";
+  const expired = new Date(moment) <= Date.now();
+  return (expired ? "ended " : "until ") + formatDate(moment, false);
 }
 
 function statusBadge(c) {
+  // A grant the chain lost (a crash or reorg) and the relayer could not send again: the customer must know.
+  if (c.status === "failed") return el("span", { class: "badge warn", title: "It never reached the chain; grant again" }, "failed: not on chain, grant again");
   if (c.status !== "active") return el("span", { class: "badge neutral" }, c.status === "withdrawn" ? "revoked" : c.status);
   const oc = c.on_chain;
-  if (oc.expires_at && oc.expires_at * 1000 <= Date.now()) return el("span", { class: "badge warn" }, "expired");
+  if (oc.expires_at && new Date(oc.expires_at) <= Date.now()) return el("span", { class: "badge warn" }, "expired");
   if (!oc.in_force) return el("span", { class: "badge warn" }, "not in force");
   return el("span", { class: "badge ok" }, "active");
 }
 
 async function loadConsents() {
   await section("#consents-body", async () => {
-    const statuses = $("#show-ended").checked ? ["active", "withdrawn", "superseded"] : ["active"];
+    const statuses = $("#show-ended").checked ? ["active", "failed", "withdrawn", "superseded"] : ["active", "failed"];
     const list = await me("/consents", { query: { status: statuses } });
     const d = state.cfg.token_decimals;
     const rows = [];
@@ -299,30 +297,64 @@ function endOfDay(dateText) {
   return dateText ? new Date(`${dateText}T23:59:59`).toISOString() : undefined;
 }
 
+// Consent is an active choice (GDPR art. 4(11), CJEU Planet49): nothing is chosen for the customer, not
+// the brand, not the purpose, not one kind of data; the button says what is still missing.
 function fillGrantForm() {
   const cfg = state.cfg;
+  const prompt = (text) => el("option", { value: "", disabled: true, selected: true }, text);
   fill("#grant-brand", state.brandList.length
-    ? state.brandList.map((b) => el("option", { value: b.id }, b.name))
+    ? [prompt("Choose a brand…"), ...state.brandList.map((b) => el("option", { value: b.id }, b.name))]
     : [el("option", { value: "" }, "no brand registered yet")]);
-  fill("#grant-purpose", cfg.purposes.map((p) => el("option", { value: p }, p)));
+  fill("#grant-purpose", prompt("Choose a purpose…"), cfg.purposes.map((p) => el("option", { value: p }, p)));
   fill("#grant-categories", cfg.categories.map((c) =>
-    el("label", {}, el("input", { type: "checkbox", name: "category", value: c, checked: ["interests", "segment"].includes(c) }), c)));
+    el("label", {}, el("input", { type: "checkbox", name: "category", value: c }), c)));
+  showGrantMissing();
+}
+
+function grantCategories() {
+  return [...document.querySelectorAll("#grant-categories input:checked")].map((i) => i.value);
+}
+
+function grantMissing() {
+  const missing = [];
+  if (!$("#grant-brand").value) missing.push("a brand");
+  if (!$("#grant-purpose").value) missing.push("a purpose");
+  if (!grantCategories().length) missing.push("at least one kind of data");
+  return missing;
+}
+
+function showGrantMissing() {
+  const missing = grantMissing();
+  const last = missing.pop();
+  $("#grant-submit").disabled = Boolean(last);
+  $("#grant-missing").textContent = last ? `To grant, choose ${missing.length ? `${missing.join(", ")} and ${last}` : last}.` : "";
 }
 
 async function grant(event) {
   event.preventDefault();
+  const missing = grantMissing();
+  if (missing.length) {
+    showGrantMissing();
+    return;
+  }
+  let granted = false;
   await busy($("#grant-submit"), "#consent-msg", async () => {
-    const categories = [...document.querySelectorAll("#grant-categories input:checked")].map((i) => i.value);
-    if (!categories.length) throw new Error("Choose at least one kind of data the brand may use.");
+    const categories = grantCategories();
     const brand = $("#grant-brand").value;
-    if (!brand) throw new Error("Choose a brand.");
     const expires_at = endOfDay($("#grant-expiry").value);
     if (expires_at && new Date(expires_at) <= new Date()) throw new Error("The end date must be in the future.");
     const price = parseCash($("#grant-price").value, state.cfg.token_decimals);
-    const done = await signAndSend({ action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, expires_at, price });
+    // An empty end date is the customer's choice of "no end", said explicitly to the API.
+    const request = { action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, price };
+    if (expires_at) request.expires_at = expires_at; else request.no_end = true;
+    const done = await signAndSend(request);
     await loadConsents();
     notify("#consent-msg", "ok", `Consent granted and recorded on chain in block ${done.block_number}.`);
+    granted = true;
   });
+  // A next consent is a choice of its own: the form starts empty again (and busy() re-enabled the button).
+  if (granted) fillGrantForm();
+  else showGrantMissing();
 }
 
 function openNarrow(button, c) {
@@ -538,6 +570,7 @@ async function start() {
   });
   $("#sign-out").addEventListener("click", signOut);
   $("#grant-form").addEventListener("submit", grant);
+  $("#grant-form").addEventListener("change", showGrantMissing);
   $("#show-ended").addEventListener("change", loadConsents);
   $("#claim-relayed").addEventListener("click", claimRelayed);
   $("#claim-own").addEventListener("click", claimOwn);

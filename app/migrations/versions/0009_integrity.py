@@ -1,14 +1,14 @@
 """Purchase voids (operator, with a reason) and the audience privacy budget with its stored noisy answers.
 
-Revision ID: 0008_integrity
-Revises: 0007_brand_access
+Revision ID: 0009_integrity
+Revises: 0008_consent_relays
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_integrity"
-down_revision = "0007_brand_access"
+revision = "0009_integrity"
+down_revision = "0008_consent_relays"
 branch_labels = None
 depends_on = None
 
