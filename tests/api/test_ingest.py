@@ -121,11 +121,17 @@ def test_ingest_purchase_bad_input_is_422_naming_the_field(client, admin_headers
     assert counts(client) == NOTHING
 
 
-def test_ingest_purchase_amounts_as_decimal_strings_are_read(client, admin_headers, brand_id) -> None:
-    # A JavaScript client writes a wide integer as a string; the API reads it as it writes it.
+def test_ingest_purchase_amounts_as_decimal_strings_are_read(settings, admin_headers, brand_id) -> None:
+    # A JavaScript client writes a wide integer as a string; the API reads it as it writes it. Amounts past
+    # 2^53 won are above the default ceiling (PURCHASE_MAX_WON): raised here to BIGINT's top.
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
     row = purchase(1, brand_id, amount="9007199254740993")
     row["items"] = [{"item_id": "a", "quantity": "2", "unit_price": "9007199254740993"}]
-    response = client.post("/ingest/purchases", json=row, headers=admin_headers)
+    with TestClient(create_app(settings.model_copy(update={"purchase_max_won": 2**63 - 1}))) as client:
+        response = client.post("/ingest/purchases", json=row, headers=admin_headers)
     assert response.status_code == 201, response.text
     assert response.json()["amount"] == "9007199254740993"
     assert response.json()["items"][0]["unit_price"] == "9007199254740993"
