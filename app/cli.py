@@ -232,6 +232,34 @@ def audit_watch(
         pass
 
 
+purchases_cli = typer.Typer(help="Purchases: void an implausible one, with a reason.", no_args_is_help=True)
+cli.add_typer(purchases_cli, name="purchases")
+
+
+@purchases_cli.command("void")
+def purchases_void(
+    purchase_id: Annotated[int, typer.Argument(help="The purchase's id (as ingestion answered it).", min=1)],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is voided (kept with the void, audited).")],
+) -> None:
+    """Void a purchase: it earns nothing from the next epoch computed on; who, when and why are recorded."""
+    import getpass
+
+    from sqlmodel import Session
+
+    from app import db
+    from app.errors import LedgerError
+    from app.services.voids import void_purchase
+
+    settings = get_settings()
+    db.migrate(settings)
+    with Session(db.get_engine()) as session:
+        try:
+            void = void_purchase(session, purchase_id, reason=reason, voided_by=f"cli:{getpass.getuser()}")
+        except LedgerError as exc:
+            raise _fail(exc) from None
+    typer.echo(f"purchase {void.purchase_id} voided (void {void.id}) by {void.voided_by}: {void.reason}")
+
+
 rfm_cli = typer.Typer(help="RFM reports.", no_args_is_help=True)
 cli.add_typer(rfm_cli, name="rfm")
 rewards_cli = typer.Typer(help="Customers' rewards.", no_args_is_help=True)

@@ -1,10 +1,11 @@
 """Settings of the ledger from the environment and .env, with working local defaults."""
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.paths import REPO_ROOT
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
     consent_notice_hash: str = ""
     consent_signature_ttl_seconds: int = 900
 
+    # Ingestion refuses implausible purchases: above this many won each (items' unit prices too), or
+    # made before the programme started; times may run ingest_future_skew_seconds ahead of the clock.
+    purchase_max_won: int = Field(default=10_000_000_000, ge=1, le=2**63 - 1)
+    programme_start: AwareDatetime = datetime(2020, 1, 1, tzinfo=UTC)
+    ingest_future_skew_seconds: int = Field(default=86_400, ge=0, le=31 * 86_400)
     # Relayed consent changes sent or relayed this recently are checked against the chain (restarts, reorgs).
     reconcile_window_seconds: int = Field(default=86_400, ge=0)
     # Housekeeping inside `ledger up`: purge and reconcile every this many seconds; stale rows kept this long.
@@ -99,6 +105,11 @@ class Settings(BaseSettings):
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)
+    # Audience counts are differentially private (docs/privacy-audience.md): each new query spends this
+    # epsilon of the brand's budget per period; a spent budget refuses new queries until the next period.
+    audience_epsilon_per_query: float = Field(default=0.5, gt=0, le=10_000)
+    audience_epsilon_per_period: float = Field(default=10.0, gt=0, le=10_000_000)
+    audience_period_days: int = Field(default=30, ge=1, le=366)
 
     @field_validator("rate_limit_per_client", "rate_limit_per_identity", "rate_limit_sign_in")
     @classmethod

@@ -21,7 +21,7 @@ from app.api.routes import pages as page_routes
 from app.api.security import HEADERS, SecurityHeaders
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
-from app.errors import ChainMismatch, ChainUnavailable, LedgerError
+from app.errors import LedgerError
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
         headers = None
-        if isinstance(exc, ChainUnavailable | ChainMismatch):
-            headers = {"Retry-After": str(exc.retry_after)}
+        retry_after = getattr(exc, "retry_after", None)  # chain down, privacy budget spent, ...
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         return _error(exc.status_code, exc.code, exc.message, exc.detail or None, headers)
 
     @app.exception_handler(RequestValidationError)

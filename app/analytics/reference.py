@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from app.analytics.interests import FIXED_POINT, REPORTED_DECIMALS
-from app.analytics.rfm import CUT_POINT_COLUMNS, QUINTILES, SCORE_COLUMNS, utc_naive
+from app.analytics.rfm import BIGINT_MAX, CUT_POINT_COLUMNS, QUINTILES, SCORE_COLUMNS, utc_naive
 from app.analytics.rules import ProgrammeRules, Scheme
 
 DAY = pd.Timedelta(days=1)
@@ -40,11 +40,14 @@ def score_rfm_reference(
         {
             "recency_days": by_customer["age"].min(),
             "frequency": by_customer["counted"].sum(),
-            "monetary_total": by_customer["amount"].sum(),
+            # Python integers: exact where int64 would wrap (two purchases near 2^63 won)
+            "monetary_total": by_customer["amount"].apply(lambda a: sum(int(x) for x in a)),
             "purchases": by_customer["amount"].size(),
         }
     ).reset_index()
-    scores["monetary_avg"] = scores["monetary_total"] // scores["purchases"]
+    scores["monetary_avg"] = [
+        int(t) // int(n) for t, n in zip(scores["monetary_total"], scores["purchases"], strict=True)
+    ]
     monetary = "monetary_total" if rules.monetary(scheme) == "total" else "monetary_avg"
     if scheme == "quintile":
         n = len(scores)
@@ -73,6 +76,7 @@ def score_rfm_reference(
     ]
     scores["tier"] = np.select(qualifies, [t.name for t in rules.tiers], default=None)  # type: ignore[call-overload]
     scores["cashback_bps"] = np.select(qualifies, [t.cashback_bps for t in rules.tiers], default=0)
+    scores["monetary_total"] = scores["monetary_total"].clip(upper=BIGINT_MAX)  # as rfm_sql reports it
     scores = scores[SCORE_COLUMNS].astype({c: "int64" for c in SCORE_COLUMNS if c not in ("segment", "tier")})
     return scores.reset_index(drop=True), _cut_points(scores, monetary)
 

@@ -14,6 +14,7 @@ from app.analytics.rules import SCHEMES, ProgrammeRules, Scheme, rules_hash
 
 DAY_US = 86_400_000_000  # microseconds per day: ages are whole days, floor((as_of - t) / 24 h)
 QUINTILES = 5
+BIGINT_MAX = 2**63 - 1  # won figures are reported as BIGINT, capped here (display only)
 
 SCORE_COLUMNS = [
     "customer_id",
@@ -113,7 +114,7 @@ def rfm_sql(
         frequency = f"CAST(sum({counted}) AS BIGINT)"
     else:
         frequency = "count(*)"
-    monetary = "monetary_total" if rules.monetary(scheme) == "total" else "monetary_avg"
+    monetary = "total_won" if rules.monetary(scheme) == "total" else "avg_won"
     return f"""WITH windowed AS (
     SELECT customer_id, purchased_at, amount
     FROM {quote_relation(purchases)}
@@ -126,13 +127,16 @@ measured AS (
         date_diff('microsecond', max(purchased_at), {timestamp_sql(as_of)}) // {DAY_US} AS recency_days,
         {frequency} AS frequency,
         count(*) AS purchases,
-        -- DuckDB sums BIGINT into HUGEINT; back to BIGINT before dividing (HUGEINT division is slow)
-        CAST(sum(amount) AS BIGINT) AS monetary_total
+        -- DuckDB sums BIGINT into HUGEINT: exact, as two purchases near 2^63 won overflow BIGINT
+        sum(amount) AS total_won
     FROM windowed
     GROUP BY customer_id
 ),
 averaged AS (
-    SELECT *, monetary_total // purchases AS monetary_avg FROM measured
+    -- The average always fits BIGINT; HUGEINT division is slow, so only the rare huge total takes it
+    SELECT *, CASE WHEN total_won <= {BIGINT_MAX} THEN CAST(total_won AS BIGINT) // purchases
+                   ELSE CAST(total_won // purchases AS BIGINT) END AS avg_won
+    FROM measured
 ),
 scored AS (
     SELECT
@@ -141,7 +145,9 @@ scored AS (
     FROM averaged
 )
 SELECT
-    customer_id, recency_days, frequency, monetary_total, monetary_avg, r, f, m,
+    customer_id, recency_days, frequency,
+    -- Reported (and stored) capped at BIGINT; scores and tiers above used the exact sum
+    CAST(least(total_won, {BIGINT_MAX}) AS BIGINT) AS monetary_total, avg_won AS monetary_avg, r, f, m,
 {_segment_sql(rules, scheme)} AS segment,
 {_tier_sql(rules, scheme, "name")} AS tier,
 CAST(

@@ -1,3 +1,13 @@
 """SQLModel tables, one module per resource; importing this package registers them all."""
 
-from app.models import access, accounts, auth, consents, epochs, mirror, purchases, signed  # noqa: F401
+from app.models import (  # noqa: F401
+    access,
+    accounts,
+    audience,
+    auth,
+    consents,
+    epochs,
+    mirror,
+    purchases,
+    signed,
+)

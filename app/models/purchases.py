@@ -94,3 +94,15 @@ class InterestEvent(SQLModel, table=True):
     style: str | None = Field(default=None, max_length=100)
     occurred_at: datetime = Field(sa_column=_aware())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_aware())
+
+
+class PurchaseVoid(SQLModel, table=True):
+    """An operator's void of one purchase: it earns nothing in any epoch computed after it (docs/epochs.md)."""
+
+    __tablename__ = "purchase_voids"
+
+    id: int | None = Field(default=None, primary_key=True)
+    purchase_id: int = Field(sa_column=Column(ForeignKey("purchases.id"), nullable=False, unique=True))
+    reason: str = Field(max_length=500)
+    voided_by: str = Field(max_length=100, description="Who voided it: the operator's identity")
+    voided_at: datetime = Field(default_factory=utcnow, sa_column=_aware())

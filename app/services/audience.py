@@ -12,6 +12,7 @@ filtered by segment would tell the brand these people are champions).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from app.errors import InvalidInput
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.epochs import EpochScore
 from app.models.mirror import MirrorConsent
+from app.services import audience_privacy as privacy
 
 UNSCORED = "unscored"  # customers not graded by any epoch yet
 SQL_CHUNK = 5_000  # ids per IN (...) list, below every database's parameter limit
@@ -260,28 +262,106 @@ def shown(count: int, k_min: int) -> dict[str, int | None]:
 def audience(
     session: Session, settings: Settings, chain: ChainGateway, brand: Brand, scope: Scope, filters: Filters
 ) -> dict[str, Any]:
-    """Counts of consenting customers (after filters), in total and grouped by the dimensions the scope covers."""
+    """Noisy counts of consenting customers (after filters), in total and grouped by the dimensions the scope
+    covers, under the brand's privacy budget (app/services/audience_privacy.py).
+
+    The same query in the same period over the same consenting customers and latest epoch is answered again
+    from the stored answer: asking again gains nothing. Which customers consent to the brand is public on
+    chain, so keying the answer on them tells the brand nothing it could not read there.
+    """
     rules = default_rules()
     check_filters(scope, filters, rules)
+    assert brand.id is not None
     refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
     now = chain_now(chain)
     candidates = consenting(session, brand, scope, now.timestamp)
+    period = privacy.period_of(settings)
+    query = {
+        "purpose": scope.purpose_name,
+        "categories": category_names(scope.categories),
+        "filters": filters.as_dict(),
+        "consenting": hashlib.sha256(",".join(c.address for c in candidates).encode()).hexdigest(),
+        "epoch": session.exec(select(func.max(EpochScore.epoch))).one(),
+    }
+    key = privacy.query_key(query)
+    answer = privacy.stored_answer(session, brand.id, period, key)
+    repeated = answer is not None
+    if answer is None:
+        privacy.refuse_if_spent(session, settings, brand.id, period)
+        answer = _noisy_audience(session, settings, brand, scope, filters, rules, now, candidates)
+        answer = privacy.record(
+            session, settings, brand.id, period, key, answer, answer["privacy"]["epsilon"]
+        )  # fmt: skip
+    answer["privacy"] |= {"repeated": repeated, **privacy.standing(session, settings, brand.id, period)}
+    return answer
+
+
+def _noisy_audience(
+    session: Session,
+    settings: Settings,
+    brand: Brand,
+    scope: Scope,
+    filters: Filters,
+    rules: ProgrammeRules,
+    now: ChainTime,
+    candidates: list[Candidate],
+) -> dict[str, Any]:
     ids = [c.customer_id for c in candidates]
     scores = latest_scores(session, ids) if scope.categories & Category.SEGMENT else {}
     interests = interests_of(settings, ids) if needs_interests(scope, filters) else Interests()
     chosen = [c for c in candidates if matches(c, filters, scores, interests)]
     k = settings.audience_k_min
 
-    def grouped(values: Iterable[str], key_of) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    def counted(values: list[str], key_of) -> dict[str, int]:  # type: ignore[no-untyped-def]
         counts = dict.fromkeys(values, 0)
         for candidate in chosen:
-            for key in key_of(candidate):
-                counts[key] = counts.get(key, 0) + 1
-        return [{"value": key, **shown(n, k)} for key, n in counts.items()]
+            for value in key_of(candidate):
+                if value in counts:
+                    counts[value] += 1
+        return counts
 
     def score_of(c: Candidate) -> EpochScore | None:
         return scores.get(c.customer_id)
 
+    # Each family's keys are fixed before counting (segment and tier names from the rules, interest
+    # categories and styles from the whole store), so which groups appear tells nothing about the audience.
+    families: dict[str, dict[str, int]] = {"total": {"": len(chosen)}}
+    disjoint = {"total"}  # families where one customer falls in exactly one group
+    if scope.categories & Category.SEGMENT:
+        families["by_segment"] = counted(
+            [*segment_names(rules), UNSCORED], lambda c: [s.segment if (s := score_of(c)) else UNSCORED]
+        )
+        families["by_tier"] = counted(
+            [*rules.tier_names(), UNSCORED], lambda c: [s.tier if (s := score_of(c)) else UNSCORED]
+        )
+        disjoint |= {"by_segment", "by_tier"}
+    if scope.categories & (Category.INTERESTS | Category.STYLES):
+        vocabulary = interest_vocabulary(settings)
+    if scope.categories & Category.INTERESTS:
+        floor = filters.min_interest
+        families["by_category"] = counted(
+            vocabulary.categories,
+            lambda c: [
+                name
+                for name, level in interests.categories.get(c.customer_id, {}).items()
+                if level > 0 and (floor is None or level >= floor)
+            ],
+        )
+    if scope.categories & Category.STYLES:
+        families["by_style"] = counted(
+            vocabulary.styles, lambda c: [name for name, level in interests.styles.get(c.customer_id, []) if level > 0]
+        )
+    released, epsilon = privacy.noisy(
+        [
+            privacy.Family(name, list(counts.values()), 1 if name in disjoint else max(len(counts), 1))
+            for name, counts in families.items()
+        ],
+        settings.audience_epsilon_per_query,
+    )
+    shown_families = {
+        name: [{"value": key, **shown(n, k)} for key, n in zip(families[name], released[name], strict=True)]
+        for name in families
+    }
     result: dict[str, Any] = {
         "brand": brand.address,
         "purpose": scope.purpose_name,
@@ -289,37 +369,35 @@ def audience(
         "filters": filters.as_dict(),
         "k_min": k,
         "block_number": now.block,
-        "total": shown(len(chosen), k),
-        "by_segment": None,
-        "by_tier": None,
-        "by_category": None,
-        "by_style": None,
+        "total": shown(released["total"][0], k),
+        "by_segment": shown_families.get("by_segment"),
+        "by_tier": shown_families.get("by_tier"),
+        "by_category": shown_families.get("by_category"),
+        "by_style": shown_families.get("by_style"),
+        "privacy": {"epsilon": epsilon},
     }
-    if scope.categories & Category.SEGMENT:
-        result["by_segment"] = grouped(
-            [*segment_names(rules), UNSCORED], lambda c: [s.segment if (s := score_of(c)) else UNSCORED]
-        )
-        result["by_tier"] = grouped(
-            [*rules.tier_names(), UNSCORED], lambda c: [s.tier if (s := score_of(c)) else UNSCORED]
-        )
-    if scope.categories & Category.INTERESTS:
-        floor = filters.min_interest
-        result["by_category"] = grouped(
-            [],
-            lambda c: sorted(
-                name
-                for name, level in interests.categories.get(c.customer_id, {}).items()
-                if level > 0 and (floor is None or level >= floor)
-            ),
-        )
-    if scope.categories & Category.STYLES:
-        result["by_style"] = grouped(
-            [], lambda c: sorted(name for name, level in interests.styles.get(c.customer_id, []) if level > 0)
-        )
     for key in ("by_category", "by_style"):
         if result[key] is not None:
             result[key].sort(key=lambda g: g["value"])
     return result
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    categories: list[str]
+    styles: list[str]
+
+
+def interest_vocabulary(settings: Settings) -> Vocabulary:
+    """Every interest category and style named anywhere in the store (events and purchase items), sorted."""
+    with analytics(settings) as con:
+        rows = con.execute(
+            """SELECT 'category', category FROM interest_events_v WHERE category IS NOT NULL
+            UNION SELECT 'category', category FROM purchase_items_v WHERE category IS NOT NULL
+            UNION SELECT 'style', style FROM interest_events_v WHERE style IS NOT NULL
+            UNION SELECT 'style', style FROM purchase_items_v WHERE style IS NOT NULL"""
+        ).fetchall()
+    return Vocabulary(sorted(v for d, v in rows if d == "category"), sorted(v for d, v in rows if d == "style"))
 
 
 def chunks(values: list[Any], size: int = SQL_CHUNK) -> Iterator[list[Any]]:

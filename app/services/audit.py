@@ -31,6 +31,7 @@ from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
+from app.services import audit_voids
 from app.services.audit_confirmations import check_confirmations
 from app.services.audit_proofs import check_proof_files
 from app.services.audit_settlement import carry_shortfalls, live_publications
@@ -525,6 +526,7 @@ class Verifier:
         with Session(self.engine) as session:
             rows = {r.number: r for r in session.scalars(select(Epoch))}
         purchases = load_purchases(self.engine)
+        all_voids = audit_voids.load_voids(self.engine)
         shipped = rules_hash(self.rules)
         cumulative: dict[str, int] = {}
         previous: dict[str, Any] | None = None  # the previous epoch's manifest
@@ -571,8 +573,19 @@ class Verifier:
             previous_as_of = _parse_iso(m["period_start"])
             self._continuity(fail, where, m, previous, deployment_block, event.block)
 
+            # Voids the epoch applied (committed by voids_hash): those purchases are neither scored nor paid.
+            applied = audit_voids.applied(all_voids, m)
+            if "voids_hash" in m and audit_voids.voids_hash(applied) != m["voids_hash"]:
+                fail(
+                    where | {"field": "voids_hash", "voids": len(applied)},
+                    m["voids_hash"],
+                    audit_voids.voids_hash(applied),
+                    "the purchase voids the epoch applied are not the voids the store holds",
+                )
+            voided = {v.purchase_id for v in applied}
+            previously_voided = {v.purchase_id for v in audit_voids.applied(all_voids, previous)}
             covered = covered_purchases(
-                purchases,
+                [p for p in purchases if p.id not in voided],
                 max_purchase_id=int(m["max_purchase_id"]),
                 as_of=as_of,
                 previous_max_purchase_id=int(m["previous_max_purchase_id"]),
@@ -583,7 +596,7 @@ class Verifier:
             # Rates: the tier graded at the previous epoch's end, rescored here from the purchases.
             rates = (
                 tier_rates(
-                    purchases,
+                    [p for p in purchases if p.id not in previously_voided],
                     max_purchase_id=int(previous["max_purchase_id"]),
                     as_of=_parse_iso(previous["as_of"]),  # type: ignore[arg-type]
                     scheme=previous["scheme"],

@@ -53,7 +53,7 @@ from app.models.epochs import (
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
-from app.services import reward_trees
+from app.services import reward_trees, voids
 
 Progress = Callable[[str], None]
 
@@ -201,7 +201,8 @@ class EpochRunner:
             session.commit()
         with analytics(self.settings) as con:
             self.progress(f"epoch {n}: reading the purchases it may use")
-            self._load_purchases(con, epoch)
+            max_void_id = voids.latest_void_id(con)
+            self._load_purchases(con, epoch, max_void_id)
             self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
             self._score(con, epoch)
             self.progress(f"epoch {n}: storing scores and cut points")
@@ -210,10 +211,13 @@ class EpochRunner:
             self._covered_purchases(con, previous)
             shortfalls = self._rewards(con, epoch)
             debits = [(brand, int(ae), int(pc)) for brand, ae, pc in con.execute(_DEBITS_SQL).fetchall()]
+            # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
+            voids.check_settleable([(brand, max(ae, pc)) for brand, ae, pc in debits])
             self.progress(f"epoch {n}: storing rewards and debits")
             self._store_rewards(con, epoch)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
+            voids_hash = voids.voids_hash(con, max_void_id)
             con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines; DROP TABLE pc_lines")
             self.progress(f"epoch {n}: behaviour changes")
             self._behaviour(con, epoch, previous)
@@ -237,6 +241,8 @@ class EpochRunner:
             "scheme": epoch.scheme,
             "rules_hash": epoch.rules_hash,
             "purchases_hash": purchases_hash,
+            "max_void_id": max_void_id,
+            "voids_hash": voids_hash,
             "accounts": len(leaves),
             "total": str(total),
             "debits": [
@@ -262,13 +268,14 @@ class EpochRunner:
             session.refresh(row)
             return row
 
-    def _load_purchases(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+    def _load_purchases(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, max_void_id: int) -> None:
         # One scan of the store: every purchase this epoch may use (ingested up to max_purchase_id,
-        # made up to as_of). Scores, rewards and the commitment all read this table.
+        # made up to as_of, not voided). Scores, rewards and the commitment all read this table.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE p AS
             SELECT id, customer_id, brand_id, purchased_at, amount FROM store.purchases
-            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}"""
+            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}
+              AND {voids.not_voided_sql(max_void_id)}"""
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE accounts AS SELECT id AS customer_id, lower(address) AS account "
@@ -580,7 +587,7 @@ SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce(spend.total, 0) AS cumulative_spend,
        coalesce({_POINTS.format(cumulative="l.cumulative")}, 0) AS cumulative_points
 FROM scores s
-LEFT JOIN (SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p GROUP BY 1) spend USING (customer_id)
+LEFT JOIN (SELECT customer_id, sum(amount) AS total FROM p GROUP BY 1) spend USING (customer_id)
 JOIN accounts a USING (customer_id)
 LEFT JOIN leaves l ON l.account = a.account
 """
@@ -594,7 +601,7 @@ SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
        coalesce(points.points, 0) AS cumulative_points
 FROM store.epoch_scores s
 LEFT JOIN (
-    SELECT customer_id, CAST(sum(amount) AS BIGINT) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
+    SELECT customer_id, sum(amount) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
 ) spend USING (customer_id)
 LEFT JOIN (
     SELECT c.customer_id, {_POINTS.format(cumulative="arg_max(CAST(r.cumulative AS HUGEINT), r.epoch)")} AS points

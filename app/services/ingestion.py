@@ -16,7 +16,8 @@ from eth_hash.auto import keccak
 from sqlalchemy import Connection, Engine, Insert, Table, select
 from sqlmodel import Session
 
-from app.errors import InvalidInput, PayloadTooLarge
+from app.config import Settings
+from app.errors import Conflict, InvalidInput, PayloadTooLarge
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.purchases import DEFAULT_CURRENCY, InterestEvent, InterestKind, Purchase, PurchaseItem
 
@@ -32,8 +33,6 @@ MAX_REJECTED_LISTED = 1_000
 MAX_TEXT = 100
 MAX_ITEMS = 1_000
 MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's BIGINT
-# Timestamps may run this far ahead of the server's clock (clock skew between tills and server).
-FUTURE_SKEW = timedelta(days=1)
 # Known customers' ids remembered during one upload; cleared when full so memory stays bounded.
 CUSTOMER_CACHE_LIMIT = 200_000
 ACCEPTED_CURRENCIES = frozenset({DEFAULT_CURRENCY})
@@ -49,6 +48,9 @@ _PURCHASE_KEYS = frozenset(PURCHASE_FIELDS)
 _ITEM_KEYS = frozenset(ITEM_FIELDS)
 _EVENT_KEYS = frozenset(EVENT_FIELDS)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+# C0 and C1 controls, line/paragraph separators and bidirectional overrides: text that could break a
+# CSV export, a log line or a page, or show an id other than the one stored.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _TOO_LONG = object()
 
 
@@ -85,7 +87,33 @@ def _text(name: str, value: Any, *, required: bool) -> str | None:
         raise BadRow(f"{name}: must be a string, not {_show(value)}")
     if len(value) > MAX_TEXT:
         raise BadRow(f"{name}: must be at most {MAX_TEXT} characters")
+    _no_control(name, value)
     return value
+
+
+def _no_control(name: str, value: str) -> None:
+    found = _CONTROL.search(value)
+    if found:
+        raise BadRow(f"{name}: holds the control character U+{ord(found.group()):04X} at position {found.start()}")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What a plausible row looks like: times from the programme's start to now plus the clock skew, and
+    amounts (and unit prices) up to the ceiling in won."""
+
+    earliest: datetime
+    latest: datetime
+    max_won: int
+
+    @classmethod
+    def of(cls, settings: Settings | None = None) -> Bounds:
+        settings = settings or Settings()
+        return cls(
+            earliest=settings.programme_start.astimezone(UTC),
+            latest=utcnow() + timedelta(seconds=settings.ingest_future_skew_seconds),
+            max_won=settings.purchase_max_won,
+        )
 
 
 def _external_id(value: Any) -> str:
@@ -104,7 +132,14 @@ def _integer(name: str, value: Any, *, minimum: int, what: str = "integer") -> i
     return value
 
 
-def _instant(name: str, value: Any, latest: datetime) -> datetime:
+def _won(name: str, value: Any, *, bounds: Bounds) -> int:
+    won = _integer(name, value, minimum=0, what="integer (won)")
+    if won > bounds.max_won:
+        raise BadRow(f"{name}: {won} won is above the ceiling of {bounds.max_won} won per purchase (PURCHASE_MAX_WON)")
+    return won
+
+
+def _instant(name: str, value: Any, bounds: Bounds) -> datetime:
     if type(value) is not str:
         raise BadRow(f"{name}: must be an ISO 8601 date-time with a time zone, not {_show(value)}")
     try:
@@ -114,8 +149,10 @@ def _instant(name: str, value: Any, latest: datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise BadRow(f"{name}: needs a time zone offset (e.g. 2024-05-01T12:00:00+09:00 or ...Z)")
     instant = instant.astimezone(UTC)
-    if instant > latest:
+    if instant > bounds.latest:
         raise BadRow(f"{name}: lies in the future ({value})")
+    if instant < bounds.earliest:
+        raise BadRow(f"{name}: lies before the programme's start ({bounds.earliest:%Y-%m-%dT%H:%M:%SZ}): {value}")
     return instant
 
 
@@ -161,7 +198,7 @@ PurchaseRow = tuple[str, int, str, datetime, int, str, list[tuple[str, str | Non
 EventRow = tuple[str, int, str, str, str | None, str | None, str | None, datetime]
 
 
-def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None, int, int]]:
+def _items(value: Any, *, text: bool, bounds: Bounds) -> list[tuple[str, str | None, str | None, int, int]]:
     if value is None or value == "":
         return []
     if text and type(value) is str:
@@ -187,7 +224,10 @@ def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None,
                 and type(quantity) is int
                 and 1 <= quantity <= MAX_INT
                 and type(price) is int
-                and 0 <= price <= MAX_INT
+                and 0 <= price <= bounds.max_won
+                and not _CONTROL.search(item_id)
+                and (category is None or not _CONTROL.search(category))
+                and (style is None or not _CONTROL.search(style))
             ):
                 items.append((item_id, category, style, quantity, price))
                 continue
@@ -202,7 +242,7 @@ def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None,
                     _text("category", item.get("category"), required=False),
                     _text("style", item.get("style"), required=False),
                     1 if item.get("quantity") is None else _integer("quantity", item["quantity"], minimum=1),
-                    _integer("unit_price", item.get("unit_price"), minimum=0, what="integer (won)"),
+                    _won("unit_price", item.get("unit_price"), bounds=bounds),
                 )
             )
         except BadRow as exc:
@@ -210,7 +250,7 @@ def _items(value: Any, *, text: bool) -> list[tuple[str, str | None, str | None,
     return items
 
 
-def parse_purchase(row: dict[str, Any], brands: BrandDirectory, latest: datetime, *, text: bool = False) -> PurchaseRow:
+def parse_purchase(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, *, text: bool = False) -> PurchaseRow:
     """A purchase from one JSON object (or one CSV record when `text`); raises BadRow naming the field."""
     _unknown(row, _PURCHASE_KEYS)
     get = row.get
@@ -226,14 +266,14 @@ def parse_purchase(row: dict[str, Any], brands: BrandDirectory, latest: datetime
         _address("customer", row["customer"]),
         brands.resolve(row["brand"], text=text),
         _external_id(row["external_id"]),
-        _instant("purchased_at", row["purchased_at"], latest),
-        _integer("amount", row["amount"], minimum=0, what="integer (won)"),
+        _instant("purchased_at", row["purchased_at"], bounds),
+        _won("amount", row["amount"], bounds=bounds),
         currency,
-        _items(get("items"), text=text),
+        _items(get("items"), text=text, bounds=bounds),
     )
 
 
-def parse_event(row: dict[str, Any], brands: BrandDirectory, latest: datetime, *, text: bool = False) -> EventRow:
+def parse_event(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, *, text: bool = False) -> EventRow:
     """An interest event from one JSON object (or CSV record when `text`); raises BadRow naming the field."""
     _unknown(row, _EVENT_KEYS)
     get = row.get
@@ -256,7 +296,7 @@ def parse_event(row: dict[str, Any], brands: BrandDirectory, latest: datetime, *
         item,
         category,
         style,
-        _instant("occurred_at", row["occurred_at"], latest),
+        _instant("occurred_at", row["occurred_at"], bounds),
     )
 
 
@@ -375,20 +415,91 @@ class _Statements:
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)} {tail}"
             yield self.conn.exec_driver_sql(sql, tuple(flat))
 
-    def existing_keys(self, table: str, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
-        """The (brand id, external id) pairs among `keys` that `table` holds already."""
+    def stored_rows(self, select_sql: str, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[Any, ...]]:
+        """The rows `table` holds for the (brand id, external id) pairs among `keys`, by key.
+
+        `select_sql` selects the external id first, then the fields to compare, from rows that `{where}`
+        narrows to one brand's external ids.
+        """
         by_brand: dict[int, list[str]] = {}
         for brand_id, external_id in keys:
             by_brand.setdefault(brand_id, []).append(external_id)
-        found: set[tuple[int, str]] = set()
+        found: dict[tuple[int, str], tuple[Any, ...]] = {}
         for brand_id, external_ids in by_brand.items():
             for start, size in _pieces(len(external_ids), 30_000):
                 part = external_ids[start : start + size]
                 marks = ", ".join([self.mark] * len(part))
                 where = f"brand_id = {self.mark} AND external_id IN ({marks})"
-                result = self.conn.exec_driver_sql(f"SELECT external_id FROM {table} WHERE {where}", (brand_id, *part))
-                found.update((brand_id, external_id) for (external_id,) in result)
+                for external_id, *rest in self.conn.exec_driver_sql(select_sql.format(where=where), (brand_id, *part)):
+                    found[(brand_id, external_id)] = tuple(rest)
         return found
+
+    def items_of(self, purchase_ids: list[int]) -> dict[int, tuple[tuple[Any, ...], ...]]:
+        """Stored items per purchase id, in the order they were given."""
+        found: dict[int, list[tuple[Any, ...]]] = {i: [] for i in purchase_ids}
+        for start, size in _pieces(len(purchase_ids), 30_000):
+            part = purchase_ids[start : start + size]
+            marks = ", ".join([self.mark] * len(part))
+            for purchase_id, *item in self.conn.exec_driver_sql(
+                "SELECT purchase_id, item_id, category, style, quantity, unit_price FROM purchase_items "
+                f"WHERE purchase_id IN ({marks}) ORDER BY purchase_id, id",
+                tuple(part),
+            ):
+                found[purchase_id].append(tuple(item))
+        return {i: tuple(items) for i, items in found.items()}
+
+
+@dataclass
+class Stored:
+    """What storing a batch did: rows inserted, and the rows whose key is stored with another body."""
+
+    inserted: int = 0
+    conflicts: list[tuple[int, list[str], str]] = field(default_factory=list)  # (index in batch, fields, message)
+
+
+def _stored_instant(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _compare(
+    result: Stored,
+    index: int,
+    key: tuple[int, str],
+    names: tuple[str, ...],
+    given: tuple[Any, ...],
+    stored: tuple[Any, ...],
+) -> None:
+    """Records a conflict when a repeated key comes with another body (None in `stored`: not comparable)."""
+    differing = [n for n, a, b in zip(names, given, stored, strict=True) if b is not None and a != b]
+    if differing:
+        result.conflicts.append(
+            (
+                index,
+                differing,
+                f"conflict: external_id {key[1]!r} of brand {key[0]} is already stored with another "
+                f"{', '.join(differing)}; a repeated external_id must repeat the same body",
+            )
+        )
+
+
+def _new_rows(
+    result: Stored,
+    keys: list[tuple[int, str]],
+    names: tuple[str, ...],
+    given: Callable[[int], tuple[Any, ...]],
+    stored: dict[tuple[int, str], tuple[Any, ...]],
+) -> list[int]:
+    """Indexes of the rows to insert: the first of each key not stored yet; repeats are compared (conflicts)."""
+    first: dict[tuple[int, str], int] = {}
+    for n, key in enumerate(keys):
+        if key in first:
+            _compare(result, n, key, names, given(n), given(first[key]))
+            continue
+        first[key] = n
+        if key in stored:
+            _compare(result, n, key, names, given(n), stored[key])
+    return [n for key, n in first.items() if key not in stored]
 
 
 _PURCHASE_COLUMNS = (
@@ -415,22 +526,44 @@ _EVENT_COLUMNS = (
 _ON_KEY_DO_NOTHING = "ON CONFLICT (brand_id, external_id) DO NOTHING"
 
 
-def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: CustomerDirectory) -> int:
-    """Inserts new purchases with their items; returns how many were new (the others were duplicates)."""
+_PURCHASE_COMPARED = ("customer", "purchased_at", "amount", "currency", "items")
+_STORED_PURCHASES = (
+    "SELECT p.external_id, p.id, p.customer_id, p.purchased_at, p.amount, p.currency, c.erased_at "
+    "FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE p.{where}"
+)
+_EVENT_COMPARED = ("customer", "kind", "item_id", "category", "style", "occurred_at")
+_STORED_EVENTS = (
+    "SELECT external_id, customer_id, kind, item_id, category, style, occurred_at FROM interest_events WHERE {where}"
+)
+
+
+def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: CustomerDirectory) -> Stored:
+    """Inserts new purchases with their items; a known (brand, external id) with the same body is a duplicate,
+    with another body a conflict (not stored)."""
     _lock_for_writing(conn)
     sql = _Statements(conn)
     ids = customers.resolve(conn, {r[0] for r in rows})
     now = sql.instant(utcnow())
     instant = sql.instant
-    first: dict[tuple[int, str], PurchaseRow] = {}  # (brand, external id) -> its first row in this batch
-    for r in rows:
-        first.setdefault((r[1], r[2]), r)
+    keys = [(r[1], r[2]) for r in rows]
+    found = sql.stored_rows(_STORED_PURCHASES, keys)
+    # Items of an erased customer's purchase are gone: its items cannot be compared.
+    items_of = sql.items_of([v[0] for v in found.values()]) if found else {}
+    stored = {
+        key: (customer_id, _stored_instant(at), amount, currency, None if erased else items_of[pid])
+        for key, (pid, customer_id, at, amount, currency, erased) in found.items()
+    }
+    result = Stored()
+
+    def given(n: int) -> tuple[Any, ...]:
+        r = rows[n]
+        return (ids[r[0]], r[3], r[4], r[5], tuple(r[6]))
+
+    new = [rows[n] for n in _new_rows(result, keys, _PURCHASE_COMPARED, given, stored)]
     items: list[tuple[Any, ...]] = []
     if sql.sqlite:
-        # Under the write lock nobody else inserts: drop the known keys, number the new purchases ourselves
-        # (as SQLite would: max(id) + 1 ...), and hang the items on those ids, all without RETURNING.
-        known = sql.existing_keys("purchases", list(first))
-        new = [r for key, r in first.items() if key not in known]
+        # Under the write lock nobody else inserts: number the new purchases ourselves (as SQLite would:
+        # max(id) + 1 ...), and hang the items on those ids, all without RETURNING.
         next_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM purchases").scalar_one()
         values: list[tuple[Any, ...]] = []
         for purchase_id, r in enumerate(new, next_id):
@@ -438,29 +571,45 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
             items += [(purchase_id, *it) for it in r[6]]
         for _ in sql.insert("purchases", ("id", *_PURCHASE_COLUMNS), values):
             pass
-        inserted = len(new)
+        result.inserted = len(new)
     else:
-        values = [(ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now) for r in first.values()]
-        inserted = 0
+        by_key = {(r[1], r[2]): r for r in new}
+        values = [(ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now) for r in new]
         tail = f"{_ON_KEY_DO_NOTHING} RETURNING id, brand_id, external_id"
-        for result in sql.insert("purchases", _PURCHASE_COLUMNS, values, tail):
-            for purchase_id, brand_id, external_id in result:
-                inserted += 1
-                items += [(purchase_id, *it) for it in first[(brand_id, external_id)][6]]
+        for inserted in sql.insert("purchases", _PURCHASE_COLUMNS, values, tail):
+            for purchase_id, brand_id, external_id in inserted:
+                result.inserted += 1
+                items += [(purchase_id, *it) for it in by_key[(brand_id, external_id)][6]]
     for _ in sql.insert("purchase_items", _ITEM_COLUMNS, items):
         pass
-    return inserted
+    return result
 
 
-def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDirectory) -> int:
-    """Inserts new interest events; returns how many were new (the others were duplicates)."""
+def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDirectory) -> Stored:
+    """Inserts new interest events; a known (brand, external id) with the same body is a duplicate, with
+    another body a conflict (not stored)."""
     _lock_for_writing(conn)
     sql = _Statements(conn)
     ids = customers.resolve(conn, {r[0] for r in rows})
     now = sql.instant(utcnow())
     instant = sql.instant
-    values = [(ids[r[0]], r[1], r[2], r[3], r[4], r[5], r[6], instant(r[7]), now) for r in rows]
-    return sum(result.rowcount for result in sql.insert("interest_events", _EVENT_COLUMNS, values, _ON_KEY_DO_NOTHING))
+    keys = [(r[1], r[2]) for r in rows]
+    stored = {
+        key: (customer_id, kind, item, category, style, _stored_instant(at))
+        for key, (customer_id, kind, item, category, style, at) in sql.stored_rows(_STORED_EVENTS, keys).items()
+    }
+    result = Stored()
+
+    def given(n: int) -> tuple[Any, ...]:
+        r = rows[n]
+        return (ids[r[0]], r[3], r[4], r[5], r[6], r[7])
+
+    new = [rows[n] for n in _new_rows(result, keys, _EVENT_COMPARED, given, stored)]
+    values = [(ids[r[0]], r[1], r[2], r[3], r[4], r[5], r[6], instant(r[7]), now) for r in new]
+    result.inserted = sum(
+        inserted.rowcount for inserted in sql.insert("interest_events", _EVENT_COLUMNS, values, _ON_KEY_DO_NOTHING)
+    )
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,18 +617,26 @@ def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDire
 # ---------------------------------------------------------------------------------------------
 
 
-def _latest() -> datetime:
-    return utcnow() + FUTURE_SKEW
+def _refuse_conflict(session: Session, stored: Stored) -> None:
+    if stored.conflicts:
+        session.rollback()
+        (_, fields, message), *_ = stored.conflicts
+        raise Conflict(message, fields=fields)
 
 
-def ingest_purchase(session: Session, row: dict[str, Any]) -> tuple[Purchase, list[PurchaseItem], bool]:
-    """Records one purchase; returns (purchase, items, created); a known (brand, external id) stays as is."""
+def ingest_purchase(
+    session: Session, row: dict[str, Any], settings: Settings | None = None
+) -> tuple[Purchase, list[PurchaseItem], bool]:
+    """Records one purchase; returns (purchase, items, created). A known (brand, external id) stays as is:
+    with the same body it is a duplicate, with another body a Conflict naming the fields that differ."""
     conn = session.connection()
     try:
-        parsed = parse_purchase(row, BrandDirectory(conn), _latest())
+        parsed = parse_purchase(row, BrandDirectory(conn), Bounds.of(settings))
     except BadRow as exc:
         raise InvalidInput(f"invalid purchase: {exc}") from None
-    created = store_purchases(conn, [parsed], CustomerDirectory())
+    stored = store_purchases(conn, [parsed], CustomerDirectory())
+    _refuse_conflict(session, stored)
+    created = stored.inserted
     session.commit()
     purchase = session.scalars(
         select(Purchase).where(Purchase.brand_id == parsed[1], Purchase.external_id == parsed[2])  # type: ignore[arg-type]
@@ -490,14 +647,17 @@ def ingest_purchase(session: Session, row: dict[str, Any]) -> tuple[Purchase, li
     return purchase, list(items), bool(created)
 
 
-def ingest_event(session: Session, row: dict[str, Any]) -> tuple[InterestEvent, bool]:
-    """Records one interest event; returns (event, created). A known (brand, external id) is kept as is."""
+def ingest_event(session: Session, row: dict[str, Any], settings: Settings | None = None) -> tuple[InterestEvent, bool]:
+    """Records one interest event; returns (event, created). A known (brand, external id) is kept as is:
+    with the same body it is a duplicate, with another body a Conflict naming the fields that differ."""
     conn = session.connection()
     try:
-        parsed = parse_event(row, BrandDirectory(conn), _latest())
+        parsed = parse_event(row, BrandDirectory(conn), Bounds.of(settings))
     except BadRow as exc:
         raise InvalidInput(f"invalid event: {exc}") from None
-    created = store_events(conn, [parsed], CustomerDirectory())
+    stored = store_events(conn, [parsed], CustomerDirectory())
+    _refuse_conflict(session, stored)
+    created = stored.inserted
     session.commit()
     event = session.scalars(
         select(InterestEvent).where(InterestEvent.brand_id == parsed[1], InterestEvent.external_id == parsed[2])  # type: ignore[arg-type]
@@ -512,10 +672,12 @@ def ingest_event(session: Session, row: dict[str, Any]) -> tuple[InterestEvent, 
 
 @dataclass
 class IngestReport:
-    """What became of an upload: rows accepted, duplicates skipped, lines rejected (first 1,000 listed)."""
+    """What became of an upload: rows accepted, duplicates skipped, lines rejected (first 1,000 listed), of
+    which `conflicts` repeat a stored external id with another body."""
 
     accepted: int = 0
     duplicates: int = 0
+    conflicts: int = 0
     rejected_total: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     lines: int = 0
@@ -527,20 +689,24 @@ class IngestReport:
 
     @property
     def status_code(self) -> int:
-        """200 when some row was good (new or duplicate), 422 when every row was bad or there was none."""
-        return 200 if self.accepted + self.duplicates > 0 else 422
+        """200 when some row was good (new or duplicate); when none was, 409 if some row was a conflict,
+        else 422 (every row bad, or none at all)."""
+        if self.accepted + self.duplicates > 0:
+            return 200
+        return 409 if self.conflicts else 422
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
             "rejected_total": self.rejected_total,
             "rejected": self.rejected,
             "rejected_truncated": self.rejected_total > len(self.rejected),
             "lines": self.lines,
         }
         if self.status_code != 200:
-            body["error"] = "invalid_input"
+            body["error"] = "conflict" if self.status_code == 409 else "invalid_input"
             body["message"] = (
                 f"no row was accepted: {self.rejected_total} of {self.lines} lines rejected"
                 if self.rejected_total
@@ -660,53 +826,67 @@ def _check_header(header: list[str], fields: tuple[str, ...], required: tuple[st
 class _Writer(threading.Thread):
     """Stores batches handed over by the parsing thread (SQLite works without the GIL, so the two overlap)."""
 
-    def __init__(self, store: Callable[[list[Any]], int], report: IngestReport):
+    def __init__(self, store: Callable[[list[Any]], Stored], report: IngestReport):
         super().__init__(name="ingest-writer", daemon=True)
         self._store = store
         self._report = report
-        self._queue: queue.Queue[list[Any] | None] = queue.Queue(maxsize=2)  # bounds memory to ~3 batches
+        # Each batch with its rows' line numbers; bounds memory to ~3 batches.
+        self._queue: queue.Queue[tuple[list[Any], list[int]] | None] = queue.Queue(maxsize=2)
+        self._conflicts: list[tuple[int, str]] = []  # (line, message), reported by the parsing thread
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        while (batch := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self.error is not None:
                 continue  # after a failure, drain without storing
+            batch, lines = item
             try:
                 stored = self._store(batch)
             except BaseException as exc:  # handed to the parsing thread, which raises it
                 self.error = exc
                 continue
-            self._report.accepted += stored
-            self._report.duplicates += len(batch) - stored
+            self._report.accepted += stored.inserted
+            self._report.duplicates += len(batch) - stored.inserted - len(stored.conflicts)
+            self._conflicts += [(lines[n], message) for n, _, message in stored.conflicts]
 
-    def put(self, batch: list[Any]) -> None:
+    def put(self, batch: list[Any], lines: list[int]) -> None:
         if self.error is not None:
             raise self.error
-        self._queue.put(batch)
+        self._queue.put((batch, lines))
 
     def finish(self) -> None:
         """Waits until every batch handed over is stored; raises the storing error, if any."""
         self._queue.put(None)
         self.join()
+        for line, message in self._conflicts:
+            self._report.conflicts += 1
+            self._report.reject(line, message)
+        self._report.rejected.sort(key=lambda r: r["line"])
         if self.error is not None:
             raise self.error
 
 
 def ingest_bulk(
-    engine: Engine, resource: Resource, fmt: Format, chunks: Iterable[bytes], max_bytes: int
+    engine: Engine,
+    resource: Resource,
+    fmt: Format,
+    chunks: Iterable[bytes],
+    max_bytes: int,
+    settings: Settings | None = None,
 ) -> IngestReport:
     """Ingests a streamed JSON-lines or CSV upload; good rows kept, bad lines reported, nothing held whole.
 
     Each batch of BATCH_ROWS good rows is one transaction: a purchase and its items are stored together or
     not at all. Should the upload break off (too large, connection lost), the good rows read so far are
-    stored and stay; sending the same file again is safe, as rows already stored count as duplicates.
+    stored and stay; sending the same file again is safe, as rows already stored count as duplicates. A
+    row repeating a stored external id with another body is not stored: its line is reported as a conflict.
     """
     report = IngestReport()
     customers = CustomerDirectory()
     with engine.connect() as conn:
         brands = BrandDirectory(conn)
         conn.rollback()
-    latest = _latest()
+    bounds = Bounds.of(settings)
     fields, required = (
         (PURCHASE_FIELDS, PURCHASE_REQUIRED) if resource == "purchases" else (EVENT_FIELDS, EVENT_REQUIRED)
     )
@@ -715,7 +895,7 @@ def ingest_bulk(
     lines = _lines(chunks, max_bytes)
     records = _csv_records(lines, report, fields, required) if text else _json_records(lines, report)
 
-    def store(batch: list[Any]) -> int:
+    def store(batch: list[Any]) -> Stored:
         try:
             with engine.begin() as conn:
                 if resource == "purchases":
@@ -728,23 +908,25 @@ def ingest_bulk(
     writer = _Writer(store, report)
     writer.start()
     batch: list[Any] = []
+    numbers: list[int] = []
     try:
         for number, record in records:
             if type(record) is not dict:
                 report.reject(number, f"must be a JSON object, not {_show(record)}")
                 continue
             try:
-                batch.append(parse(record, brands, latest, text=text))
+                batch.append(parse(record, brands, bounds, text=text))
             except BadRow as exc:
                 report.reject(number, str(exc))
                 continue
+            numbers.append(number)
             if len(batch) >= BATCH_ROWS:
-                writer.put(batch)
-                batch = []
+                writer.put(batch, numbers)
+                batch, numbers = [], []
     except BaseException as exc:
         # Broken off (too large, connection lost): the good rows read so far are stored all the same.
         if batch and writer.error is None:
-            writer.put(batch)
+            writer.put(batch, numbers)
         writer.finish()
         if isinstance(exc, PayloadTooLarge):
             exc.message += (
@@ -754,6 +936,6 @@ def ingest_bulk(
             exc.detail.update(accepted=report.accepted, duplicates=report.duplicates, lines=report.lines)
         raise
     if batch:
-        writer.put(batch)
+        writer.put(batch, numbers)
     writer.finish()
     return report

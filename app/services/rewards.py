@@ -22,6 +22,7 @@ from app.models.mirror import MirrorAccess
 from app.models.purchases import Purchase
 from app.services import reward_trees
 from app.services.signatures import chain_time
+from app.services import voids
 
 
 def score_history(session: Session, customer: Customer) -> list[tuple[Epoch, EpochScore]]:
@@ -83,7 +84,11 @@ def reward_lines(
         select(EpochScore.cashback_bps).where(EpochScore.epoch == number - 1, EpochScore.customer_id == customer.id)
     ).first()
     rate = rate if rate is not None else rules.tiers[-1].cashback_bps
-    covered = and_(col(Purchase.id) <= epoch.max_purchase_id, col(Purchase.purchased_at) <= epoch.as_of)
+    covered = and_(
+        col(Purchase.id) <= epoch.max_purchase_id,
+        col(Purchase.purchased_at) <= epoch.as_of,
+        voids.not_voided_in(epoch.manifest),
+    )
     if previous is not None:
         covered = and_(
             covered,

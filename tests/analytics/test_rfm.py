@@ -297,6 +297,23 @@ def test_quintile_matches_the_reference_on_the_hand_checked_table() -> None:
     pd.testing.assert_frame_equal(run.cut_points, cut_points)
 
 
+def test_totals_beyond_bigint_are_exact_in_sql_and_reference() -> None:
+    # Customer 1 overflows BIGINT by 2^62 - 1; customer 2 by one won; customer 3 stays below it.
+    top = 2**63 - 1
+    rows = [(1, 1, days_ago(5), top), (1, 1, days_ago(6), 2**62), (2, 1, days_ago(5), top), (2, 1, days_ago(7), 1)]
+    rows += [(3, 1, days_ago(5), 10**6)]
+    frame = make_purchases(rows)
+    run = score_rfm(purchases_table(frame), "purchases", as_of=AS_OF, rules=RULES)
+    scores, cut_points = score_rfm_reference(frame, as_of=AS_OF, rules=RULES)
+    pd.testing.assert_frame_equal(run.scores, scores)
+    pd.testing.assert_frame_equal(run.cut_points, cut_points)
+    by_customer = run.scores.set_index("customer_id")
+    # Ranked on the exact totals (1 above 2 above 3), reported capped at BIGINT.
+    assert list(by_customer["m"]) == [4, 2, 1]
+    assert list(by_customer["monetary_total"]) == [top, top, 10**6]
+    assert list(by_customer["monetary_avg"]) == [(top + 2**62) // 2, (top + 1) // 2, 10**6]
+
+
 def test_no_purchases_scores_nobody() -> None:
     run = score_rfm(purchases_table(make_purchases([])), "purchases", as_of=AS_OF, rules=RULES)
     assert list(run.scores.columns) == SCORE_COLUMNS

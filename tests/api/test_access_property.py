@@ -55,6 +55,13 @@ steps = st.one_of(
     st.tuples(st.just("warp"), st.sampled_from([5, 60, 300, 1000])),
     st.tuples(st.just("query"), query_masks, st.integers(min_value=1, max_value=CUSTOMERS + 1)),
 )
+# Every sequence ends with a customer granting everything for good and a query, which must then find
+# someone: a run where every grant was refused, or that never queried, cannot pass unnoticed.
+closing = st.tuples(
+    st.tuples(st.just("grant"), who, st.just(int(sum(Category))), st.just(0), st.integers(0, 10**15)),
+    st.tuples(st.just("query"), query_masks, st.integers(min_value=1, max_value=CUSTOMERS + 1)),
+)
+sequences = st.tuples(st.lists(steps, min_size=0, max_size=20), closing).map(lambda t: [*t[0], *t[1]])
 
 
 def _now(w3: Web3) -> int:
@@ -62,7 +69,7 @@ def _now(w3: Web3) -> int:
 
 
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sequence=st.lists(steps, min_size=1, max_size=20))
+@given(sequence=sequences)
 def test_no_field_leaves_without_covering_consent_and_every_access_is_on_chain(
     client, settings, w3, operator, admin_headers, dev_accounts, deployment_of, sequence
 ) -> None:
@@ -81,14 +88,19 @@ def test_no_field_leaves_without_covering_consent_and_every_access_is_on_chain(
     registry = registry_of(w3, settings, deployment_of)
     zero = b"\x00" * 32
 
-    for step in sequence:
+    grants = 0
+    for number, step in enumerate(sequence, 1):
         kind = step[0]
         try:
             if kind == "grant":
                 _, i, mask, lifetime, price = step
                 expires = _now(w3) + lifetime + 2 if lifetime else 0
                 terms = (accounts[i].address, brand["address"], MARKETING, mask, expires, price, zero, zero)
-                Sender(w3, accounts[i]).send(registry.functions.grant(terms))
+                try:
+                    Sender(w3, accounts[i]).send(registry.functions.grant(terms))
+                except ContractRevert as exc:  # a customer's own grant with valid terms is never refused
+                    raise AssertionError(f"grant refused: {step}: {exc}") from exc
+                grants += 1
             elif kind == "narrow":
                 _, i, mask, lifetime = step
                 current = registry.functions.consentOf(accounts[i].address, brand["address"], MARKETING).call()
@@ -149,3 +161,6 @@ def test_no_field_leaves_without_covering_consent_and_every_access_is_on_chain(
         expected = {a.address for a in accounts if covered(a.address)}
         assert set(returned) <= expected
         assert len(returned) == min(limit, len(expected)), (returned, expected, limit)
+        if number == len(sequence):  # the closing query, after a grant of everything that never expires
+            assert grants >= 1 and returned, (sequence, body)
+    assert sequence[-1][0] == "query"

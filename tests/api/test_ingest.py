@@ -65,10 +65,15 @@ def test_ingest_purchase_good_then_idempotent(client, admin_headers, brand_id) -
     assert body["items"] == [
         {"item_id": "sku-1", "category": "shoes", "style": "casual", "quantity": "1", "unit_price": "59000"}
     ]
-    again = client.post("/ingest/purchases", json=purchase(1, brand_id, amount=1), headers=admin_headers)
+    again = client.post("/ingest/purchases", json=purchase(1, brand_id), headers=admin_headers)
     assert again.status_code == 200
     assert again.json()["id"] == body["id"]
     assert (again.json()["duplicate"], again.json()["amount"]) == (True, "59000")
+    # The same external id with another body is refused, naming what differs; the stored row stands.
+    other = client.post("/ingest/purchases", json=purchase(1, brand_id, amount=1, items=None), headers=admin_headers)
+    assert other.status_code == 409, other.text
+    assert other.json()["error"] == "conflict" and other.json()["detail"] == {"fields": ["amount", "items"]}
+    assert "'o-1'" in other.json()["message"]
     assert counts(client) == {"purchases": 1, "purchase_items": 1, "interest_events": 0}
 
 
@@ -104,6 +109,9 @@ def test_ingest_purchase_unknown_customer_created_by_address(client, admin_heade
             "items[0].unit_price: must be a non-negative integer",
         ),
         ({"discount": 5}, "unknown field(s) discount"),
+        ({"amount": 2**63 - 1}, "amount: 9223372036854775807 won is above the ceiling of 10000000000 won"),
+        ({"purchased_at": "2019-06-01T00:00:00Z"}, "purchased_at: lies before the programme's start"),
+        ({"external_id": "o-1\r"}, "external_id: holds the control character U+000D"),
     ],
 )
 def test_ingest_purchase_bad_input_is_422_naming_the_field(client, admin_headers, brand_id, changes, message) -> None:
@@ -113,11 +121,17 @@ def test_ingest_purchase_bad_input_is_422_naming_the_field(client, admin_headers
     assert counts(client) == NOTHING
 
 
-def test_ingest_purchase_amounts_as_decimal_strings_are_read(client, admin_headers, brand_id) -> None:
-    # A JavaScript client writes a wide integer as a string; the API reads it as it writes it.
+def test_ingest_purchase_amounts_as_decimal_strings_are_read(settings, admin_headers, brand_id) -> None:
+    # A JavaScript client writes a wide integer as a string; the API reads it as it writes it. Amounts past
+    # 2^53 won are above the default ceiling (PURCHASE_MAX_WON): raised here to BIGINT's top.
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
     row = purchase(1, brand_id, amount="9007199254740993")
     row["items"] = [{"item_id": "a", "quantity": "2", "unit_price": "9007199254740993"}]
-    response = client.post("/ingest/purchases", json=row, headers=admin_headers)
+    with TestClient(create_app(settings.model_copy(update={"purchase_max_won": 2**63 - 1}))) as client:
+        response = client.post("/ingest/purchases", json=row, headers=admin_headers)
     assert response.status_code == 201, response.text
     assert response.json()["amount"] == "9007199254740993"
     assert response.json()["items"][0]["unit_price"] == "9007199254740993"
@@ -134,8 +148,10 @@ def test_ingest_event_good_and_duplicate(client, admin_headers, brand_id) -> Non
     created = client.post("/ingest/events", json=event(1, brand_id, kind="cart_abandon"), headers=admin_headers)
     assert created.status_code == 201, created.text
     assert (created.json()["kind"], created.json()["occurred_at"]) == ("cart_abandon", "2024-05-01T03:00:00Z")
-    again = client.post("/ingest/events", json=event(1, brand_id), headers=admin_headers)
+    again = client.post("/ingest/events", json=event(1, brand_id, kind="cart_abandon"), headers=admin_headers)
     assert (again.status_code, again.json()["duplicate"], again.json()["kind"]) == (200, True, "cart_abandon")
+    other = client.post("/ingest/events", json=event(1, brand_id), headers=admin_headers)
+    assert other.status_code == 409 and other.json()["detail"] == {"fields": ["kind"]}, other.text
     assert counts(client)["interest_events"] == 1
 
 

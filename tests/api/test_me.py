@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from web3.exceptions import ContractLogicError
 
 from app import db
+from app.chain import merkle
 from app.chain.gateway import ChainGateway
 from app.services.epochs import EpochRunner
 from tests import factories
@@ -23,7 +25,7 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
 ) -> None:
     engine = db.make_engine(settings.sqlalchemy_url)
     d = deployment_of(settings)
-    token, _, _ = factories.contracts(w3, d)
+    token, _, distributor = factories.contracts(w3, d)
     alice, brand_key = dev_accounts[0], dev_accounts[5]
     headers = sign_in(client, alice)  # creates alice's customer row
     brand = factories.funded_brand(engine, w3, d, operator, brand_key, "Acme", 10**9 * UNITS)
@@ -31,6 +33,8 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     now = datetime.now(UTC).replace(microsecond=0)
     factories.purchase(engine, alice_id, brand, now - timedelta(days=20), 120_000, "o-1")
     factories.purchase(engine, alice_id, brand, now - timedelta(days=10), 30_000, "o-2")
+    bob_id = factories.customer(engine, dev_accounts[1].address)
+    factories.purchase(engine, bob_id, brand, now - timedelta(days=5), 10_000, "o-3")
     factories.interest_event(engine, alice_id, brand, now - timedelta(days=2), "wishlist", "shoes", "minimal", "e-1")
     factories.interest_event(engine, alice_id, brand, now - timedelta(days=1), "view", "bags", "vintage", "e-2")
     factories.grant_by_signature(w3, d, relayer, alice, brand_key.address, 1, 0b10000, 3 * UNITS)
@@ -77,7 +81,23 @@ def test_customer_sees_scores_rewards_accesses_and_claims(
     assert early.status_code == 409 and "claimable from" in early.json()["message"]
     assert early.json()["detail"]["claimable_from"] == waiting["claimable_from"].replace("Z", "+00:00")
     factories.pass_challenge_window(w3, int(datetime.fromisoformat(waiting["claimable_from"]).timestamp()))
-    sent = client.post("/me/claim", headers=headers)  # finalises the root first, then claims
+    distributor.functions.finalizeEpoch().transact({"from": alice.address})  # anyone may, after the window
+    claim = client.get("/me/claim", headers=headers).json()
+    assert claim["claimable"] == epoch["cumulative"] == claim["cumulative"] and claim["epoch"] == 1
+    # The proof served verifies against the root on chain: as the contract itself checks it (a call,
+    # nothing sent) and as its salted leaf hashed up to claimableRoot(); one flipped bit and neither holds.
+    proof = [bytes.fromhex(node.removeprefix("0x")) for node in claim["proof"]]
+    cumulative, salt = int(claim["cumulative"]), bytes.fromhex(claim["salt"].removeprefix("0x"))
+    root = distributor.functions.claimableRoot().call()
+    leaf = merkle.Leaf(alice.address.lower(), cumulative, salt)
+    assert merkle.verify(proof, root, leaf)
+    distributor.functions.claim(alice.address, cumulative, salt, proof).call({"from": alice.address})  # no revert
+    assert len(proof) >= 1  # bob's leaf is its sibling: a real path, not the root itself
+    flipped = [bytes([proof[0][0] ^ 1]) + proof[0][1:], *proof[1:]]
+    assert not merkle.verify(flipped, root, leaf)
+    with pytest.raises(ContractLogicError):
+        distributor.functions.claim(alice.address, cumulative, salt, flipped).call({"from": alice.address})
+    sent = client.post("/me/claim", headers=headers)
     assert sent.status_code == 200, sent.text
     assert token.functions.balanceOf(alice.address).call() == int(epoch["cumulative"])
     assert client.get("/me/balance", headers=headers).json()["balance"] == epoch["cumulative"]

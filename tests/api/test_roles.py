@@ -48,8 +48,99 @@ def tokens(client, admin_headers, auditor_headers, dev_accounts) -> dict[str, di
     }
 
 
+ANYONE = set(ROLES)
+# Every route and who may call it. A new route, a removed one or a changed role fails here until this
+# table says so: a deliberate change, reviewed with the route.
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    (method, path): roles
+    for method, path, roles in [
+        ("GET", "/audience", {"brand"}),
+        ("GET", "/audit/reports/latest", {"auditor", "operator"}),
+        ("GET", "/audit/reports/latest.html", {"auditor", "operator"}),
+        ("POST", "/audit/verify", {"auditor", "operator"}),
+        ("POST", "/auditors/tokens", {"operator"}),
+        ("DELETE", "/auditors/tokens/{token_id}", {"operator"}),
+        ("POST", "/auth/logout", {"customer"}),
+        ("GET", "/auth/me", {"customer"}),
+        ("POST", "/auth/siwe/nonce", ANYONE),
+        ("POST", "/auth/siwe/verify", ANYONE),
+        ("GET", "/brands", {"operator"}),
+        ("POST", "/brands", {"operator"}),
+        ("GET", "/brands/me", {"brand"}),
+        ("GET", "/brands/me/accesses", {"brand"}),
+        ("GET", "/brands/me/account", {"brand"}),
+        ("POST", "/brands/{brand_id}/keys", {"operator"}),
+        ("DELETE", "/brands/{brand_id}/keys/{key_id}", {"operator"}),
+        ("GET", "/consents", {"customer"}),
+        ("POST", "/consents", {"customer"}),
+        ("POST", "/consents/typed-data", {"customer"}),
+        ("GET", "/consents/{receipt_id}", {"customer"}),
+        ("GET", "/consents/{receipt_id}/receipt", {"customer"}),
+        ("GET", "/health", ANYONE),
+        ("POST", "/ingest/events", {"operator"}),
+        ("POST", "/ingest/events/bulk", {"operator"}),
+        ("POST", "/ingest/purchases", {"operator"}),
+        ("POST", "/ingest/purchases/bulk", {"operator"}),
+        ("POST", "/ingest/purchases/{purchase_id}/void", {"operator"}),
+        ("GET", "/ledger/accesses", {"auditor", "operator"}),
+        ("GET", "/ledger/brands", {"auditor", "operator"}),
+        ("GET", "/ledger/budgets", {"auditor", "operator"}),
+        ("GET", "/ledger/claims", {"auditor", "operator"}),
+        ("GET", "/ledger/consent-events", {"auditor", "operator"}),
+        ("GET", "/ledger/consents", {"auditor", "operator"}),
+        ("GET", "/ledger/customers/{address}/trail", {"auditor", "operator"}),
+        ("GET", "/ledger/epochs", {"auditor", "operator"}),
+        ("GET", "/ledger/status", {"auditor", "operator"}),
+        ("GET", "/ledger/transfers", {"auditor", "operator"}),
+        ("GET", "/me/accesses", {"customer"}),
+        ("GET", "/me/balance", {"customer"}),
+        ("GET", "/me/claim", {"customer"}),
+        ("POST", "/me/claim", {"customer"}),
+        ("DELETE", "/me/data", {"customer"}),
+        ("GET", "/me/interests", {"customer"}),
+        ("GET", "/me/personal", {"customer"}),
+        ("PATCH", "/me/personal", {"customer"}),
+        ("GET", "/me/profile", {"customer"}),
+        ("GET", "/me/rewards", {"customer"}),
+        ("GET", "/me/rewards/{epoch}", {"customer"}),
+        ("GET", "/pages/auditor/rewards-per-epoch", {"auditor", "operator"}),
+        ("GET", "/pages/auditor/segment-grid", {"auditor", "operator"}),
+        ("GET", "/pages/brands", ANYONE),
+        ("GET", "/pages/config", ANYONE),
+        ("GET", "/pages/tx/{tx_hash}", ANYONE),
+        ("POST", "/profiles", {"brand"}),
+    ]
+}
+# Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their
+# letting-in is tested where they are (test_auth, test_privacy, test_brands), not here with dummy ids.
+DESTRUCTIVE = {
+    ("POST", "/auth/logout"),
+    ("DELETE", "/me/data"),
+    ("DELETE", "/auditors/tokens/{token_id}"),
+    ("DELETE", "/brands/{brand_id}/keys/{key_id}"),
+}
+
+
 def test_every_route_states_its_roles() -> None:
-    assert len(ROUTES) > 40
+    stated = {(method, path): roles for method, path, roles in ROUTES}
+    assert len(stated) == len(ROUTES)  # no route listed twice
+    missing, unexpected = sorted(EXPECTED.keys() - stated.keys()), sorted(stated.keys() - EXPECTED.keys())
+    assert not missing and not unexpected, f"routes gone: {missing}; routes not in EXPECTED: {unexpected}"
+    differing = {route: (stated[route], EXPECTED[route]) for route in stated if stated[route] != EXPECTED[route]}
+    assert not differing, differing
+
+
+def test_routes_let_their_own_roles_in(client, tokens) -> None:
+    """A stated role is not refused (401/403): the route's dependencies match what its docstring says."""
+    checked = 0
+    for method, path, allowed in ROUTES:
+        if allowed == ANYONE or (method, path) in DESTRUCTIVE:
+            continue
+        for role in sorted(allowed):
+            response = client.request(method, _url(path), json={}, headers=tokens[role])
+            assert response.status_code not in (401, 403), f"{method} {path} as {role}: {response.text}"
+            checked += 1
+    assert checked >= 50
 
 
 def test_routes_refuse_missing_credentials_and_other_roles(client, tokens) -> None:

@@ -110,7 +110,7 @@ def test_parse_purchase_bad_field_named(engine, brand_id, changes, error) -> Non
     with engine.connect() as conn:
         brands = BrandDirectory(conn)
     with pytest.raises(BadRow) as refused:
-        ingestion.parse_purchase(purchase(1, brand_id, **changes), brands, ingestion._latest())
+        ingestion.parse_purchase(purchase(1, brand_id, **changes), brands, ingestion.Bounds.of())
     assert error in str(refused.value)
 
 
@@ -121,7 +121,7 @@ def test_parse_purchase_missing_field_named(engine, brand_id, missing) -> None:
     row = purchase(1, brand_id)
     del row[missing]
     with pytest.raises(BadRow, match=f"{missing}: is required"):
-        ingestion.parse_purchase(row, brands, ingestion._latest())
+        ingestion.parse_purchase(row, brands, ingestion.Bounds.of())
 
 
 def test_parse_purchase_normalises(engine, brand_id) -> None:
@@ -130,7 +130,7 @@ def test_parse_purchase_normalises(engine, brand_id) -> None:
     row = ingestion.parse_purchase(
         purchase(1, BRAND_ADDRESS.lower(), customer=to_checksum_address(ALICE), external_id=1001, items=None),
         brands,
-        ingestion._latest(),
+        ingestion.Bounds.of(),
     )
     assert row == (ALICE, brand_id, "1001", datetime(2024, 5, 1, 3, tzinfo=UTC), 59_000, "KRW", [])
 
@@ -182,10 +182,11 @@ def test_bulk_duplicates_skipped_within_and_across_uploads(engine, brand_id, mon
     assert count(engine, PurchaseItem) == 4  # items of duplicates are not added again
 
 
-def test_bulk_first_version_of_a_resent_row_stands(engine, brand_id) -> None:
+def test_bulk_resent_row_with_another_body_is_a_conflict_and_the_first_version_stands(engine, brand_id) -> None:
     ingest_bulk(engine, "purchases", "ndjson", [ndjson(purchase(1, brand_id, amount=100))], UNLIMITED)
     report = ingest_bulk(engine, "purchases", "ndjson", [ndjson(purchase(1, brand_id, amount=999))], UNLIMITED)
-    assert report.duplicates == 1
+    assert (report.duplicates, report.conflicts, report.status_code) == (0, 1, 409)
+    assert report.rejected[0]["line"] == 1 and "another amount" in report.rejected[0]["error"]
     with Session(engine) as session:
         assert session.scalars(select(Purchase.amount)).all() == [100]
 

@@ -68,6 +68,16 @@ class Group(ShownCount):
     value: str
 
 
+class AudiencePrivacy(BaseModel):
+    epsilon: float = Field(description="Epsilon this answer cost when it was first given (docs/privacy-audience.md)")
+    repeated: bool = Field(description="True when this query was answered before in this period: the same answer")
+    epsilon_spent: float = Field(description="Epsilon the brand has spent in this period")
+    epsilon_budget: float = Field(description="Epsilon the brand may spend per period")
+    epsilon_left: float
+    period_start: Timestamp
+    period_end: Timestamp = Field(description="New queries are refused (429) until then once the budget is spent")
+
+
 class Audience(BaseModel):
     brand: str
     purpose: str
@@ -80,6 +90,7 @@ class Audience(BaseModel):
     by_tier: list[Group] | None = Field(description="None unless `segment` is among the categories")
     by_category: list[Group] | None = Field(description="None unless `interests` is among the categories")
     by_style: list[Group] | None = Field(description="None unless `styles` is among the categories")
+    privacy: AudiencePrivacy
 
 
 class PurchaseSummary(BaseModel):
@@ -228,7 +239,10 @@ def read_audience(
     style: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     min_interest: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> Audience:
-    """Counts of customers consenting to this purpose and categories now, by segment, tier, interest (brand)."""
+    """Noisy counts of customers consenting to this purpose and categories now, by dimension (brand).
+
+    Each new query spends privacy budget, a repeated one is answered the same; 429 once the budget is spent
+    (docs/privacy-audience.md)."""
     scope = audience.parse_scope(purpose, categories)
     filters = Filters(segment=segment, tier=tier, category=category, style=style, min_interest=min_interest)
     return Audience(**audience.audience(session, settings, chain, brand, scope, filters))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, cast
 
 import anyio.from_thread
-from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from app.api.schemas import DECIMAL_INPUT, DecimalInt, DocumentedRoute, Timestam
 from app.errors import PayloadTooLarge
 from app.models.accounts import Customer
 from app.models.purchases import DEFAULT_CURRENCY, InterestKind
-from app.services import ingestion
+from app.services import ingestion, voids
 from app.services.ingestion import Format
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], route_class=DocumentedRoute, responses=errors(415))
@@ -174,16 +174,20 @@ def _bulk_doc(fields: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-@router.post("/purchases", status_code=201, openapi_extra=_row_doc(PurchaseRow, PURCHASE_EXAMPLE))
+@router.post(
+    "/purchases", status_code=201, openapi_extra=_row_doc(PurchaseRow, PURCHASE_EXAMPLE), responses=errors(409)
+)
 def ingest_purchase(
     *,
     body: Annotated[dict[str, Any], Body()],
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     _: OperatorDep,
 ) -> PurchasePublic:
-    """Records one purchase (operator); 201 if new, 200 with the stored one if its external_id is known."""
-    purchase, items, created = ingestion.ingest_purchase(session, body)
+    """Records one purchase (operator); 201 if new, 200 with the stored one if its external_id is known with
+    the same body, 409 naming the differing fields if with another."""
+    purchase, items, created = ingestion.ingest_purchase(session, body, settings)
     if not created:
         response.status_code = 200
     customer = session.get(Customer, purchase.customer_id)
@@ -196,16 +200,18 @@ def ingest_purchase(
     )
 
 
-@router.post("/events", status_code=201, openapi_extra=_row_doc(EventRow, EVENT_EXAMPLE))
+@router.post("/events", status_code=201, openapi_extra=_row_doc(EventRow, EVENT_EXAMPLE), responses=errors(409))
 def ingest_event(
     *,
     body: Annotated[dict[str, Any], Body()],
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     _: OperatorDep,
 ) -> InterestEventPublic:
-    """Records one interest event (operator); 201 if new, 200 with the stored one if external_id is known."""
-    event, created = ingestion.ingest_event(session, body)
+    """Records one interest event (operator); 201 if new, 200 with the stored one if external_id is known with
+    the same body, 409 naming the differing fields if with another."""
+    event, created = ingestion.ingest_event(session, body, settings)
     if not created:
         response.status_code = 200
     customer = session.get(Customer, event.customer_id)
@@ -251,7 +257,7 @@ async def _ingest_bulk(
     engine = cast(Engine, session.get_bind())  # the request's session is bound to app.state.engine (deps.py)
     session.close()  # the caller is authenticated; no transaction stays open while the upload streams in
     report = await run_in_threadpool(
-        ingestion.ingest_bulk, engine, resource, fmt, _body_chunks(request), settings.max_upload_bytes
+        ingestion.ingest_bulk, engine, resource, fmt, _body_chunks(request), settings.max_upload_bytes, settings
     )
     return JSONResponse(report.as_dict(), status_code=report.status_code)
 
@@ -259,8 +265,10 @@ async def _ingest_bulk(
 _BULK_RULES = (
     "Streamed bulk upload (operator). Good rows are kept and every bad line is reported with its number "
     "and reason (the first 1,000 are "
-    "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate), 422 when none "
-    f"was. Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
+    "listed, `rejected_total` counts all); 200 when any row was good (new or duplicate); when none was, "
+    "409 if some row was a conflict, else 422. A row repeating a stored external_id with another body is "
+    "not stored: its line is listed as a conflict naming the differing fields (`conflicts` counts them). "
+    f"Rows are stored in batches of {ingestion.BATCH_ROWS:,}, one transaction each; rows already "
     "stored (same brand and external_id) count as `duplicates` and are left unchanged, so re-sending an "
     "upload is safe. A body over MAX_UPLOAD_BYTES is refused with 413."
 )
@@ -271,6 +279,7 @@ _BULK_RULES = (
     openapi_extra=_bulk_doc(ingestion.PURCHASE_FIELDS),
     description=_BULK_RULES
     + " CSV: one line per purchase; `items`, when present, is a JSON array of item objects in one cell.",
+    responses=errors(409),
 )
 async def ingest_purchases_bulk(
     *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
@@ -279,9 +288,39 @@ async def ingest_purchases_bulk(
     return await _ingest_bulk(request, session, settings, "purchases")
 
 
-@router.post("/events/bulk", openapi_extra=_bulk_doc(ingestion.EVENT_FIELDS), description=_BULK_RULES)
+@router.post(
+    "/events/bulk", openapi_extra=_bulk_doc(ingestion.EVENT_FIELDS), description=_BULK_RULES, responses=errors(409)
+)
 async def ingest_events_bulk(
     *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
 ) -> JSONResponse:
     """Ingests a streamed upload of interest events, JSON lines or CSV, keeping good rows (operator)."""
     return await _ingest_bulk(request, session, settings, "events")
+
+
+class PurchaseVoidCreate(BaseModel):
+    reason: str = Field(min_length=3, max_length=voids.MAX_REASON, description="Why the purchase is voided")
+
+
+class PurchaseVoidPublic(BaseModel):
+    id: int
+    purchase_id: int
+    reason: str
+    voided_by: str
+    voided_at: Timestamp
+
+
+@router.post("/purchases/{purchase_id}/void", status_code=201, responses=errors(404, 409))
+def void_purchase(
+    *,
+    purchase_id: Annotated[int, Path(ge=1, le=ingestion.MAX_INT)],
+    body: PurchaseVoidCreate,
+    session: SessionDep,
+    operator: OperatorDep,
+) -> PurchaseVoidPublic:
+    """Voids one purchase with a reason (operator): it earns nothing from the next epoch computed on; 409 if
+    voided already."""
+    void = voids.void_purchase(
+        session, purchase_id, reason=body.reason, voided_by=f"api:{operator.label or 'operator'}"
+    )
+    return PurchaseVoidPublic.model_validate(void, from_attributes=True)
