@@ -20,9 +20,8 @@ from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.models.mirror import MirrorAccess
 from app.models.purchases import Purchase
-from app.services import reward_trees
+from app.services import reward_trees, voids
 from app.services.signatures import chain_time
-from app.services import voids
 
 
 def score_history(session: Session, customer: Customer) -> list[tuple[Epoch, EpochScore]]:

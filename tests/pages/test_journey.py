@@ -188,7 +188,9 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
         auditor.locator("#report-body .badge").first.inner_text() in ("verified: no discrepancy",)
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
-    assert auditor.locator("#report-body tbody tr").count() == 6  # consent, epoch_root, proofs, money, mirror, confirmations
+    assert (
+        auditor.locator("#report-body tbody tr").count() == 6
+    )  # consent, epoch_root, proofs, money, mirror, confirmations
     # The full report opens under the pages' policy too (a blob: page inherits it): styled, nothing refused.
     with auditor.context.expect_page() as opened:
         auditor.click("#open-report")
