@@ -33,8 +33,9 @@ from app import db  # noqa: E402
 from app.chain.anvil import start_anvil, stop_anvil  # noqa: E402
 from app.chain.compiler import load_abis  # noqa: E402
 from app.chain.deployment import ensure_deployed  # noqa: E402
+from app.chain.keys import RoleKeys  # noqa: E402
 from app.chain.transactions import Sender  # noqa: E402
-from app.config import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY, Settings  # noqa: E402
+from app.config import Settings  # noqa: E402
 from app.domain import ALL_CATEGORIES, Purpose  # noqa: E402
 from app.main import create_app  # noqa: E402
 
@@ -137,11 +138,11 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             settings = Settings(environment="test", data_dir=Path(tmp), rpc_url=url, start_anvil=False)
             w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
-            operator, relayer = Account.from_key(ANVIL_OPERATOR_KEY), Account.from_key(ANVIL_RELAYER_KEY)
-            deployment, _ = ensure_deployed(w3, operator, relayer.address, settings.deployments_dir)
+            keys = RoleKeys.from_settings(settings)
+            operator = keys.operator
+            deployment, _ = ensure_deployed(w3, keys, settings.deployments_dir, challenge_window=5)
             db.migrate(settings)
             abis = load_abis()
-            token = w3.eth.contract(address=deployment.token, abi=abis["CashbackToken"])
             registry = w3.eth.contract(address=deployment.registry, abi=abis["ConsentRegistry"])
             distributor = w3.eth.contract(address=deployment.distributor, abi=abis["RewardDistributor"])
             brand_key = Account.from_key(keccak(text=f"bench-brand-{args.seed}"))
@@ -154,10 +155,8 @@ def main() -> None:
                 key = client.post(f"/brands/{brand.json()['id']}/keys", json={"label": "bench"}, headers=admin)
                 headers = {"Authorization": f"Bearer {key.json()['key']}"}
                 budget = PRICE * args.limit * (args.queries + 1)
-                Sender(w3, operator).send(token.functions.mint(brand_key.address, budget))
-                own = Sender(w3, brand_key)
-                own.send(token.functions.approve(deployment.distributor, budget))
-                own.send(distributor.functions.deposit(brand_key.address, budget))
+                Sender(w3, operator).send(distributor.functions.fund(brand_key.address, budget, b"\x01" * 32))
+                Sender(w3, brand_key).send(registry.functions.setAccessLimits((budget, 2**96 - 1)))
 
                 t = time.perf_counter()
                 keys = [

@@ -66,26 +66,27 @@ def prepare_chain(settings, brands_keys) -> int:
     from web3 import Web3
 
     from app.chain.deployment import ensure_deployed
+    from app.chain.keys import RoleKeys
     from app.chain.transactions import Sender
-    from app.config import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
     from tests import factories
 
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
-    operator, relayer = Account.from_key(ANVIL_OPERATOR_KEY), Account.from_key(ANVIL_RELAYER_KEY)
-    d, _ = ensure_deployed(w3, operator, relayer.address, settings.deployments_dir)
+    keys = RoleKeys.from_settings(settings)
+    operator = keys.operator
+    d, _ = ensure_deployed(w3, keys, settings.deployments_dir, challenge_window=settings.challenge_window_seconds)
     token, registry, distributor = factories.contracts(w3, d)
     ops = Sender(w3, operator)
     for key in brands_keys:
         w3.provider.make_request("anvil_setBalance", [key.address, hex(10**20)])
         ops.send(registry.functions.registerBrand(key.address))
         budget = 10**15 * UNITS
-        ops.send(token.functions.mint(key.address, budget))
-        own = Sender(w3, key)
-        own.send(token.functions.approve(d.distributor, budget))
-        own.send(distributor.functions.deposit(key.address, budget))
-    # The alternative to one root: a mint per customer. Measure one to a new holder (whole tx gas).
-    mint = ops.send(token.functions.mint(Account.create().address, 12345 * UNITS))
-    return mint.gas_used
+        ops.send(distributor.functions.fund(key.address, budget, b"\x01" * 32))
+    # The alternative to one root: a payment per customer. Measure a transfer to a new holder (whole tx
+    # gas): a brand withdraws some budget, then pays one customer.
+    payer = brands_keys[0]
+    Sender(w3, payer).send(distributor.functions.withdraw(12345 * UNITS, payer.address))
+    paid = Sender(w3, payer).send(token.functions.transfer(Account.create().address, 12345 * UNITS))
+    return paid.gas_used
 
 
 def run_epoch_child(settings_env: dict[str, str]) -> dict:

@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
+from eth_abi import encode as abi_encode
+from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 from web3 import Web3
+from web3.contract import Contract
 from web3.contract.contract import ContractEvent
 
 from app import db
@@ -136,8 +138,36 @@ def _hex(value: Any) -> str:
 # -- decoding that depends on the contracts' event shapes (kept small to adapt easily) ---------
 
 
+def debits_hash(debits: Iterable[tuple[str, int, int]]) -> bytes:
+    """IRewardDistributor's `debitsHash`: keccak256 over each debit's three ABI words, concatenated."""
+    return keccak(b"".join(abi_encode(["address", "uint96", "uint96"], list(d)) for d in debits))
+
+
+def with_published_debits(w3: Web3, distributor: Contract, name: str, args: dict[str, Any], tx_hash: Any) -> dict:
+    """An event's args, for EpochPublished completed with the `debits` of its publishing transaction.
+
+    The event carries only their hash (docs/contracts.md, change 1): the debits are read from the
+    transaction's `publishEpoch` input and checked against it.
+    """
+    if name != "EpochPublished":
+        return args
+    tx = w3.eth.get_transaction(tx_hash)
+    function, inputs = distributor.decode_function_input(tx["input"])
+    if function.fn_name != "publishEpoch" or int(inputs["epoch"]) != int(args["epoch"]):
+        raise ChainMismatch(f"epoch {args['epoch']} was not published by a direct publishEpoch call ({_hex(tx_hash)})")
+    debits = [
+        (str(Web3.to_checksum_address(d[0])), int(d[1]), int(d[2]))
+        if not isinstance(d, Mapping)
+        else (str(Web3.to_checksum_address(d["brand"])), int(d["fromReserve"]), int(d["fromBudget"]))
+        for d in inputs["debits"]
+    ]
+    if debits_hash(debits) != bytes(args["debitsHash"]):
+        raise ChainMismatch(f"the debits of {_hex(tx_hash)} do not hash to epoch {args['epoch']}'s debitsHash")
+    return {**args, "debits": debits}
+
+
 def decode_debits(args: dict[str, Any]) -> list[tuple[str, int, int]]:
-    """[(brand, from reserve, from budget)] of an EpochPublished event's `Debit[] debits`."""
+    """[(brand, from reserve, from budget)] of an EpochPublished event (completed by with_published_debits)."""
     out = []
     for d in args["debits"]:
         brand, from_reserve, from_budget = (
@@ -562,7 +592,10 @@ class Indexer:
                 block_time=datetime.fromtimestamp(int(header["timestamp"]), UTC),
                 tx_hash=_hex(entry["transactionHash"]),
             )
-            events.append(_Event(contract, event.event_name, dict(processed["args"]), ref))
+            args = with_published_debits(
+                w3, self.gateway.distributor, event.event_name, dict(processed["args"]), entry["transactionHash"]
+            )
+            events.append(_Event(contract, event.event_name, args, ref))
         return events, _hex(block(to)["hash"])
 
     def _decoders_of(self, deployment: Deployment) -> dict[tuple[str, bytes], tuple[str, ContractEvent]]:

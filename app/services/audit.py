@@ -24,7 +24,14 @@ from app import db
 from app.analytics.rfm import rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
 from app.chain.gateway import ChainGateway
-from app.chain.indexer import Indexer, decode_claim, decode_debits, decode_epoch, mirror_dump
+from app.chain.indexer import (
+    Indexer,
+    decode_claim,
+    decode_debits,
+    decode_epoch,
+    mirror_dump,
+    with_published_debits,
+)
 from app.chain.merkle import build_tree
 from app.config import Settings
 from app.models.accounts import Brand, Customer
@@ -165,7 +172,13 @@ class ChainReader:
                 ChainEvent(
                     contract=contract,
                     name=str(processed["event"]),
-                    args=dict(processed["args"]),
+                    args=with_published_debits(
+                        self.w3,
+                        self.gateway.distributor,
+                        str(processed["event"]),
+                        dict(processed["args"]),
+                        entry["transactionHash"],
+                    ),
                     block=int(entry["blockNumber"]),
                     log_index=int(entry["logIndex"]),
                     tx_hash=Web3.to_hex(entry["transactionHash"]).lower(),

@@ -39,7 +39,9 @@ def settle_epoch(settings, engine, w3, d, operator, dev_accounts) -> list[LocalA
     for k, account in enumerate(customers):
         who = factories.customer(engine, account.address)
         factories.purchase(engine, who, brand, T0 + timedelta(days=1 + k), 10_000 * (k + 1), f"o-{k}")
-    assert EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch.status == "done"
+    epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
+    assert epoch.status == "done"
+    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))  # claimable from then on
     return customers
 
 
