@@ -373,6 +373,9 @@ class EpochRunner:
             SELECT account, brand, sum(pc) AS pc FROM lines GROUP BY 1, 2 HAVING sum(pc) > 0"""
         )
         owed = con.execute("SELECT brand, CAST(sum(pc) AS VARCHAR) FROM pc_lines GROUP BY 1 ORDER BY 1").fetchall()
+        # Owed beyond what one epoch's debit can carry is bad data, not a short budget: no funding could ever
+        # pay it, so carrying it would hold that brand's customers forever. Stop and name it (void the rows).
+        voids.check_settleable([(brand, int(amount)) for brand, amount in owed])
         shortfalls = self._shortfalls([(brand, int(amount)) for brand, amount in owed])
         con.execute("CREATE OR REPLACE TEMP TABLE short (brand VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE short_budgets (brand VARCHAR, available HUGEINT)")

@@ -31,7 +31,7 @@ from app.chain.deployment import ensure_deployed
 from app.config import Settings
 from app.main import create_app
 from tests.api.json_rules import unsafe_integers, zoneless_times
-from tests.conftest import make_brand, sign_in
+from tests.conftest import TEST_CHALLENGE_WINDOW, make_brand, sign_in
 
 pytestmark = pytest.mark.chain
 
@@ -73,12 +73,16 @@ def test_every_router_documents_its_errors() -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory, anvil_url, w3, operator, relayer, dev_accounts) -> Iterator[tuple[Any, dict]]:
+def fuzzed(tmp_path_factory, anvil_url, w3, role_keys, dev_accounts) -> Iterator[tuple[Any, dict]]:
     """The app with its own data folder and contracts, the schema it publishes and one set of headers per role."""
     s = Settings(
-        environment="test", data_dir=tmp_path_factory.mktemp("fuzz") / "data", rpc_url=anvil_url, start_anvil=False
+        environment="test",
+        data_dir=tmp_path_factory.mktemp("fuzz") / "data",
+        rpc_url=anvil_url,
+        start_anvil=False,
+        challenge_window_seconds=TEST_CHALLENGE_WINDOW,
     )
-    ensure_deployed(w3, operator, relayer.address, s.deployments_dir)
+    ensure_deployed(w3, role_keys, s.deployments_dir, challenge_window=s.challenge_window_seconds)
     app = create_app(s)
     with TestClient(app) as client:
         admin = {"Authorization": f"Bearer {s.admin_key.get_secret_value()}"}

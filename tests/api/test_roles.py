@@ -109,6 +109,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("GET", "/pages/config", ANYONE),
         ("GET", "/pages/tx/{tx_hash}", ANYONE),
         ("POST", "/profiles", {"brand"}),
+        ("GET", "/brands/me/access-limits", {"brand"}),
+        ("POST", "/brands/me/access-limits", {"brand"}),
+        ("POST", "/brands/me/access-limits/typed-data", {"brand"}),
+        ("POST", "/consents/invalidation", {"customer"}),
+        ("POST", "/consents/invalidation/typed-data", {"customer"}),
+        ("GET", "/ledger/epochs/{epoch}/tree", {"auditor", "operator"}),
     ]
 }
 # Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their

@@ -24,7 +24,7 @@ from app.models.consents import ConsentChange
 from app.services.audit import verify
 from app.services.maintenance import run_once
 from tests import factories
-from tests.conftest import free_port, make_brand, sign_in
+from tests.conftest import TEST_CHALLENGE_WINDOW, free_port, make_brand, sign_in
 
 pytestmark = pytest.mark.chain
 
@@ -64,14 +64,20 @@ NOTHING, RELAYER_BUSY, NONCE_TAKEN = "nothing", "the relayer's nonce went to ano
 
 
 @pytest.mark.parametrize("meanwhile", [NOTHING, RELAYER_BUSY, NONCE_TAKEN])
-def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, operator, relayer, dev_accounts, meanwhile) -> None:
+def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, role_keys, relayer, dev_accounts, meanwhile) -> None:
     port = free_port()
     state = tmp_path / "anvil" / "state.json"
     anvil = start_anvil(port, state_file=state)
     url = f"http://127.0.0.1:{port}"
     w3 = Web3(Web3.HTTPProvider(url))
-    settings = Settings(environment="test", data_dir=tmp_path / "data", rpc_url=url, start_anvil=False)
-    deployment, _ = ensure_deployed(w3, operator, relayer.address, settings.deployments_dir)
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        rpc_url=url,
+        start_anvil=False,
+        challenge_window_seconds=TEST_CHALLENGE_WINDOW,
+    )
+    deployment, _ = ensure_deployed(w3, role_keys, settings.deployments_dir, challenge_window=TEST_CHALLENGE_WINDOW)
     customer, brand_account = dev_accounts[0], dev_accounts[5]
     try:
         with TestClient(create_app(settings)) as client:

@@ -45,8 +45,11 @@ def test_large_amounts_stay_on_one_line(live, browser, engine, w3, deployment_of
     wallet.goto(f"{live.url}/wallet")
     wallet.wait_for_selector("body[data-ready=true]")
     address = wallet.locator("#dev-address").inner_text().strip()
-    token, _, _ = factories.contracts(w3, deployment_of(live.settings))
-    Sender(w3, operator).send(token.functions.mint(address, 987_654_321_123 * UNITS // 1000))
+    # CASH is minted only into budgets: a second brand is funded and withdraws to the customer's wallet.
+    payer, balance = dev_accounts[6], 987_654_321_123 * UNITS // 1000
+    factories.funded_brand(engine, w3, deployment_of(live.settings), operator, payer, "Payer", balance)
+    _, _, distributor = factories.contracts(w3, deployment_of(live.settings))
+    Sender(w3, payer).send(distributor.functions.withdraw(balance, address))
     wallet.click("#connect-dev")
     wallet.wait_for_selector("body[data-loaded=true]")
     assert "987,654,321.12" in wallet.locator("#money-stats").inner_text()

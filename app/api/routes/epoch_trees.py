@@ -8,9 +8,10 @@ from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
 from app.api.deps import AuditorDep, SessionDep, SettingsDep
+from app.api.schemas import INT64_MAX, DocumentedRoute, errors
 from app.services import reward_trees
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=DocumentedRoute)
 
 
 @router.get(
@@ -21,12 +22,12 @@ router = APIRouter(prefix="/ledger", tags=["ledger"])
             "description": "`StandardMerkleTree.load(body).root` is the epoch's root on chain",
             "content": {"application/json": {}},
         },
-        404: {"description": "No settled epoch of that number"},
+        **errors(404),
     },
 )
 def read_epoch_tree(
     *,
-    epoch: Annotated[int, Path(ge=1, le=2**63 - 1, description="The epoch's number")],
+    epoch: Annotated[int, Path(ge=1, le=INT64_MAX, description="The epoch's number")],
     session: SessionDep,
     settings: SettingsDep,
     _: AuditorDep,

@@ -6,41 +6,29 @@ Amounts (CASH smallest units) are JSON strings of decimal digits (a JSON integer
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ChainDep, CurrentBrand, CurrentCustomer, SessionDep, SettingsDep
+from app.api.schemas import DecimalInt, DocumentedRoute, Timestamp, TypedDataDocument, errors
 from app.models.signed import SignedRequest
 from app.models.types import Signature
 from app.services import signed_requests
 
-router = APIRouter(tags=["signatures"])
+router = APIRouter(tags=["signatures"], route_class=DocumentedRoute, responses=errors(400, 404, 409))
 
-
-def _units(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise ValueError("must be a non-negative integer of CASH smallest units, as a decimal string")
-
-
-Units = Annotated[
-    int,
-    BeforeValidator(_units),
-    Field(ge=0, lt=2**96, json_schema_extra={"type": "string"}),
-    PlainSerializer(str, return_type=str),
-]
+Units = Annotated[DecimalInt, Field(lt=2**96)]
+"""CASH smallest units as a uint96: a decimal string in JSON (a JSON integer is read too)."""
 
 
 class SignedTypedData(BaseModel):
     request_id: str = Field(description="Send it back with the signature")
-    nonce: int
-    deadline: int = Field(description="Unix seconds; the signature is refused after it")
-    typed_data: dict[str, Any] = Field(description="Sign with eth_signTypedData_v4")
+    nonce: DecimalInt
+    deadline: Timestamp = Field(description="The signature is refused after it")
+    typed_data: TypedDataDocument = Field(description="Sign with eth_signTypedData_v4, exactly as JSON.parse gives it")
 
 
 class SignedSubmission(BaseModel):
@@ -66,12 +54,14 @@ class AccessLimitsRequest(BaseModel):
 class AccessLimitsPublic(BaseModel):
     allowance: Units
     max_price: Units
-    changed_at: datetime | None
+    changed_at: Timestamp | None
 
 
 def _typed(prepared: signed_requests.Prepared) -> SignedTypedData:
     r = prepared.request
-    return SignedTypedData(request_id=r.id, nonce=r.nonce, deadline=r.deadline, typed_data=prepared.typed_data)
+    return SignedTypedData(
+        request_id=r.id, nonce=r.nonce, deadline=datetime.fromtimestamp(r.deadline, UTC), typed_data=prepared.typed_data
+    )
 
 
 def _relayed(request: SignedRequest) -> SignedRelayed:
