@@ -186,7 +186,8 @@ def _reconcile_one(session: Session, chain: ChainGateway, change: ConsentChange)
         if found is not None:
             _record_relayed(session, chain, change, document, *found)
             return result("found")
-        return _fail(session, chain, change, "another change of yours used the same signed nonce first", result)
+        why = "its signed nonce was used or invalidated since (another change of yours, or your invalidation)"
+        return _fail(session, chain, change, why, result)
     latest = int(chain.guard(lambda: chain.w3.eth.get_block("latest"))["timestamp"])
     if max(latest, int(utcnow().timestamp())) >= change.deadline:
         return _fail(session, chain, change, "its signature expired before the chain kept it", result)

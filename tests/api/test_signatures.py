@@ -33,7 +33,13 @@ def test_invalidation_refuses_every_signature_made_before_it(
     headers = sign_in(client, customer)
     held = client.post(
         "/consents/typed-data",
-        json={"action": "grant", "brand": brand["id"], "purpose": "marketing", "categories": ["interests"], "no_end": True},
+        json={
+            "action": "grant",
+            "brand": brand["id"],
+            "purpose": "marketing",
+            "categories": ["interests"],
+            "no_end": True,
+        },
         headers=headers,
     ).json()
     held_signature = "0x" + sign_typed_data(customer.key, held["typed_data"]).hex()  # signed, kept back

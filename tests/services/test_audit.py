@@ -143,7 +143,7 @@ def run_cli(settings, out: Path) -> subprocess.CompletedProcess[str]:
 def test_verify_clean_ledger_after_two_epochs_accesses_and_claims(settings, engine, ledger, tmp_path):
     report = verify(settings, engine)
     assert report["ok"], [c["discrepancies"] for c in report["checks"]]
-    assert [c["status"] for c in report["checks"]] == ["ok"] * 6  # consent, epoch_root, proofs, money, mirror, confirmations
+    assert [c["status"] for c in report["checks"]] == ["ok"] * 6
 
     consent = check(report, "consent")["figures"]
     assert consent["customer_accesses"] == 3 and consent["access_batches"] == 2
