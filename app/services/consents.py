@@ -482,7 +482,7 @@ def _relay(
             "typed data and sign again",
             nonce=change.nonce,
         )
-    await_signing_time(int(document["message"]["signedAt"]))
+    await_signing_time(chain, int(document["message"]["signedAt"]))
     try:
         sent = chain.send(
             _contract_call(chain, change, document, raw),

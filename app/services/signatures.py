@@ -54,15 +54,16 @@ def fresh_timing(chain: ChainGateway, settings: Settings, signer: str, *, after:
     return Timing(signedAt=signed_at, nonce=fresh_nonce(chain, signer), deadline=signed_at + ttl)
 
 
-def await_signing_time(signed_at: int, *, most: float = 3.0) -> None:
-    """Waits until our clock reaches `signedAt` (at most `most` seconds).
+def await_signing_time(chain: ChainGateway, signed_at: int, *, most: float = 3.0) -> None:
+    """Waits until the chain's clock reaches `signedAt` (at most `most` seconds).
 
     A signature made just after a revoke or cutoff is dated one second after it, which may be ahead of
-    the latest block; the next block is stamped with the node's clock, so waiting for that clock to
-    reach `signedAt` keeps the registry from refusing it as SignedInFuture.
+    the latest block. The node's clock is at least the latest block's time and runs with ours, so
+    sleeping the difference is enough; it is the chain's clock that counts, not this machine's (a node's
+    may run ahead, as anvil's does after evm_increaseTime).
     """
-    wait = signed_at - time.time()
+    wait = signed_at - chain_time(chain)
     if wait > most:
-        raise Conflict(f"the signature is dated {signed_at}, {wait:.0f} s from now: ask for new typed data")
+        raise Conflict(f"the signature is dated {signed_at}, {wait} s after the chain's clock: ask for new typed data")
     if wait > 0:
         time.sleep(wait + 0.05)

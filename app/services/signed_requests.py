@@ -104,7 +104,7 @@ def submit(session: Session, chain: ChainGateway, signer: str, request_id: str, 
         if request.kind == SignedKind.INVALIDATE
         else functions.setAccessLimitsBySig(m["brand"], (m["allowance"], m["maxPrice"]), timing(m), raw)
     )
-    await_signing_time(int(m["signedAt"]))
+    await_signing_time(chain, int(m["signedAt"]))
     try:
         sent = chain.send(call, role="relayer")
     except ChainRefused as refused:
