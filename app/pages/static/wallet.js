@@ -72,7 +72,16 @@ function showDevWallet() {
 async function signIn(signer) {
   const issued = await api("/auth/siwe/nonce", { method: "POST", body: { address: signer.address } });
   const signature = await signer.signMessage(issued.message);
-  const session = await api("/auth/siwe/verify", { method: "POST", body: { message: issued.message, signature } });
+  let session;
+  try {
+    session = await api("/auth/siwe/verify", { method: "POST", body: { message: issued.message, signature } });
+  } catch (e) {
+    // explain() reads not_authenticated as an ended session; here the signature itself was refused.
+    if (e && e.code === "not_authenticated") {
+      throw new Error(`Sign-in refused for ${signer.address}: ${e.message}. A smart-contract wallet accepts only the signatures of its owner(s).`);
+    }
+    throw e;
+  }
   sessionStorage.setItem(SESSION, JSON.stringify({ ...session, kind: signer.kind }));
   await enter(signer, session.token);
 }
