@@ -77,9 +77,9 @@ def test_a_grant_lost_in_a_chain_crash_is_reconciled(tmp_path, role_keys, relaye
         start_anvil=False,
         challenge_window_seconds=TEST_CHALLENGE_WINDOW,
     )
-    deployment, _ = ensure_deployed(w3, role_keys, settings.deployments_dir, challenge_window=TEST_CHALLENGE_WINDOW)
     customer, brand_account = dev_accounts[0], dev_accounts[5]
-    try:
+    try:  # from here on the anvil is stopped whatever fails (a leaked one would outlive the test session)
+        deployment, _ = ensure_deployed(w3, role_keys, settings.deployments_dir, challenge_window=TEST_CHALLENGE_WINDOW)
         with TestClient(create_app(settings)) as client:
             admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
             brand, _ = make_brand(client, admin, brand_account, name="Acme")
