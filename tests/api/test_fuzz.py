@@ -36,10 +36,11 @@ from tests.conftest import TEST_CHALLENGE_WINDOW, make_brand, sign_in
 pytestmark = pytest.mark.chain
 
 MAX_EXAMPLES = 12
-ROLES = ("anonymous", "customer", "brand", "auditor")
+# The operator last: its routes may revoke the other roles' keys and tokens.
+ROLES = ("anonymous", "customer", "brand", "auditor", "operator")
 SESSION_ENDING = {"POST /auth/logout", "DELETE /me/data"}
 # Routes each role must have been answered 2xx on at least once (the public ones plus its own).
-ADMITTED = {"anonymous": 4, "customer": 12, "brand": 6, "auditor": 14}
+ADMITTED = {"anonymous": 4, "customer": 12, "brand": 6, "auditor": 14, "operator": 8}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -93,6 +94,7 @@ def fuzzed(tmp_path_factory, anvil_url, w3, role_keys, dev_accounts) -> Iterator
             "customer": sign_in(client, dev_accounts[0]),
             "brand": brand,
             "auditor": {"Authorization": f"Bearer {auditor}"},
+            "operator": admin,
         }
         yield schemathesis.openapi.from_asgi("/openapi.json", app), headers
 
