@@ -238,3 +238,14 @@ def publish_and_finalize(
     pass_challenge_window(w3, distributor.functions.pendingEpoch().call()[2])
     Sender(w3, operator).send(distributor.functions.finalizeEpoch())
     return sent
+
+
+def signed_grant(client, headers: dict[str, str], account: LocalAccount, brand_id: int, **terms: object):  # type: ignore[no-untyped-def]
+    """Asks the API for a grant's typed data (cart, marketing, no end unless `terms` say otherwise) and signs
+    it with `account`'s key: (typed-data answer, the body to POST to /consents)."""
+    request = {"action": "grant", "brand": brand_id, "purpose": "marketing", "categories": ["cart"], "no_end": True}
+    typed = client.post("/consents/typed-data", json=request | terms, headers=headers)
+    assert typed.status_code == 200, typed.text
+    document = typed.json()
+    signature = "0x" + eip712.sign_typed_data(account.key, document["typed_data"]).hex()
+    return document, {"request_id": document["request_id"], "signature": signature}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.chain.eip712 import sign_typed_data
+from tests import factories
 
 pytestmark = pytest.mark.chain
 
@@ -16,15 +16,7 @@ def test_a_grant_relays_while_the_chains_clock_runs_ahead_of_ours(
     w3.provider.make_request("evm_increaseTime", [300])  # type: ignore[arg-type]
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     brand, _ = brand_and_headers
-    typed = client.post(
-        "/consents/typed-data",
-        json={"action": "grant", "brand": brand["id"], "purpose": "marketing", "categories": ["cart"], "no_end": True},
-        headers=customer_headers,
-    )
-    assert typed.status_code == 200, typed.text
-    signature = "0x" + sign_typed_data(dev_accounts[0].key, typed.json()["typed_data"]).hex()
-    relayed = client.post(
-        "/consents", json={"request_id": typed.json()["request_id"], "signature": signature}, headers=customer_headers
-    )
+    _, body = factories.signed_grant(client, customer_headers, dev_accounts[0], brand["id"])
+    relayed = client.post("/consents", json=body, headers=customer_headers)
     assert relayed.status_code == 200, relayed.text
     assert relayed.json()["consent"]["in_force"] is True

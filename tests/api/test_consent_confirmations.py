@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.chain.eip712 import sign_typed_data
 from app.main import create_app
 from app.services.maintenance import run_once
+from tests import factories
 from tests.conftest import make_brand, sign_in
 
 
@@ -17,21 +17,7 @@ def test_a_grant_is_active_only_at_the_configured_confirmations(settings, w3, de
         admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
         brand, _ = make_brand(client, admin, dev_accounts[5], name="Acme")
         headers = sign_in(client, customer)
-        typed = client.post(
-            "/consents/typed-data",
-            json={
-                "action": "grant",
-                "brand": brand["id"],
-                "purpose": "marketing",
-                "categories": ["cart"],
-                "no_end": True,
-            },
-            headers=headers,
-        ).json()
-        body = {
-            "request_id": typed["request_id"],
-            "signature": "0x" + sign_typed_data(customer.key, typed["typed_data"]).hex(),
-        }
+        typed, body = factories.signed_grant(client, headers, customer, brand["id"])
         relayed = client.post("/consents", json=body, headers=headers)
         assert relayed.status_code == 200, relayed.text
         assert relayed.json()["receipt_status"] == "pending"  # mined, not yet 2 blocks deep

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from app.chain.eip712 import sign_typed_data
+from tests import factories
 from tests.conftest import free_port, make_brand, sign_in
 from tests.live import serve
 
@@ -16,21 +16,7 @@ def test_four_concurrent_submits_of_one_signature_relay_it_once(settings, dev_ac
         admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
         brand, _ = make_brand(api, admin, dev_accounts[5], name="Acme")
         headers = sign_in(api, customer)
-        typed = api.post(
-            "/consents/typed-data",
-            json={
-                "action": "grant",
-                "brand": brand["id"],
-                "purpose": "marketing",
-                "categories": ["cart"],
-                "no_end": True,
-            },
-            headers=headers,
-        ).json()
-        body = {
-            "request_id": typed["request_id"],
-            "signature": "0x" + sign_typed_data(customer.key, typed["typed_data"]).hex(),
-        }
+        _, body = factories.signed_grant(api, headers, customer, brand["id"])
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda _: api.post("/consents", json=body, headers=headers), range(4)))
         statuses = sorted(a.status_code for a in answers)
