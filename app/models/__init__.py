@@ -6,6 +6,7 @@ from app.models import (  # noqa: F401
     audience,
     auth,
     consents,
+    crm,
     epochs,
     mirror,
     purchases,

@@ -50,6 +50,7 @@ class Purchase(SQLModel, table=True):
     purchased_at: datetime = Field(sa_column=_aware())
     amount: int = Field(sa_type=BigInteger, ge=0, description="Integer won (smallest unit of `currency`)")
     currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    coupon_code: str | None = Field(default=None, max_length=40, description="A coupon offer's code, if used")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_aware())
 
 
