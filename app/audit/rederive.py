@@ -23,19 +23,9 @@ from app.audit.records import PurchaseRecord, naive_utc
 DAY = pd.Timedelta(days=1)
 QUINTILES = 5
 BIGINT_MAX = 2**63 - 1  # won figures are reported as BIGINT, capped there (display only)
-SCORE_COLUMNS = [
-    "customer_id",
-    "recency_days",
-    "frequency",
-    "monetary_total",
-    "monetary_avg",
-    "r",
-    "f",
-    "m",
-    "segment",
-    "tier",
-    "cashback_bps",
-]
+# The columns app/analytics/rfm.py reports, in its order (the tests compare the two frames whole).
+_MEASURES = ["recency_days", "frequency", "monetary_total", "monetary_avg"]
+SCORE_COLUMNS = ["customer_id", *_MEASURES, "r", "f", "m", "segment", "tier", "cashback_bps"]
 CUT_POINT_COLUMNS = ["measure", "score", "lower_bound", "upper_bound", "customers"]
 
 
