@@ -28,7 +28,7 @@ from app.chain.indexer import (
 )
 from app.config import Settings
 
-__all__ = ["ChainEvent", "ChainReader", "decode_claim", "decode_debits", "decode_epoch", "mirror_dump"]
+__all__ = ["ChainEvent", "ChainGateway", "ChainReader", "decode_claim", "decode_debits", "decode_epoch", "mirror_dump"]
 
 LOG_CHUNK_BLOCKS = 10_000
 _CONTRACTS = ("CashbackToken", "ConsentRegistry", "RewardDistributor")
@@ -118,12 +118,35 @@ class ChainReader:
             self._times[number] = int(block["timestamp"])
         return self._times[number]
 
-    def call(self, contract: str, function: str, *args: Any, block: int) -> Any:
-        fn = getattr(self.gateway.contract(contract).functions, function)(*args)  # type: ignore[arg-type]
-        return self.gateway.call(fn, block=block)
+    # State at one block, one method per figure the checks compare (addresses in any case).
+
+    def vault(self, *, block: int) -> str:
+        return str(self._call("RewardDistributor", "vault", block=block)).lower()
+
+    def budget_of(self, brand: str, *, block: int) -> int:
+        return int(self._call("RewardDistributor", "budgetOf", Web3.to_checksum_address(brand), block=block))
+
+    def reserved_of(self, brand: str, *, block: int) -> int:
+        return int(self._call("RewardDistributor", "reservedOf", Web3.to_checksum_address(brand), block=block))
+
+    def claimed(self, account: str, *, block: int) -> int:
+        return int(self._call("RewardDistributor", "claimed", Web3.to_checksum_address(account), block=block))
+
+    def total_allocated(self, *, block: int) -> int:
+        return int(self._call("RewardDistributor", "totalAllocated", block=block))
+
+    def total_funded(self, *, block: int) -> int:
+        return int(self._call("RewardDistributor", "totalFunded", block=block))
 
     def balance_of(self, holder: str, *, block: int) -> int:
-        return int(self.call("CashbackToken", "balanceOf", Web3.to_checksum_address(holder), block=block))
+        return int(self._call("CashbackToken", "balanceOf", Web3.to_checksum_address(holder), block=block))
+
+    def total_supply(self, *, block: int) -> int:
+        return int(self._call("CashbackToken", "totalSupply", block=block))
+
+    def _call(self, contract: str, function: str, *args: Any, block: int) -> Any:
+        fn = getattr(self.gateway.contract(contract).functions, function)(*args)  # type: ignore[arg-type]
+        return self.gateway.call(fn, block=block)
 
     def reindex(self, settings: Settings, to_block: int) -> dict[str, list[dict]]:
         """The mirror tables a fresh index of the chain gives, in a scratch SQLite database, up to `to_block`."""

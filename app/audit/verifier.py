@@ -7,14 +7,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth_utils import to_checksum_address
 from sqlalchemy import Engine
 
 from app import db
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
-from app.audit.chain import ChainEvent, ChainReader, connect
+from app.audit.chain import ChainEvent, ChainGateway, ChainReader, connect
 from app.audit.checks.confirmations import check_confirmations
 from app.audit.checks.consent import check_consents
 from app.audit.checks.epoch_root import check_epoch_roots
@@ -23,9 +23,6 @@ from app.audit.checks.money import check_money
 from app.audit.checks.proofs import check_proof_files
 from app.audit.report import OK, REPORT_VERSION, CheckResult, reports_dir, write_report
 from app.config import Settings
-
-if TYPE_CHECKING:
-    from app.chain.gateway import ChainGateway
 
 
 class Verifier:
@@ -60,7 +57,7 @@ class Verifier:
         head = chain.head()
         events = chain.events(head)
         d = chain.deployment
-        vault = str(chain.call("RewardDistributor", "vault", block=head)).lower()
+        vault = chain.vault(block=head)
         latest: dict[str, int] = {}
         checks = [
             self._guarded(

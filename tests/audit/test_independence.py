@@ -151,7 +151,7 @@ LOADER = {"ProgrammeRules", "Scheme", "default_rules", "rules_hash"}  # rules as
 
 @pytest.fixture()
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph("app")
+    return grimp.build_graph("app", cache_dir=None)
 
 
 @pytest.mark.parametrize("forbidden", FORBIDDEN)
@@ -172,3 +172,15 @@ def test_the_audit_reads_only_the_rules_loader_from_the_analytics(graph) -> None
             for detail in graph.get_import_details(importer=module, imported=imported):
                 names = detail["line_contents"].split(" import ", 1)[1].split(",")
                 assert {n.strip() for n in names} <= LOADER, detail
+
+
+def test_only_the_audits_chain_module_reads_the_chain() -> None:
+    graph = grimp.build_graph("app", include_external_packages=True, cache_dir=None)
+    for module in sorted(graph.find_descendants("app.audit")):
+        chain_imports = {
+            m for m in graph.find_modules_directly_imported_by(module) if m == "web3" or m.startswith("app.chain.")
+        }
+        allowed = {"app.chain.proofs"} if module == "app.audit.records" else set()  # the proof files' reader
+        if module == "app.audit.chain":
+            continue
+        assert chain_imports <= allowed, f"{module} reads the chain past app/audit/chain.py: {chain_imports}"

@@ -104,7 +104,7 @@ def check_money(
     brands_rows = []
     budgets_total = 0
     for brand in sorted(set(deposits) | set(withdrawals) | set(debits)):
-        budget = int(chain.call("RewardDistributor", "budgetOf", to_checksum_address(brand), block=head))
+        budget = chain.budget_of(brand, block=head)
         budgets_total += budget
         row = {
             "brand": to_checksum_address(brand),
@@ -122,7 +122,7 @@ def check_money(
                 f"deposits {deposits[brand]} != withdrawals {withdrawals[brand]} + debits "
                 f"{debits[brand]} + budgetOf {budget} at block {head}",
             )
-        on_reserve = int(chain.call("RewardDistributor", "reservedOf", row["brand"], block=head))
+        on_reserve = chain.reserved_of(brand, block=head)
         row["reserved"] = on_reserve
         if on_reserve != reserved[brand]:
             result.fail(
@@ -142,12 +142,12 @@ def check_money(
     # Published totals = claimed + claimable. The distributor holds exactly the released epoch totals
     # minus the claims, plus what reached it otherwise: the deployment's 1-unit seed and any direct
     # ERC-20 transfer (a "donation" nobody can claim). Those are counted from the Transfer events.
-    distributor_balance = int(chain.call("CashbackToken", "balanceOf", to_checksum_address(distributor), block=head))
+    distributor_balance = chain.balance_of(distributor, block=head)
     claimed_total = sum(c[0] for c in claims.values())
     outside = into_distributor - from_vault_to_distributor  # seed + donations
     donations = outside - DEPLOYMENT_SEED
     claimable = distributor_balance - outside
-    allocated = int(chain.call("RewardDistributor", "totalAllocated", block=head))
+    allocated = chain.total_allocated(block=head)
     # Only finalised epochs reach the distributor; a pending one's total stays in the vault.
     pending = totals - finalized
     if finalized != claimed_total + claimable:
@@ -186,7 +186,7 @@ def check_money(
             str(outside),
             "the deployment seed never reached the distributor",
         )
-    vault_balance = int(chain.call("CashbackToken", "balanceOf", to_checksum_address(vault), block=head))
+    vault_balance = chain.balance_of(vault, block=head)
     vault_donations = into_vault - sum(deposits.values())
     if vault_balance != budgets_total + pending + vault_donations:
         result.fail(
@@ -198,7 +198,7 @@ def check_money(
         )
     # Money is only created by funding (the only mint), and all of it is somewhere: claimed, allocated
     # and unclaimed, in a pending epoch, in a budget, or withdrawn (and returned) to its brand.
-    total_funded = int(chain.call("RewardDistributor", "totalFunded", block=head))
+    total_funded = chain.total_funded(block=head)
     if not total_funded == funded == mints:
         result.fail(
             {"contract": "RewardDistributor", "field": "totalFunded"},
@@ -217,7 +217,7 @@ def check_money(
         )
 
     # Token: supply = mints - burns, and every holder's balance is what the transfers leave it.
-    supply = int(chain.call("CashbackToken", "totalSupply", block=head))
+    supply = chain.total_supply(block=head)
     if supply != mints - burns:
         result.fail(
             {"contract": "CashbackToken", "field": "totalSupply"},
@@ -228,7 +228,7 @@ def check_money(
     holders = sorted(a for a, b in balances.items() if b != 0 or a in (distributor, vault))
     checked = 0
     for holder in holders[:MAX_BALANCE_CALLS]:
-        on_chain = int(chain.call("CashbackToken", "balanceOf", to_checksum_address(holder), block=head))
+        on_chain = chain.balance_of(holder, block=head)
         checked += 1
         if on_chain != balances[holder]:
             result.fail(
@@ -247,7 +247,7 @@ def check_money(
 
     # Claims: claimed(account) <= the latest cumulative amount recomputed from the records.
     for account, (amount_sum, last) in sorted(claims.items()):
-        on_chain = int(chain.call("RewardDistributor", "claimed", to_checksum_address(account), block=head))
+        on_chain = chain.claimed(account, block=head)
         record = {"account": to_checksum_address(account)}
         if on_chain != last or amount_sum != last:
             result.fail(
