@@ -50,6 +50,7 @@ class EpochPublished:
     finalises_at: int
     tx_hash: str
     block: int
+    debits: tuple[Debit, ...] = ()  # from the publishing transaction (the event holds only their hash)
 
 
 class RewardDistributorClient(ContractClient):

@@ -19,6 +19,7 @@ from web3 import Web3
 from web3.contract.contract import ContractEvent
 
 from app.chain.deployment import Deployment
+from app.chain.distributor import Debit, EpochPublished
 from app.chain.gateway import ChainGateway
 from app.errors import ChainMismatch
 
@@ -126,6 +127,24 @@ def decode_epoch(args: dict[str, Any]) -> tuple[int, str, str, int, list[tuple[s
     """(epoch, root, commitment, total, [(brand, amount debited)]) of an EpochPublished event."""
     debits = [(brand, reserve + budget) for brand, reserve, budget in decode_debits(args)]
     return int(args["epoch"]), _hex(args["root"]), _hex(args["commitment"]), int(args["total"]), debits
+
+
+def epochs_published(events: Iterable[ChainEvent]) -> list[EpochPublished]:
+    """The EpochPublished events among `events`, typed, with their debits, in chain order."""
+    return [
+        EpochPublished(
+            int(e.args["epoch"]),
+            _hex(e.args["root"]),
+            _hex(e.args["commitment"]),
+            int(e.args["total"]),
+            int(e.args["finalisesAt"]),
+            e.tx_hash,
+            e.block,
+            tuple(Debit(*d) for d in decode_debits(e.args)),
+        )
+        for e in events
+        if (e.contract, e.name) == ("RewardDistributor", "EpochPublished")
+    ]
 
 
 def decode_claim(args: dict[str, Any]) -> tuple[str, int, int]:

@@ -396,22 +396,21 @@ def _relay(
             error=refused.name,
         ) from refused
     except (errors.GrantSignedBeforeRevoke, errors.SignatureInvalidated, errors.NonceAlreadyUsed) as refused:
+        # A later act of the customer outran this signature.
+        if isinstance(refused, errors.GrantSignedBeforeRevoke):
+            why = "the consent was revoked after this grant was signed, and a revoke wins"
+        elif isinstance(refused, errors.SignatureInvalidated):
+            why = "you invalidated your signatures made up to a time after this one was made"
+        else:
+            why = "its nonce was used or invalidated"
         raise Conflict(
-            f"the registry refused the signature ({refused.name}): {_OUTRUN[refused.name]}; ask for new typed "
-            "data and sign again",
+            f"the registry refused the signature ({refused.name}): {why}; ask for new typed data and sign again",
             error=refused.name,
             refusal=refused.detail,
         ) from refused
 
     return _record_relayed(session, chain, change, document, sent.tx_hash, sent.block_number)
 
-
-# Refusals meaning a later act of the customer outran this signature.
-_OUTRUN = {
-    "GrantSignedBeforeRevoke": "the consent was revoked after this grant was signed, and a revoke wins",
-    "SignatureInvalidated": "you invalidated your signatures made up to a time after this one was made",
-    "NonceAlreadyUsed": "its nonce was used or invalidated",
-}
 
 _EVENTS: dict[ConsentAction, ConsentChangeKind] = {
     ConsentAction.GRANT: "granted",

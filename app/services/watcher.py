@@ -22,8 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from app.analytics.rules import ProgrammeRules
-from app.chain.distributor import Debit
-from app.chain.events import decode_debits, read_events
+from app.chain.events import ChainEvent, epochs_published, read_events
 from app.chain.gateway import ChainGateway
 from app.config import Settings
 from app.errors import ChainRefused, ChainUnavailable
@@ -100,17 +99,12 @@ class Watcher:
         self._judged[(number, root)] = verdict
         return verdict
 
-    def _veto(self, number: int, root: str, finalises_at: datetime, events: list, wrong: list[str]) -> Verdict:
-        published = [
-            e
-            for e in events
-            if e.name == "EpochPublished"
-            and int(e.args["epoch"]) == number
-            and "0x" + bytes(e.args["root"]).hex() == root
-        ]
-        debits = [Debit(*d) for d in decode_debits(published[-1].args)]
+    def _veto(
+        self, number: int, root: str, finalises_at: datetime, events: list[ChainEvent], wrong: list[str]
+    ) -> Verdict:
+        published = [e for e in epochs_published(events) if (e.epoch, e.root) == (number, root)]
         try:
-            sent = self.gateway.distributor.veto_epoch(number, debits)
+            sent = self.gateway.distributor.veto_epoch(number, published[-1].debits)
         except ChainRefused as refused:
             return Verdict(number, root, finalises_at, False, evidence=[*wrong, f"veto refused: {refused.message}"])
         log.warning("vetoed epoch %d root %s: %s", number, root, "; ".join(wrong))
