@@ -103,13 +103,18 @@ class ContractErrors:
 
     @property
     def names(self) -> frozenset[str]:
-        abis = load_abis()
-        return frozenset(item["name"] for c in self._contracts for item in abis[c] if item.get("type") == "error")
+        return _error_names(self._contracts)
 
     def __getattr__(self, name: str) -> type[ContractRevert]:
         if name.startswith("_") or name not in self.names:
             raise AttributeError(f"{' / '.join(self._contracts)} declares no error {name!r}")
         return error_class(name)
+
+
+@lru_cache
+def _error_names(contracts: tuple[str, ...]) -> frozenset[str]:
+    abis = load_abis()
+    return frozenset(item["name"] for c in contracts for item in abis[c] if item.get("type") == "error")
 
 
 def decode_revert(data: str | bytes | None) -> ContractRevert | None:
