@@ -12,14 +12,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 from fastapi.testclient import TestClient
 from rich.console import Console
 
+from app.chain.addresses import keccak256
 from app.chain.eip712 import sign_typed_data
+from app.chain.keys import LocalAccount, account_from_key, sign_text
 from app.config import Settings
 
 BRANDS = [("Maison Lumiere", "fashion"), ("Hanok Living", "home"), ("Seoul Sports", "sports")]
@@ -36,7 +34,7 @@ UNITS = 10**18
 
 def demo_key(label: str) -> LocalAccount:
     """A fixed development key for a demo actor."""
-    return Account.from_key(keccak(text=f"ledger-demo:{label}"))
+    return account_from_key(keccak256(f"ledger-demo:{label}"))
 
 
 @dataclass
@@ -184,7 +182,7 @@ def _fund(gateway, brands: list[str], amount: int) -> None:  # type: ignore[no-u
     """The operator funds each brand's budget (as when a brand pays the programme): minted into the vault."""
     distributor = gateway.distributor
     for brand in brands:
-        gateway.send(distributor.functions.fund(brand, amount, keccak(text=f"demo payment {brand}")), role="operator")
+        distributor.fund(brand, amount, keccak256(f"demo payment {brand}"))
 
 
 def _allow(api: TestClient, headers: dict[str, str], account: LocalAccount, allowance: int) -> None:
@@ -205,7 +203,7 @@ def _allow(api: TestClient, headers: dict[str, str], account: LocalAccount, allo
 
 def _sign_in(api: TestClient, account: LocalAccount) -> dict[str, str]:
     message = _ok(api.post("/auth/siwe/nonce", json={"address": account.address}))["message"]
-    signature = "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+    signature = "0x" + sign_text(account, message).hex()
     token = _ok(api.post("/auth/siwe/verify", json={"message": message, "signature": signature}))["token"]
     return {"Authorization": f"Bearer {token}"}
 

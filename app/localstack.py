@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from subprocess import Popen
 
 from rich.console import Console
-from web3 import Web3
 
 from app.chain.anvil import rpc_alive, start_anvil, stop_anvil
-from app.chain.deployment import Deployment, ensure_deployed
+from app.chain.deployment import Deployment, ensure_deployed_at
 from app.chain.keys import RoleKeys
 from app.config import Settings
 
@@ -23,7 +22,6 @@ console = Console(soft_wrap=True)
 class LocalChain:
     """A chain the stack uses, and the anvil process it started (None if one was already running)."""
 
-    w3: Web3
     deployment: Deployment
     created: bool
     anvil: Popen[bytes] | None
@@ -43,14 +41,13 @@ def bring_up_chain(settings: Settings) -> LocalChain:
         )
     else:
         console.print(f"using the chain already answering at {settings.rpc_url}")
-    w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
-    deployment, created = ensure_deployed(
-        w3,
+    deployment, created = ensure_deployed_at(
+        settings.rpc_url,
         RoleKeys.from_settings(settings),
         settings.deployments_dir,
         challenge_window=settings.challenge_window_seconds,
     )
-    return LocalChain(w3, deployment, created, process)
+    return LocalChain(deployment, created, process)
 
 
 def print_deployment(chain: LocalChain, settings: Settings) -> None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs every test: forge (unit, fuzz, invariant), slither, ruff, mypy, pytest.
+# Sets everything up, then runs every test: forge (unit, fuzz, invariant), slither, ruff, mypy, import-linter, pytest.
 # FOUNDRY_PROFILE=deep scripts/test.sh runs deeper fuzzing (not what CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,9 @@ step "ruff"
 
 step "mypy"
 .venv/bin/mypy app
+
+step "import-linter (the layer contract, .importlinter)"
+.venv/bin/lint-imports
 
 step "pytest"
 .venv/bin/pytest "$@"

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eth_utils import to_checksum_address
 from sqlalchemy import Engine
 
 from app import db
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
-from app.audit.chain import ChainEvent, ChainGateway, ChainReader, connect
+from app.audit.chain import ChainEvent, ChainGateway, ChainReader, checksum, connect
 from app.audit.checks.confirmations import check_confirmations
 from app.audit.checks.consent import check_consents
 from app.audit.checks.epoch_root import check_epoch_roots
@@ -105,7 +104,7 @@ class Verifier:
                 "token": d.token,
                 "registry": d.registry,
                 "distributor": d.distributor,
-                "vault": to_checksum_address(vault),
+                "vault": checksum(vault),
                 "events": dict(sorted(counts.items())),
             },
             "rules_hash": rules_hash(self.rules),

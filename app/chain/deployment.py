@@ -157,3 +157,10 @@ def ensure_deployed(w3: Web3, keys: RoleKeys, store_dir: Path, *, challenge_wind
     tmp.write_text(json.dumps(asdict(fresh), indent=2) + "\n")
     tmp.replace(path)
     return fresh, True
+
+
+def ensure_deployed_at(
+    rpc_url: str, keys: RoleKeys, store_dir: Path, *, challenge_window: int
+) -> tuple[Deployment, bool]:
+    """`ensure_deployed` on the chain answering at `rpc_url`."""
+    return ensure_deployed(Web3(Web3.HTTPProvider(rpc_url)), keys, store_dir, challenge_window=challenge_window)

@@ -8,6 +8,9 @@ chunk twice), inserts the event rows and updates the derived current-state rows 
 A crash therefore leaves either the whole chunk with its cursor or neither. `rebuild()` deletes every
 mirror row and the cursor and indexes again from the deployment block, producing identical rows.
 
+Reading and decoding the logs is app/chain/events.py's (the audit reads through it too); writing the
+rows is app/chain/mirror.py's.
+
 Safety. A different chain behind the same RPC URL (another chain id, another block at the height
 where the contracts were deployed, or other contract addresses) stops the indexer with ChainMismatch
 instead of mixing two chains. The chain's identity is the hash of the deployment block rather than
@@ -23,54 +26,53 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from eth_abi import encode as abi_encode
-from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 from web3 import Web3
-from web3.contract import Contract
-from web3.contract.contract import ContractEvent
 
 from app import db
 from app.chain.deployment import Deployment, block_hash, genesis_hash
+from app.chain.events import (
+    ChainEvent,
+    ChainReorganized,
+    EventReader,
+    debits_hash,
+    decode_claim,
+    decode_debits,
+    decode_epoch,
+    with_published_debits,
+)
 from app.chain.gateway import ChainGateway
+from app.chain.mirror import HANDLERS, Applier
 from app.config import Settings
 from app.errors import ChainMismatch, ChainUnavailable
 from app.models.accounts import utcnow
-from app.models.mirror import (
-    MIRROR_TABLES,
-    IndexerCursor,
-    MirrorAccess,
-    MirrorBrand,
-    MirrorBrandEvent,
-    MirrorBudgetEvent,
-    MirrorClaim,
-    MirrorConsent,
-    MirrorConsentEvent,
-    MirrorEpoch,
-    MirrorEpochDebit,
-    MirrorEpochOutcome,
-    MirrorSkippedAccess,
-    MirrorTransfer,
-)
+from app.models.mirror import MIRROR_TABLES, IndexerCursor
 
 log = logging.getLogger(__name__)
 
 CHUNK_BLOCKS = 2_000
-ZERO_HASH = "0x" + "00" * 32
-_CONTRACTS = ("CashbackToken", "ConsentRegistry", "RewardDistributor")
-
-
-class ChainReorganized(ChainMismatch):
-    """A block the indexer already applied is no longer on the chain (a reorg deeper than confirmations)."""
-
-    code = "chain_reorganized"
+# Re-exported for the audit, which reads these until it moves onto `events.read_events`.
+__all__ = [
+    "ChainReorganized",
+    "IndexReport",
+    "Indexer",
+    "IndexerStatus",
+    "catch_up",
+    "debits_hash",
+    "decode_claim",
+    "decode_debits",
+    "decode_epoch",
+    "mirror_dump",
+    "read_status",
+    "refresh_mirror",
+    "with_published_debits",
+]
 
 
 class _CursorMoved(Exception):
@@ -101,328 +103,6 @@ class IndexerStatus:
     chain_head: int | None
     confirmations: int
     lag: int | None  # chain head minus indexed block (None when either is unknown)
-
-
-@dataclass(frozen=True)
-class _Ref:
-    """Where an event sits on chain."""
-
-    block_number: int
-    log_index: int
-    block_hash: str
-    block_time: datetime
-    tx_hash: str
-
-    def columns(self) -> dict[str, Any]:
-        return {
-            "block_number": self.block_number,
-            "log_index": self.log_index,
-            "block_hash": self.block_hash,
-            "block_time": self.block_time,
-            "tx_hash": self.tx_hash,
-        }
-
-
-@dataclass(frozen=True)
-class _Event:
-    contract: str
-    name: str
-    args: dict[str, Any]
-    ref: _Ref
-
-
-def _hex(value: Any) -> str:
-    return Web3.to_hex(value).lower()
-
-
-# -- decoding that depends on the contracts' event shapes (kept small to adapt easily) ---------
-
-
-def debits_hash(debits: Iterable[tuple[str, int, int]]) -> bytes:
-    """IRewardDistributor's `debitsHash`: keccak256 over each debit's three ABI words, concatenated."""
-    return keccak(b"".join(abi_encode(["address", "uint96", "uint96"], list(d)) for d in debits))
-
-
-def with_published_debits(w3: Web3, distributor: Contract, name: str, args: dict[str, Any], tx_hash: Any) -> dict:
-    """An event's args, for EpochPublished completed with the `debits` of its publishing transaction.
-
-    The event carries only their hash (docs/contracts.md, change 1): the debits are read from the
-    transaction's `publishEpoch` input and checked against it.
-    """
-    if name != "EpochPublished":
-        return args
-    tx = w3.eth.get_transaction(tx_hash)
-    function, inputs = distributor.decode_function_input(tx["input"])
-    if function.fn_name != "publishEpoch" or int(inputs["epoch"]) != int(args["epoch"]):
-        raise ChainMismatch(f"epoch {args['epoch']} was not published by a direct publishEpoch call ({_hex(tx_hash)})")
-    debits = [
-        (str(Web3.to_checksum_address(d[0])), int(d[1]), int(d[2]))
-        if not isinstance(d, Mapping)
-        else (str(Web3.to_checksum_address(d["brand"])), int(d["fromReserve"]), int(d["fromBudget"]))
-        for d in inputs["debits"]
-    ]
-    if debits_hash(debits) != bytes(args["debitsHash"]):
-        raise ChainMismatch(f"the debits of {_hex(tx_hash)} do not hash to epoch {args['epoch']}'s debitsHash")
-    return {**args, "debits": debits}
-
-
-def decode_debits(args: dict[str, Any]) -> list[tuple[str, int, int]]:
-    """[(brand, from reserve, from budget)] of an EpochPublished event (completed by with_published_debits)."""
-    out = []
-    for d in args["debits"]:
-        brand, from_reserve, from_budget = (
-            (d["brand"], d["fromReserve"], d["fromBudget"]) if isinstance(d, Mapping) else tuple(d)
-        )
-        out.append((str(Web3.to_checksum_address(brand)), int(from_reserve), int(from_budget)))
-    return out
-
-
-def decode_epoch(args: dict[str, Any]) -> tuple[int, str, str, int, list[tuple[str, int]]]:
-    """(epoch, root, commitment, total, [(brand, amount debited)]) of an EpochPublished event."""
-    debits = [(brand, reserve + budget) for brand, reserve, budget in decode_debits(args)]
-    return int(args["epoch"]), _hex(args["root"]), _hex(args["commitment"]), int(args["total"]), debits
-
-
-def decode_claim(args: dict[str, Any]) -> tuple[str, int, int]:
-    """(account, amount, cumulative amount) of a Claimed event."""
-    return args["account"], int(args["amount"]), int(args["cumulativeAmount"])
-
-
-# -- applying events to the mirror ---------------------------------------------------------------
-
-
-class _Applier:
-    """Writes one chunk's events into a session, in chain order, keeping derived state in step."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self._state: dict[tuple[type[SQLModel], tuple[Any, ...]], Any] = {}
-
-    def _get(self, model: type[SQLModel], key: tuple[Any, ...]) -> Any:
-        cache_key = (model, key)
-        if cache_key not in self._state:
-            self._state[cache_key] = self.session.get(model, key)
-        return self._state[cache_key]
-
-    def _put(self, model: type[SQLModel], key: tuple[Any, ...], row: Any) -> None:
-        self._state[(model, key)] = row
-        self.session.add(row)
-
-    def apply(self, event: _Event) -> None:
-        handler = _HANDLERS.get((event.contract, event.name))
-        if handler is not None:
-            handler(self, event.args, event.ref)
-
-    # ConsentRegistry
-
-    def brand_changed(self, args: dict[str, Any], ref: _Ref, registered: bool) -> None:
-        brand = args["brand"]
-        kind = "registered" if registered else "deregistered"
-        self.session.add(MirrorBrandEvent(**ref.columns(), kind=kind, brand=brand))
-        row = self._get(MirrorBrand, (brand,))
-        if row is None:
-            row = MirrorBrand(
-                brand=brand,
-                registered=registered,
-                first_registered_block=ref.block_number,
-                updated_block=ref.block_number,
-                updated_log_index=ref.log_index,
-            )
-            self._put(MirrorBrand, (brand,), row)
-            return
-        row.registered = registered
-        row.updated_block, row.updated_log_index = ref.block_number, ref.log_index
-        self.session.add(row)
-
-    def consent_event(self, kind: str, args: dict[str, Any], ref: _Ref) -> None:
-        customer, brand, purpose = args["customer"], args["brand"], int(args["purpose"])
-        self.session.add(
-            MirrorConsentEvent(
-                **ref.columns(),
-                kind=kind,
-                customer=customer,
-                brand=brand,
-                purpose=purpose,
-                categories=args.get("categories"),
-                expires_at=args.get("expiresAt"),
-                price=args.get("price"),
-                receipt_hash=_hex(args["receiptHash"]) if "receiptHash" in args else None,
-                notice_hash=_hex(args["noticeHash"]) if "noticeHash" in args else None,
-                signed_at=args.get("signedAt", args.get("revokedAt")),
-                nonce=int(args["nonce"]),
-            )
-        )
-        key = (customer, brand, purpose)
-        row = self._get(MirrorConsent, key)
-        if row is None:
-            # A revoke is recorded even where no consent is in force: it bars grants signed until then.
-            if kind == "narrowed":
-                raise RuntimeError(f"mirror out of step: {kind} {key} was never granted; rebuild")
-            row = MirrorConsent(
-                customer=customer,
-                brand=brand,
-                purpose=purpose,
-                status="active",
-                categories=0,
-                granted_at=0,
-                expires_at=0,
-                price=0,
-                receipt_hash=ZERO_HASH,
-                notice_hash=ZERO_HASH,
-                nonce=0,
-                updated_block=0,
-                updated_log_index=0,
-                updated_tx_hash=ZERO_HASH,
-            )
-            self._put(MirrorConsent, key, row)
-        if kind == "granted":
-            row.status = "active"
-            row.categories = int(args["categories"])
-            row.granted_at = int(ref.block_time.timestamp())
-            row.expires_at = int(args["expiresAt"])
-            row.price = int(args["price"])
-            row.receipt_hash = _hex(args["receiptHash"])
-            row.notice_hash = _hex(args["noticeHash"])
-        elif kind == "narrowed":
-            row.categories = int(args["categories"])
-            row.expires_at = int(args["expiresAt"])
-        else:  # revoked: the contract deletes the consent, so its terms read back as zero
-            row.status = "revoked"
-            row.categories = row.granted_at = row.expires_at = row.price = 0
-            row.receipt_hash = row.notice_hash = ZERO_HASH
-        row.nonce = int(args["nonce"])
-        row.updated_block, row.updated_log_index, row.updated_tx_hash = (
-            ref.block_number,
-            ref.log_index,
-            ref.tx_hash,
-        )
-        self.session.add(row)
-
-    def access_recorded(self, args: dict[str, Any], ref: _Ref) -> None:
-        customers, prices = list(args["customers"]), list(args["prices"])
-        for position, (customer, price) in enumerate(zip(customers, prices, strict=True)):
-            self.session.add(
-                MirrorAccess(
-                    **ref.columns(),
-                    position=position,
-                    brand=args["brand"],
-                    purpose=int(args["purpose"]),
-                    request_id=_hex(args["requestId"]),
-                    categories=int(args["categories"]),
-                    customer=customer,
-                    price=int(price),
-                    batch_size=len(customers),
-                    batch_total=int(args["total"]),
-                )
-            )
-
-    def access_skipped(self, args: dict[str, Any], ref: _Ref) -> None:
-        for position, (customer, reason) in enumerate(zip(args["customers"], args["reasons"], strict=True)):
-            self.session.add(
-                MirrorSkippedAccess(
-                    **ref.columns(),
-                    position=position,
-                    brand=args["brand"],
-                    purpose=int(args["purpose"]),
-                    request_id=_hex(args["requestId"]),
-                    customer=customer,
-                    reason=int(reason),
-                )
-            )
-
-    # RewardDistributor
-
-    def budget_event(self, kind: str, args: dict[str, Any], ref: _Ref) -> None:
-        counterparty = {"funded": args.get("funder"), "deposited": args.get("from"), "withdrawn": args.get("to")}
-        self.session.add(
-            MirrorBudgetEvent(
-                **ref.columns(),
-                kind=kind,
-                brand=args["brand"],
-                counterparty=args["brand"] if kind == "returned" else counterparty.get(kind),
-                amount=int(args["amount"]),
-                reserved=int(args["reserved"]) if "reserved" in args else None,
-                reference=_hex(args["reference"]) if "reference" in args else None,
-            )
-        )
-
-    def epoch_published(self, args: dict[str, Any], ref: _Ref) -> None:
-        epoch, root, commitment, total = (
-            int(args["epoch"]),
-            _hex(args["root"]),
-            _hex(args["commitment"]),
-            int(args["total"]),
-        )
-        self.session.add(
-            MirrorEpoch(
-                **ref.columns(),
-                epoch=epoch,
-                root=root,
-                commitment=commitment,
-                total=total,
-                finalises_at=int(args["finalisesAt"]),
-            )
-        )
-        for position, (brand, from_reserve, from_budget) in enumerate(decode_debits(args)):
-            self.session.add(
-                MirrorEpochDebit(
-                    block_number=ref.block_number,
-                    log_index=ref.log_index,
-                    position=position,
-                    epoch=epoch,
-                    brand=brand,
-                    amount=from_reserve + from_budget,
-                    from_reserve=from_reserve,
-                    from_budget=from_budget,
-                )
-            )
-
-    def epoch_outcome(self, kind: str, args: dict[str, Any], ref: _Ref) -> None:
-        self.session.add(
-            MirrorEpochOutcome(
-                **ref.columns(),
-                kind=kind,
-                epoch=int(args["epoch"]),
-                root=_hex(args["root"]),
-                total=int(args["total"]) if "total" in args else None,
-                auditor=args.get("auditor"),
-            )
-        )
-
-    def claimed(self, args: dict[str, Any], ref: _Ref) -> None:
-        account, amount, cumulative = decode_claim(args)
-        self.session.add(MirrorClaim(**ref.columns(), account=account, amount=amount, cumulative_amount=cumulative))
-
-    # CashbackToken
-
-    def transfer(self, args: dict[str, Any], ref: _Ref) -> None:
-        self.session.add(
-            MirrorTransfer(**ref.columns(), from_address=args["from"], to_address=args["to"], amount=int(args["value"]))
-        )
-
-
-_Handler = Callable[[_Applier, dict[str, Any], _Ref], None]
-_HANDLERS: dict[tuple[str, str], _Handler] = {
-    ("ConsentRegistry", "BrandRegistered"): lambda a, args, ref: a.brand_changed(args, ref, True),
-    ("ConsentRegistry", "BrandDeregistered"): lambda a, args, ref: a.brand_changed(args, ref, False),
-    ("ConsentRegistry", "ConsentGranted"): lambda a, args, ref: a.consent_event("granted", args, ref),
-    ("ConsentRegistry", "ConsentNarrowed"): lambda a, args, ref: a.consent_event("narrowed", args, ref),
-    ("ConsentRegistry", "ConsentRevoked"): lambda a, args, ref: a.consent_event("revoked", args, ref),
-    ("ConsentRegistry", "AccessRecorded"): _Applier.access_recorded,
-    ("ConsentRegistry", "AccessSkipped"): _Applier.access_skipped,
-    ("RewardDistributor", "BudgetFunded"): lambda a, args, ref: a.budget_event("funded", args, ref),
-    ("RewardDistributor", "BudgetDeposited"): lambda a, args, ref: a.budget_event("deposited", args, ref),
-    ("RewardDistributor", "BudgetWithdrawn"): lambda a, args, ref: a.budget_event("withdrawn", args, ref),
-    ("RewardDistributor", "BudgetReserved"): lambda a, args, ref: a.budget_event("reserved", args, ref),
-    ("RewardDistributor", "ReserveReleased"): lambda a, args, ref: a.budget_event("released", args, ref),
-    ("RewardDistributor", "RetiredBudgetReturned"): lambda a, args, ref: a.budget_event("returned", args, ref),
-    ("RewardDistributor", "EpochPublished"): _Applier.epoch_published,
-    ("RewardDistributor", "EpochVetoed"): lambda a, args, ref: a.epoch_outcome("vetoed", args, ref),
-    ("RewardDistributor", "EpochFinalized"): lambda a, args, ref: a.epoch_outcome("finalized", args, ref),
-    ("RewardDistributor", "Claimed"): _Applier.claimed,
-    ("CashbackToken", "Transfer"): _Applier.transfer,
-}
-"""Events the mirror keeps; the rest (roles, pauses, approvals) are read and skipped."""
 
 
 # -- the indexer -----------------------------------------------------------------------------------
@@ -458,8 +138,7 @@ class Indexer:
         self.gateway = gateway or ChainGateway(settings)
         self.chunk_blocks = chunk_blocks
         self._lock = _lock_for(self.engine)
-        self._decoders: dict[tuple[str, bytes], tuple[str, ContractEvent]] | None = None
-        self._decoders_for: Deployment | None = None
+        self._reader = EventReader(self.gateway, chunk_blocks=chunk_blocks)
 
     def close(self) -> None:
         if self._own_engine:
@@ -530,7 +209,7 @@ class Indexer:
             try:
                 with db.session_scope(self.engine) as session:
                     _advance_cursor(session, expect=last, to=to, to_hash=to_hash)
-                    applier = _Applier(session)
+                    applier = Applier(session)
                     for event in decoded:
                         applier.apply(event)
             except _CursorMoved:
@@ -545,14 +224,10 @@ class Indexer:
             events += len(decoded)
         return IndexReport(from_block=first, to_block=last, chunks=chunks, events=events, head=head)
 
-    def _read_chunk(self, deployment: Deployment, last: int, last_hash: str, to: int) -> tuple[list[_Event], str]:
+    def _read_chunk(self, deployment: Deployment, last: int, last_hash: str, to: int) -> tuple[list[ChainEvent], str]:
         """Decoded events of blocks last+1..to in chain order, and the hash of block `to`."""
         w3 = self.gateway.w3
-        decoders = self._decoders_of(deployment)
-        addresses = [
-            Web3.to_checksum_address(a) for a in (deployment.token, deployment.registry, deployment.distributor)
-        ]
-        logs = w3.eth.get_logs({"fromBlock": last + 1, "toBlock": to, "address": addresses})
+        self._reader.forget_headers()  # a header read before may belong to a block reorganised since
         # The block we stopped at must still be on the chain, else what we applied was reorganised away.
         tip = _block_hash(w3, last)
         # Block 0 is exempt: anvil regenerates its genesis on reloading a state file.
@@ -562,54 +237,8 @@ class Indexer:
                 f"reorganised deeper than CONFIRMATIONS={self.settings.confirmations}. "
                 "Run `ledger index --rebuild` (and consider more confirmations)."
             )
-        blocks: dict[int, Any] = {}
-
-        def block(number: int) -> Any:
-            if number not in blocks:
-                blocks[number] = w3.eth.get_block(number)
-            return blocks[number]
-
-        events: list[_Event] = []
-        for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
-            number = int(entry["blockNumber"])
-            header = block(number)
-            if _hex(header["hash"]) != _hex(entry["blockHash"]):
-                raise ChainReorganized(
-                    f"block {number} changed while being read (a reorg in progress); run the indexer again"
-                )
-            topics = entry["topics"]
-            found = decoders.get((Web3.to_checksum_address(entry["address"]), bytes(topics[0]))) if topics else None
-            if found is None:
-                continue
-            contract, event = found
-            if (contract, event.event_name) not in _HANDLERS:
-                continue
-            processed = event.process_log(entry)
-            ref = _Ref(
-                block_number=number,
-                log_index=int(entry["logIndex"]),
-                block_hash=_hex(entry["blockHash"]),
-                block_time=datetime.fromtimestamp(int(header["timestamp"]), UTC),
-                tx_hash=_hex(entry["transactionHash"]),
-            )
-            args = with_published_debits(
-                w3, self.gateway.distributor, event.event_name, dict(processed["args"]), entry["transactionHash"]
-            )
-            events.append(_Event(contract, event.event_name, args, ref))
-        return events, _hex(block(to)["hash"])
-
-    def _decoders_of(self, deployment: Deployment) -> dict[tuple[str, bytes], tuple[str, ContractEvent]]:
-        if self._decoders is None or self._decoders_for != deployment:
-            table: dict[tuple[str, bytes], tuple[str, ContractEvent]] = {}
-            for name in _CONTRACTS:
-                contract = self.gateway.contract(name)  # type: ignore[arg-type]
-                for item in contract.abi:
-                    if item.get("type") == "event" and not item.get("anonymous") and "name" in item:
-                        topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
-                        event = getattr(contract.events, str(item["name"]))()  # type: ignore[typeddict-item]
-                        table[(contract.address, topic)] = (name, event)
-            self._decoders, self._decoders_for = table, deployment
-        return self._decoders
+        events = self._reader.read(last + 1, to, names=HANDLERS.keys())
+        return events, Web3.to_hex(self._reader.header(to)["hash"]).lower()
 
     # -- the cursor -------------------------------------------------------------------------
 

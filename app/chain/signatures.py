@@ -30,8 +30,7 @@ def signs(chain: ChainGateway, address: str, message: SignableMessage, signature
     address = to_checksum_address(address)
     if _recovered(message, signature) == address:
         return True
-    code = chain.guard(lambda: chain.w3.eth.get_code(address))  # type: ignore[arg-type]
-    if not code:
+    if not chain.code_at(address):
         return False
     digest = _hash_eip191_message(message)
     data = ERC1271_MAGIC + encode(["bytes32", "bytes"], [digest, signature])

@@ -6,9 +6,10 @@ import re
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from eth_utils import to_checksum_address
 from pydantic import AfterValidator, Field
 from sqlalchemy.types import TypeDecorator
+
+from app.chain.addresses import checksum as to_checksum_address
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")

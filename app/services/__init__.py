@@ -1,1 +1,1 @@
-"""Services hold the programme's rules; routes call them, they call repositories and the chain gateway."""
+"""Services hold the programme's rules; routes call them, they call the models and the chain's typed clients."""

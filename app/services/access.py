@@ -33,10 +33,9 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
-from web3.logs import DISCARD
 
 from app.chain.gateway import ChainGateway
-from app.chain.transactions import TransactionFailed
+from app.chain.transactions import Sent, TransactionFailed
 from app.config import Settings
 from app.domain import Category, Purpose, category_names
 from app.errors import ChainRefused, ChainUnavailable, Conflict, InsufficientBudget, InvalidInput
@@ -89,14 +88,13 @@ def budget_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int]:
     """(budget, reserved) of the brand at the distributor: the reserve is what recorded, unsettled
     accesses hold; the rest is what new accesses (and withdrawals) may use."""
     distributor = chain.distributor
-    budget = int(chain.call(distributor.functions.budgetOf(brand.address)))
-    return budget, int(chain.call(distributor.functions.reservedOf(brand.address)))
+    return distributor.budget_of(brand.address), distributor.reserved_of(brand.address)
 
 
 def limits_on_chain(chain: ChainGateway, brand: Brand) -> tuple[int, int, bool]:
     """(allowance, max price, whether the brand ever set them) the brand gave the recorder."""
-    (allowance, max_price), changed_at = chain.call(chain.registry.functions.accessLimitsOf(brand.address))
-    return int(allowance), int(max_price), bool(changed_at)
+    limits = chain.registry.access_limits_of(brand.address)
+    return limits.allowance, limits.max_price, bool(limits.changed_at)
 
 
 # -- profile requests -----------------------------------------------------------------------------
@@ -155,16 +153,13 @@ def request_profiles(
         session.add(record)
         session.commit()
         try:
-            sent = chain.send(
-                chain.registry.functions.recordAccess(
-                    brand.address,
-                    scope.purpose,
-                    scope.categories,
-                    [c.address for c in chosen],
-                    [c.price for c in chosen],  # the price the brand is charged here: never more
-                    bytes.fromhex(record.request_id[2:]),
-                ),
-                role="recorder",
+            sent = chain.registry.record_access(
+                brand.address,
+                scope.purpose,
+                scope.categories,
+                [c.address for c in chosen],
+                [c.price for c in chosen],  # the price the brand is charged here: never more
+                record.request_id,
             )
         except ChainRefused as exc:
             _close(session, record, AccessStatus.REFUSED, exc.message)
@@ -228,37 +223,29 @@ def _deliver(
     filters: Filters,
     limit: int,
     record: AccessRequest,
-    sent: Any,
+    sent: Sent,
     chosen: list[Candidate],
     scores: dict[int, EpochScore],
     interests: Interests,
 ) -> dict[str, Any]:
     # The mined events, not our candidate list, say whose access was recorded, at what price, and who
     # was skipped.
-    def of_request(name: str) -> list[Any]:
-        event = getattr(chain.registry.events, name)()
-        return [
-            e
-            for e in event.process_receipt(sent.receipt, errors=DISCARD)
-            if "0x" + bytes(e["args"]["requestId"]).hex() == record.request_id
-        ]
-
-    events = of_request("AccessRecorded")
+    events, skips = chain.registry.accesses_in(sent, record.request_id)
     if len(events) != 1:
         _close(session, record, AccessStatus.FAILED, f"{len(events)} AccessRecorded events for the request")
         raise Conflict(f"the access batch {sent.tx_hash} carries no AccessRecorded for this request; nothing returned")
     skipped = [
         {"address": customer, "reason": SKIP_REASONS[int(reason)]}
-        for e in of_request("AccessSkipped")
-        for customer, reason in zip(e["args"]["customers"], e["args"]["reasons"], strict=True)
+        for e in skips
+        for customer, reason in zip(e.customers, e.reasons, strict=True)
     ]
-    args = events[0]["args"]
-    prices = dict(zip(args["customers"], (int(p) for p in args["prices"]), strict=True))
+    batch = events[0]
+    prices = dict(zip(batch.customers, batch.prices, strict=True))
     by_address = {c.address: c for c in chosen}
-    recorded = [by_address[a] for a in args["customers"] if a in by_address]
+    recorded = [by_address[a] for a in batch.customers if a in by_address]
     record.status = AccessStatus.RECORDED
     record.tx_hash, record.block_number, record.gas_used = sent.tx_hash, sent.block_number, sent.gas_used
-    record.customers, record.cost = len(recorded), int(args["total"])
+    record.customers, record.cost = len(recorded), batch.total
     record.skipped = len(skipped)
     record.recorded_at = utcnow()
     session.add(record)
@@ -268,7 +255,7 @@ def _deliver(
     record.delivered_at = utcnow()
     session.add(record)
     session.commit()
-    return _result(record, scope, filters, limit, profiles, skipped, int(args["total"]), attempts=record.attempts)
+    return _result(record, scope, filters, limit, profiles, skipped, batch.total, attempts=record.attempts)
 
 
 def _result(

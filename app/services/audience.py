@@ -143,8 +143,8 @@ def segment_names(rules: ProgrammeRules) -> list[str]:
 
 def chain_now(chain: ChainGateway) -> ChainTime:
     """The chain's latest block and its time (consent expiry is judged by the chain's clock)."""
-    block = chain.guard(lambda: chain.w3.eth.get_block("latest"))
-    return ChainTime(int(block["number"]), int(block["timestamp"]))
+    block = chain.block()
+    return ChainTime(block.number, block.timestamp)
 
 
 def refresh_mirror(settings: Settings, engine: Engine, chain: ChainGateway) -> None:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from eth_utils import to_checksum_address
 from sqlmodel import Session, select
 
+from app.chain.addresses import checksum as to_checksum_address
 from app.chain.gateway import ChainGateway
 from app.chain.signatures import signs_text
 from app.config import Settings

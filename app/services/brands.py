@@ -15,9 +15,8 @@ def register_brand(session: Session, chain: ChainGateway, name: str, address: st
         raise Conflict(f"a brand named {name!r} exists already")
     if session.exec(select(Brand).where(Brand.address == address)).first() is not None:
         raise Conflict(f"a brand with address {address} exists already")
-    registry = chain.registry
-    if not chain.call(registry.functions.isBrand(address)):
-        chain.send(registry.functions.registerBrand(address), role="operator")
+    if not chain.registry.is_brand(address):
+        chain.registry.register_brand(address)
     brand = Brand(name=name, address=address)
     session.add(brand)
     session.commit()

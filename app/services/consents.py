@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import keccak
-from sqlmodel import Session, col, select
-from web3.types import BlockParams
+from sqlmodel import Session, select
 
-from app.chain.eip712 import recover_signer, timing, typed_data
+from app.chain.contract import BeforeBroadcast, BlockId
+from app.chain.eip712 import recover_signer, typed_data
 from app.chain.gateway import ChainGateway
+from app.chain.registry import ConsentChangeKind, GrantTerms, SignatureTiming
 from app.chain.signatures import signs_typed_data
+from app.chain.transactions import Sent
 from app.config import Settings
 from app.domain import Purpose, category_names
 from app.errors import (
-    ChainRefused,
     Conflict,
     ConsentNotFound,
     InvalidInput,
@@ -45,16 +45,10 @@ from app.models.consents import (
     ReceiptStatus,
 )
 from app.services import relays
+from app.services.consent_receipts import build_receipt, canonical_json, notice_hash, receipt_hash_of
 from app.services.signatures import await_signing_time, chain_time, fresh_timing
 
-COLLECTION_METHOD = "eip712-signature"
-RECEIPT_VERSION = "KI-CR-v1.1.0"  # Kantara Consent Receipt v1.1, the field set ISO/IEC TS 27560 builds on
 MAX_EXPIRY = 2**40 - 1  # uint40 on chain
-WITHDRAWAL_METHOD = (
-    "Sign an EIP-712 Revoke with your wallet: POST /consents/typed-data with action 'revoke', then POST "
-    "/consents with the signature. The relayer pays the gas; the consent stops covering any access from "
-    "the block the revocation is mined in."
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,117 +82,25 @@ class OnChainConsent:
 
 
 def consent_on_chain(
-    chain: ChainGateway, customer: str, brand: str, purpose: int, block: int | BlockParams = "latest"
+    chain: ChainGateway, customer: str, brand: str, purpose: int, block: BlockId = "latest"
 ) -> OnChainConsent:
     registry = chain.registry
-    raw = chain.call(registry.functions.consentOf(customer, brand, purpose), block)
-    categories, granted_at, expires_at, price, receipt_hash, notice_hash = raw
-    in_force = bool(categories) and chain.call(registry.functions.covers(customer, brand, purpose, categories), block)
+    held = registry.consent_of(customer, brand, purpose, block=block)
+    in_force = bool(held.categories) and registry.covers(customer, brand, purpose, held.categories, block=block)
     return OnChainConsent(
-        categories=int(categories),
-        granted_at=int(granted_at),
-        expires_at=int(expires_at),
-        price=int(price),
-        receipt_hash="0x" + bytes(receipt_hash).hex(),
-        notice_hash="0x" + bytes(notice_hash).hex(),
-        in_force=bool(in_force),
+        categories=held.categories,
+        granted_at=held.granted_at,
+        expires_at=held.expires_at,
+        price=held.price,
+        receipt_hash=held.receipt_hash,
+        notice_hash=held.notice_hash,
+        in_force=in_force,
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # Receipts
 # ---------------------------------------------------------------------------------------------
-
-
-def notice_hash(settings: Settings) -> str:
-    """The hash of the notice customers are shown: configured, or keccak256 of its version string."""
-    configured = settings.consent_notice_hash.strip().lower()
-    if configured:
-        if len(configured) != 66 or not configured.startswith("0x"):
-            raise InvalidInput("CONSENT_NOTICE_HASH must be a 0x-prefixed 32-byte hex string")
-        return configured
-    return "0x" + keccak(text=settings.consent_notice_version).hex()
-
-
-def canonical_json(document: dict[str, Any]) -> str:
-    """Sorted keys, no spaces, UTF-8: the exact text whose keccak256 is the receipt hash."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def receipt_hash_of(text: str) -> str:
-    return "0x" + keccak(text.encode("utf-8")).hex()
-
-
-def build_receipt(
-    settings: Settings,
-    *,
-    receipt_id: str,
-    customer: Customer,
-    brand: Brand,
-    purpose: int,
-    categories: int,
-    expires_at: int,
-    price: int,
-    issued_at: datetime,
-    chain_id: int,
-    registry: str,
-) -> dict[str, Any]:
-    """The consent receipt (ISO/IEC TS 27560 / Kantara CR v1.1 fields); pseudonymous, no personal data."""
-    purpose_name = Purpose(purpose).name.lower()
-    return {
-        "version": RECEIPT_VERSION,
-        "consentReceiptID": receipt_id,
-        "jurisdiction": settings.consent_jurisdiction,
-        "consentTimestamp": int(issued_at.timestamp()),
-        "collectionMethod": COLLECTION_METHOD,
-        "language": "en",
-        "piiPrincipalId": customer.address,
-        "piiControllers": [
-            {
-                "piiController": settings.consent_controller,
-                "contact": settings.consent_controller_contact,
-                "role": "programme operator",
-                "onBehalf": False,
-            },
-            {
-                "piiController": brand.name,
-                "address": brand.address,
-                "role": "recipient brand",
-                "onBehalf": False,
-            },
-        ],
-        "notice": {"version": settings.consent_notice_version, "hash": notice_hash(settings)},
-        "services": [
-            {
-                "service": f"sharing profile data with {brand.name}",
-                "purposes": [
-                    {
-                        "purpose": purpose_name,
-                        "purposeCategory": [purpose_name],
-                        "consentType": "EXPLICIT",
-                        "piiCategory": category_names(categories),
-                        "primaryPurpose": False,
-                        "termination": "on revocation by the customer, or at expiresAt if set",
-                        "thirdPartyDisclosure": True,
-                        "thirdPartyName": brand.name,
-                    }
-                ],
-            }
-        ],
-        "sensitive": False,
-        "spiCat": [],
-        "expiresAt": expires_at or None,
-        # A decimal string so that JavaScript readers re-hash it without losing digits.
-        "price": {"amount": str(price), "unit": "CASH smallest unit (18 decimals)", "per": "access"},
-        "withdrawalMethod": WITHDRAWAL_METHOD,
-        "cashback": "Purchase cashback does not depend on this consent (GDPR art. 7(4)).",
-        "ledger": {
-            "chainId": chain_id,
-            "registry": registry,
-            "categoriesMask": categories,
-            "purposeId": purpose,
-        },
-    }
 
 
 def get_receipt(session: Session, customer: Customer, receipt_id: str) -> ConsentReceipt:
@@ -277,11 +179,7 @@ def prepare_change(
     registry = chain.registry
     chain_id = chain.chain_id
     # A grant must be signed after the consent's last revoke, or the registry refuses it.
-    revoked_at = (
-        int(chain.call(registry.functions.revokedAt(customer.address, brand.address, purpose)))
-        if action == ConsentAction.GRANT
-        else 0
-    )
+    revoked_at = registry.revoked_at(customer.address, brand.address, purpose) if action == ConsentAction.GRANT else 0
     signing = fresh_timing(chain, settings, customer.address, after=revoked_at)
     nonce, deadline = signing["nonce"], signing["deadline"]
     base = {"customer": customer.address, "brand": brand.address, "purpose": purpose}
@@ -291,7 +189,7 @@ def prepare_change(
         if not categories:
             raise InvalidInput("a grant needs at least one data category")
         _check_expiry(expires_at, now_s)
-        if not chain.call(registry.functions.isBrand(brand.address)):
+        if not registry.is_brand(brand.address):
             raise Conflict(f"brand {brand.name} is not registered in the ConsentRegistry; it cannot receive consents")
         receipt_id = str(uuid.uuid4())
         document = build_receipt(
@@ -410,26 +308,26 @@ def _hex_bytes(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
-def _contract_call(chain: ChainGateway, change: ConsentChange, document: dict[str, Any], signature: bytes):  # type: ignore[no-untyped-def]
-    registry = chain.registry
-    m = document["message"]
+def send_signed_change(
+    chain: ChainGateway,
+    change: ConsentChange,
+    document: dict[str, Any],
+    signature: bytes,
+    *,
+    before_broadcast: BeforeBroadcast | None = None,
+) -> Sent:
+    """Relays the customer's signed grant, narrowing or revoke to the registry."""
+    registry, m = chain.registry, document["message"]
+    timing = SignatureTiming.of(m)
+    customer, brand, purpose = m["customer"], m["brand"], int(m["purpose"])
     if change.action == ConsentAction.GRANT:
-        terms = (
-            m["customer"],
-            m["brand"],
-            m["purpose"],
-            m["categories"],
-            m["expiresAt"],
-            m["price"],
-            _hex_bytes(m["receiptHash"]),
-            _hex_bytes(m["noticeHash"]),
-        )
-        return registry.functions.grantBySig(terms, timing(m), signature)
+        return registry.grant_by_sig(GrantTerms.of(m), timing, signature, before_broadcast=before_broadcast)
     if change.action == ConsentAction.NARROW:
-        return registry.functions.narrowBySig(
-            m["customer"], m["brand"], m["purpose"], m["categories"], m["expiresAt"], timing(m), signature
+        categories, expires_at = int(m["categories"]), int(m["expiresAt"])
+        return registry.narrow_by_sig(
+            customer, brand, purpose, categories, expires_at, timing, signature, before_broadcast=before_broadcast
         )
-    return registry.functions.revokeBySig(m["customer"], m["brand"], m["purpose"], timing(m), signature)
+    return registry.revoke_by_sig(customer, brand, purpose, timing, signature, before_broadcast=before_broadcast)
 
 
 def submit_change(
@@ -471,7 +369,7 @@ def _relay(
     raw: bytes,
 ) -> RelayedChange:
     registry = chain.registry
-    if chain.call(registry.functions.isNonceUsed(customer.address, change.nonce)):
+    if registry.is_nonce_used(customer.address, change.nonce):
         already = _find_relayed(chain, change, customer.address)
         if already is not None:
             # Relayed before and the answer was lost (a crash, a dropped connection): record it now.
@@ -483,65 +381,55 @@ def _relay(
             nonce=change.nonce,
         )
     await_signing_time(chain, int(document["message"]["signedAt"]))
+    errors = registry.errors
     try:
-        sent = chain.send(
-            _contract_call(chain, change, document, raw),
-            role="relayer",
-            before_broadcast=relays.keeper(session, change),
-        )
-    except ChainRefused as refused:
-        name = refused.detail.get("error")
-        if name == "InvalidSignature":
-            raise InvalidSignature(
-                "the registry refused the signature (InvalidSignature): it does not match these terms and "
-                "the customer's current nonce",
-                error=name,
-            ) from refused
-        if name == "SignatureExpired":
-            raise SignatureExpired(
-                "the registry refused the signature (SignatureExpired): its deadline has passed; sign again",
-                error=name,
-            ) from refused
-        if name in _OUTRUN:
-            raise Conflict(
-                f"the registry refused the signature ({name}): {_OUTRUN[name]}; ask for new typed data and sign again",
-                error=name,
-                refusal=refused.detail,
-            ) from refused
-        raise
+        sent = send_signed_change(chain, change, document, raw, before_broadcast=relays.keeper(session, change))
+    except errors.InvalidSignature as refused:
+        raise InvalidSignature(
+            "the registry refused the signature (InvalidSignature): it does not match these terms and "
+            "the customer's current nonce",
+            error=refused.name,
+        ) from refused
+    except errors.SignatureExpired as refused:
+        raise SignatureExpired(
+            "the registry refused the signature (SignatureExpired): its deadline has passed; sign again",
+            error=refused.name,
+        ) from refused
+    except (errors.GrantSignedBeforeRevoke, errors.SignatureInvalidated, errors.NonceAlreadyUsed) as refused:
+        # A later act of the customer outran this signature.
+        if isinstance(refused, errors.GrantSignedBeforeRevoke):
+            why = "the consent was revoked after this grant was signed, and a revoke wins"
+        elif isinstance(refused, errors.SignatureInvalidated):
+            why = "you invalidated your signatures made up to a time after this one was made"
+        else:
+            why = "its nonce was used or invalidated"
+        raise Conflict(
+            f"the registry refused the signature ({refused.name}): {why}; ask for new typed data and sign again",
+            error=refused.name,
+            refusal=refused.detail,
+        ) from refused
 
     return _record_relayed(session, chain, change, document, sent.tx_hash, sent.block_number)
 
 
-# Refusals meaning a later act of the customer outran this signature.
-_OUTRUN = {
-    "GrantSignedBeforeRevoke": "the consent was revoked after this grant was signed, and a revoke wins",
-    "SignatureInvalidated": "you invalidated your signatures made up to a time after this one was made",
-    "NonceAlreadyUsed": "its nonce was used or invalidated",
-}
-
-_EVENTS = {
-    ConsentAction.GRANT: "ConsentGranted",
-    ConsentAction.NARROW: "ConsentNarrowed",
-    ConsentAction.REVOKE: "ConsentRevoked",
+_EVENTS: dict[ConsentAction, ConsentChangeKind] = {
+    ConsentAction.GRANT: "granted",
+    ConsentAction.NARROW: "narrowed",
+    ConsentAction.REVOKE: "revoked",
 }
 
 
 def _find_relayed(chain: ChainGateway, change: ConsentChange, customer: str) -> tuple[str, int] | None:
     """(tx hash, block) of the registry event that used this change's nonce, if it is this very change."""
-    event = getattr(chain.registry.events, _EVENTS[ConsentAction(change.action)])()
-    deployment = chain.deployment
-    logs = chain.guard(lambda: event.get_logs(from_block=deployment.block, argument_filters={"customer": customer}))
-    for log in logs:
-        args = log["args"]
-        if int(args["nonce"]) != change.nonce or int(args["purpose"]) != change.purpose:
+    kind = _EVENTS[ConsentAction(change.action)]
+    for found in chain.registry.consent_changes(kind, customer, from_block=chain.deployment.block):
+        if found.nonce != change.nonce or found.purpose != change.purpose:
             continue
         if change.action == ConsentAction.GRANT:
-            receipt_hash = "0x" + bytes(args["receiptHash"]).hex()
             message = json.loads(change.typed_data)["message"]
-            if receipt_hash != message["receiptHash"].lower():
+            if found.receipt_hash != message["receiptHash"].lower():
                 continue
-        return "0x" + bytes(log["transactionHash"]).hex(), int(log["blockNumber"])
+        return found.tx_hash, found.block
     return None
 
 
@@ -581,67 +469,3 @@ def _record_relayed(
     if receipt is not None:
         session.refresh(receipt)
     return RelayedChange(change, receipt, consent)
-
-
-# ---------------------------------------------------------------------------------------------
-# Listing
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConsentView:
-    receipt: ConsentReceipt
-    brand: Brand
-    consent: OnChainConsent
-
-    @property
-    def receipt_on_chain(self) -> bool:
-        """Whether the registry still holds this receipt's hash for (customer, brand, purpose)."""
-        return self.consent.categories != 0 and self.consent.receipt_hash == self.receipt.receipt_hash
-
-
-def list_consents(
-    session: Session, chain: ChainGateway, customer: Customer, statuses: list[ReceiptStatus]
-) -> list[ConsentView]:
-    """The customer's receipts with the given statuses, each joined with the registry's state now."""
-    receipts = session.exec(
-        select(ConsentReceipt)
-        .where(ConsentReceipt.customer_id == customer.id, col(ConsentReceipt.status).in_(statuses))
-        .order_by(col(ConsentReceipt.created_at))
-    ).all()
-    views = []
-    block = _confirmed_block(chain)
-    for receipt in receipts:
-        brand = session.get(Brand, receipt.brand_id)
-        assert brand is not None
-        consent = consent_on_chain(chain, receipt.customer_address, receipt.brand_address, receipt.purpose, block)
-        views.append(ConsentView(receipt, brand, consent))
-    return views
-
-
-def view_consent(session: Session, chain: ChainGateway, customer: Customer, receipt_id: str) -> ConsentView:
-    receipt = get_receipt(session, customer, receipt_id)
-    brand = session.get(Brand, receipt.brand_id)
-    assert brand is not None
-    return ConsentView(
-        receipt,
-        brand,
-        consent_on_chain(
-            chain, receipt.customer_address, receipt.brand_address, receipt.purpose, _confirmed_block(chain)
-        ),
-    )
-
-
-def _confirmed_block(chain: ChainGateway) -> int | BlockParams:
-    """The block whose state is "in force": CONFIRMATIONS behind the head (the head itself when 0)."""
-    if chain.settings.confirmations <= 0:
-        return "latest"
-    return max(chain.head - chain.settings.confirmations, 0)
-
-
-def changes_of(session: Session, receipt: ConsentReceipt) -> list[ConsentChange]:
-    return list(
-        session.exec(
-            select(ConsentChange).where(ConsentChange.receipt_id == receipt.id).order_by(col(ConsentChange.created_at))
-        )
-    )

@@ -26,15 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from eth_utils import keccak, to_checksum_address
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
-from web3.logs import DISCARD
 
 from app.analytics import behaviour
 from app.analytics.rfm import cut_points_sql, rfm_sql, timestamp_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, canonical_json, default_rules, rules_hash
 from app.analytics.store import analytics
+from app.chain.addresses import keccak256
+from app.chain.distributor import Debit
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
 from app.chain.proofs import TreeFiles, write_tree
@@ -257,7 +257,7 @@ class EpochRunner:
             row = session.get(Epoch, n)
             assert row is not None
             row.manifest = canonical
-            row.commitment = "0x" + keccak(text=canonical).hex()
+            row.commitment = "0x" + keccak256(canonical).hex()
             row.root = "0x" + tree.root.hex()
             row.total = total
             row.accounts = len(leaves)
@@ -419,7 +419,7 @@ class EpochRunner:
         distributor = self.gateway.distributor
         short = []
         for brand, amount in owed:
-            available = int(self.gateway.call(distributor.functions.availableOf(to_checksum_address(brand))))
+            available = distributor.available_of(brand)
             if available < amount:
                 short.append(Shortfall(brand, amount, available))
         return short
@@ -451,7 +451,7 @@ class EpochRunner:
 
     def _publish(self, epoch: Epoch) -> Epoch:
         distributor = self.gateway.distributor
-        on_chain = int(self.gateway.call(distributor.functions.latestEpoch()))
+        on_chain = distributor.latest_epoch()
         if on_chain >= epoch.number:
             # Sent before a crash: take the chain's record, never send twice.
             tx_hash, block, root, commitment, finalises_at = self._find_published(epoch.number)
@@ -466,17 +466,11 @@ class EpochRunner:
             debits = published_debits(epoch)
             self.progress(f"epoch {epoch.number}: publishing the root ({len(debits)} brand debits)")
             try:
-                sent = self.gateway.send(
-                    distributor.functions.publishEpoch(
-                        epoch.number, bytes.fromhex(epoch.root[2:]), bytes.fromhex(epoch.commitment[2:]), debits
-                    ),
-                    role="operator",
-                )
+                sent = distributor.publish_epoch(epoch.number, epoch.root, epoch.commitment, debits)
             except ChainRefused as refused:
                 raise self._refusal(epoch, refused) from refused
             _fault_point("publish_sent")
-            (event,) = distributor.events.EpochPublished().process_receipt(sent.receipt, errors=DISCARD)
-            tx_hash, block, finalises_at = sent.tx_hash, sent.block_number, int(event["args"]["finalisesAt"])
+            tx_hash, block, finalises_at = sent.tx_hash, sent.block_number, distributor.published_in(sent).finalises_at
         else:
             raise Conflict(f"the chain is at epoch {on_chain}; epoch {epoch.number} cannot follow it")
         with self._session() as session:
@@ -494,15 +488,16 @@ class EpochRunner:
 
     def _refusal(self, epoch: Epoch, refused: ChainRefused) -> Exception:
         """What a refused publication means for the operator."""
-        name, args = refused.detail.get("error"), refused.detail.get("args") or {}
-        if name == "EpochPending":
+        errors = self.gateway.distributor.errors
+        if isinstance(refused, errors.EpochPending):
+            args = refused.args_
             moment = datetime.fromtimestamp(int(args["finalisesAt"]), UTC)
             return Conflict(
                 f"epoch {args['epoch']} is still in its challenge window until {moment:%Y-%m-%d %H:%M:%S}Z; "
                 f"epoch {epoch.number} can be published after it (run again then)",
                 refusal=refused.detail,
             )
-        if name in ("InsufficientBudget", "InsufficientReserve"):
+        if isinstance(refused, errors.InsufficientBudget | errors.InsufficientReserve):
             # A brand withdrew (or a reserve was released) since the epoch was computed: compute it again.
             with self._session() as session:
                 row = session.get(Epoch, epoch.number)
@@ -518,21 +513,11 @@ class EpochRunner:
         return refused
 
     def _find_published(self, number: int) -> tuple[str, int, str, str, int]:
-        event = self.gateway.distributor.events.EpochPublished()
-        deployment = self.gateway.deployment
-        logs = self.gateway.guard(
-            lambda: event.get_logs(from_block=deployment.block, argument_filters={"epoch": number})
-        )
-        if not logs:
+        found = self.gateway.distributor.publications(number, from_block=self.gateway.deployment.block)
+        if not found:
             raise Conflict(f"the chain reports epoch {number} but no EpochPublished event for it was found")
-        log = logs[-1]  # an epoch number vetoed before is published again: the latest counts
-        return (
-            "0x" + bytes(log["transactionHash"]).hex(),
-            int(log["blockNumber"]),
-            "0x" + bytes(log["args"]["root"]).hex(),
-            "0x" + bytes(log["args"]["commitment"]).hex(),
-            int(log["args"]["finalisesAt"]),
-        )
+        last = found[-1]  # an epoch number vetoed before is published again: the latest counts
+        return last.tx_hash, last.block, last.root, last.commitment, last.finalises_at
 
     def _reopen_vetoed(self) -> None:
         """An epoch whose root the auditor vetoed is computed and published again (same number)."""
@@ -544,7 +529,7 @@ class EpochRunner:
             ).first()
             if latest is None:
                 return
-            on_chain = int(self.gateway.call(self.gateway.distributor.functions.latestEpoch()))
+            on_chain = self.gateway.distributor.latest_epoch()
             if on_chain >= latest.number:
                 return
             latest.status = EpochStatus.OPEN
@@ -616,12 +601,10 @@ WHERE s.epoch = {number}
 """
 
 
-def published_debits(epoch: Epoch) -> list[tuple[str, int, int]]:
+def published_debits(epoch: Epoch) -> list[Debit]:
     """The epoch's IRewardDistributor.Debit entries (brand, fromReserve, fromBudget) from its manifest."""
     manifest = json.loads(epoch.manifest or "{}")
-    return [
-        (to_checksum_address(d["brand"]), int(d["from_reserve"]), int(d["from_budget"])) for d in manifest["debits"]
-    ]
+    return [Debit(d["brand"], int(d["from_reserve"]), int(d["from_budget"])) for d in manifest["debits"]]
 
 
 def _iso(moment: datetime) -> str:

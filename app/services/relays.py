@@ -43,7 +43,7 @@ def signed_nonce_used(chain: ChainGateway, change: ConsentChange, customer: str)
 
     Unordered nonces (a Permit2-style bitmap): used by a relay or invalidated by the customer.
     """
-    return bool(chain.call(chain.registry.functions.isNonceUsed(customer, change.nonce)))
+    return chain.registry.is_nonce_used(customer, change.nonce)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,8 +172,8 @@ def _reconcile_one(session: Session, chain: ChainGateway, change: ConsentChange)
     result = _result_of(change)
 
     mined = chain.receipt(change.tx_hash) if change.tx_hash else None
-    if mined is not None and mined["status"] == 1:
-        block = int(mined["blockNumber"])
+    if mined is not None and mined.succeeded:
+        block = mined.block_number
         was = (change.status, change.block_number)
         _record_relayed(session, chain, change, document, str(change.tx_hash), block)
         if was == (change.status, change.block_number):
@@ -188,7 +188,7 @@ def _reconcile_one(session: Session, chain: ChainGateway, change: ConsentChange)
             return result("found")
         why = "its signed nonce was used or invalidated since (another change of yours, or your invalidation)"
         return _fail(session, chain, change, why, result)
-    latest = int(chain.guard(lambda: chain.w3.eth.get_block("latest"))["timestamp"])
+    latest = chain.block().timestamp
     if max(latest, int(utcnow().timestamp())) >= change.deadline:
         return _fail(session, chain, change, "its signature expired before the chain kept it", result)
     if change.relay_tx is not None:
@@ -197,13 +197,11 @@ def _reconcile_one(session: Session, chain: ChainGateway, change: ConsentChange)
             _record_relayed(session, chain, change, document, sent.tx_hash, sent.block_number)
             return result("resent")
     # The relayer's nonce went to another transaction since: relay the same customer signature anew.
-    from app.services.consents import _contract_call
+    from app.services.consents import send_signed_change
 
     assert change.signature is not None
     signature = bytes.fromhex(change.signature.removeprefix("0x"))
-    sent = chain.send(
-        _contract_call(chain, change, document, signature), role="relayer", before_broadcast=keeper(session, change)
-    )
+    sent = send_signed_change(chain, change, document, signature, before_broadcast=keeper(session, change))
     _record_relayed(session, chain, change, document, sent.tx_hash, sent.block_number)
     return result("relayed anew")
 

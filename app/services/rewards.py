@@ -15,7 +15,7 @@ from app.chain.gateway import ChainGateway
 from app.chain.proofs import Proof
 from app.chain.transactions import Sent
 from app.config import Settings
-from app.errors import ChainRefused, Conflict, NotFound
+from app.errors import Conflict, NotFound
 from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.models.mirror import MirrorAccess
@@ -154,15 +154,16 @@ def claim_status(session: Session, settings: Settings, chain: ChainGateway, addr
     """What the account may claim now: its cumulative amount under the root the chain lets claims use
     (the latest finalised epoch's) minus what it claimed, and when a pending root pays."""
     distributor = chain.distributor
-    number = int(chain.call(distributor.functions.claimableEpoch()))
-    pending, _root, finalises_at, _total, _debits = chain.call(distributor.functions.pendingEpoch())
-    if pending and chain_time(chain) >= int(finalises_at):
+    number = distributor.claimable_epoch()
+    pending_epoch = distributor.pending_epoch()
+    pending, finalises_at = pending_epoch.epoch, pending_epoch.finalises_at
+    if pending and chain_time(chain) >= finalises_at:
         # Its window is over: anyone may finalise it, and a relayed claim does so first (finalize_due).
         number, pending = int(pending), 0
     epoch = session.get(Epoch, number) if number else None
     if epoch is not None and epoch.status != EpochStatus.DONE:
         epoch = None  # its proofs are not stored yet (`ledger epoch run` finishes it)
-    claimed = int(chain.call(distributor.functions.claimed(address)))
+    claimed = distributor.claimed(address)
     proof = reward_trees.checked_proof(session, settings, epoch, address) if epoch else None
     cumulative = proof.cumulative if proof else 0
     return ClaimStatus(
@@ -179,15 +180,13 @@ def claim_status(session: Session, settings: Settings, chain: ChainGateway, addr
 def finalize_due(chain: ChainGateway) -> bool:
     """Finalises the pending root if its challenge window is over (anyone may; the relayer pays the gas)."""
     distributor = chain.distributor
-    pending, _root, finalises_at, _total, _debits = chain.call(distributor.functions.pendingEpoch())
-    if not pending or chain_time(chain) < int(finalises_at):
+    pending = distributor.pending_epoch()
+    if not pending.epoch or chain_time(chain) < pending.finalises_at:
         return False
     try:
-        chain.send(distributor.functions.finalizeEpoch(), role="relayer")
-    except ChainRefused as refused:  # finalised (or vetoed) by someone else meanwhile
-        if refused.detail.get("error") not in ("NoPendingEpoch", "ChallengeWindowOpen"):
-            raise
-        return False
+        distributor.finalize_epoch()
+    except (distributor.errors.NoPendingEpoch, distributor.errors.ChallengeWindowOpen):
+        return False  # finalised (or vetoed) by someone else meanwhile
     return True
 
 
@@ -205,12 +204,12 @@ def relay_claim(session: Session, settings: Settings, chain: ChainGateway, addre
                 claimable_from=status.claimable_from.isoformat(),
             )
         raise Conflict("nothing to claim: everything earned so far has been paid", claimed=str(status.claimed))
-    sent = chain.send(chain.distributor.functions.claim(*status.proof.claim_args()), role="relayer")
+    sent = chain.distributor.claim(status.proof)
     return sent, status.claimable
 
 
 def balance(chain: ChainGateway, address: str) -> int:
-    return int(chain.call(chain.token.functions.balanceOf(address)))
+    return chain.token.balance_of(address)
 
 
 def now() -> datetime:

@@ -33,23 +33,22 @@ class Timing(TypedDict):
 
 def chain_time(chain: ChainGateway) -> int:
     """The latest block's timestamp (unix seconds): the clock the registry judges signatures by."""
-    return int(chain.guard(lambda: chain.w3.eth.get_block("latest"))["timestamp"])
+    return chain.block().timestamp
 
 
 def fresh_nonce(chain: ChainGateway, signer: str) -> int:
     """A random nonce the signer has not used or invalidated."""
-    registry = chain.registry
     while True:
         nonce = secrets.randbits(NONCE_BITS)
-        if not chain.call(registry.functions.isNonceUsed(signer, nonce)):
+        if not chain.registry.is_nonce_used(signer, nonce):
             return nonce
 
 
 def fresh_timing(chain: ChainGateway, settings: Settings, signer: str, *, after: int = 0) -> Timing:
     """Timing for a new signature of `signer`, signed after `after` (e.g. the consent's last revoke)."""
-    cutoff = int(chain.call(chain.registry.functions.signedBeforeCutoff(signer)))
+    cutoff = chain.registry.signed_before_cutoff(signer)
     signed_at = max(chain_time(chain), cutoff + 1, after + 1)
-    lifetime = int(chain.call(chain.registry.functions.MAX_SIGNATURE_LIFETIME()))
+    lifetime = chain.registry.max_signature_lifetime()
     ttl = min(settings.consent_signature_ttl_seconds, lifetime)
     return Timing(signedAt=signed_at, nonce=fresh_nonce(chain, signer), deadline=signed_at + ttl)
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.chain.eip712 import recover_signer, timing, typed_data
+from app.chain.eip712 import recover_signer, typed_data
 from app.chain.gateway import ChainGateway
+from app.chain.registry import SignatureTiming
 from app.config import Settings
 from app.errors import ChainRefused, Conflict, InvalidInput, InvalidSignature, NotFound, SignatureExpired
 from app.models.accounts import utcnow
@@ -71,11 +72,11 @@ def prepare_access_limits(
 
 def access_limits(chain: ChainGateway, brand: str) -> dict[str, Any]:
     """The brand's limits on chain: what the recorder may still charge, the most per customer, when set."""
-    (allowance, max_price), changed_at = chain.call(chain.registry.functions.accessLimitsOf(brand))
+    limits = chain.registry.access_limits_of(brand)
     return {
-        "allowance": int(allowance),
-        "max_price": int(max_price),
-        "changed_at": datetime.fromtimestamp(int(changed_at), UTC) if changed_at else None,
+        "allowance": limits.allowance,
+        "max_price": limits.max_price,
+        "changed_at": datetime.fromtimestamp(limits.changed_at, UTC) if limits.changed_at else None,
     }
 
 
@@ -98,15 +99,14 @@ def submit(session: Session, chain: ChainGateway, signer: str, request_id: str, 
     if recovered != signer:
         raise InvalidSignature(f"signature is not yours: it was made by {recovered}, not {signer}", signer=recovered)
     m = document["message"]
-    functions = chain.registry.functions
-    call = (
-        functions.invalidateBySig(m["signer"], m["wordPos"], m["mask"], m["cutoff"], timing(m), raw)
-        if request.kind == SignedKind.INVALIDATE
-        else functions.setAccessLimitsBySig(m["brand"], (m["allowance"], m["maxPrice"]), timing(m), raw)
-    )
+    registry, timing = chain.registry, SignatureTiming.of(m)
     await_signing_time(chain, int(m["signedAt"]))
     try:
-        sent = chain.send(call, role="relayer")
+        if request.kind == SignedKind.INVALIDATE:
+            word_pos, mask, cutoff = int(m["wordPos"]), int(m["mask"]), int(m["cutoff"])
+            sent = registry.invalidate_by_sig(m["signer"], word_pos, mask, cutoff, timing, raw)
+        else:
+            sent = registry.set_access_limits_by_sig(m["brand"], int(m["allowance"]), int(m["maxPrice"]), timing, raw)
     except ChainRefused as refused:
         raise Conflict(
             f"the registry refused the signed request ({refused.detail.get('error')}); ask for new typed data",

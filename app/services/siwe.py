@@ -17,8 +17,8 @@ from abnf.grammars import rfc3339, rfc3986
 from abnf.grammars.misc import load_grammar_rules
 from abnf.parser import ParseError
 from abnf.parser import Rule as _Rule
-from eth_utils import is_checksum_address
 
+from app.chain.addresses import is_checksummed as is_checksum_address
 from app.errors import InvalidInput
 
 

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from app.analytics.rules import ProgrammeRules
-from app.audit import ChainReader, CheckResult, Verifier
+from app.audit import CheckResult, Verifier
+from app.chain.events import ChainEvent, epochs_published, read_events
 from app.chain.gateway import ChainGateway
-from app.chain.indexer import decode_debits
 from app.config import Settings
 from app.errors import ChainRefused, ChainUnavailable
 from app.services.signatures import chain_time
@@ -74,18 +74,15 @@ class Watcher:
 
     def check_once(self) -> Verdict | None:
         """The verdict on the pending root (None when no root is pending or its window is over)."""
-        distributor = self.gateway.distributor
-        number, root_bytes, finalises_at, _total, _debits_hash = self.gateway.call(distributor.functions.pendingEpoch())
-        number = int(number)
-        if number == 0 or chain_time(self.gateway) >= int(finalises_at):
+        pending = self.gateway.distributor.pending_epoch()
+        number, root, finalises_at = pending.epoch, pending.root, pending.finalises_at
+        if number == 0 or chain_time(self.gateway) >= finalises_at:
             return None
-        root = "0x" + bytes(root_bytes).hex()
         known = self._judged.get((number, root))
         if known is not None and known.reproduced is not None:
             return known
-        reader = ChainReader(self.gateway)
         # The whole chain up to its head, not the confirmed head: the pending root is in the latest blocks.
-        events = reader.events(int(self.gateway.guard(lambda: self.gateway.w3.eth.block_number)))
+        events = read_events(self.gateway, to_block=self.gateway.head)
         verifier = Verifier(self.settings, self.engine, self.gateway, rules=self.rules)
         result = CheckResult("epoch_root", "The pending epoch root reproduces")
         try:
@@ -102,17 +99,12 @@ class Watcher:
         self._judged[(number, root)] = verdict
         return verdict
 
-    def _veto(self, number: int, root: str, finalises_at: datetime, events: list, wrong: list[str]) -> Verdict:
-        published = [
-            e
-            for e in events
-            if e.name == "EpochPublished"
-            and int(e.args["epoch"]) == number
-            and "0x" + bytes(e.args["root"]).hex() == root
-        ]
-        debits = decode_debits(published[-1].args)
+    def _veto(
+        self, number: int, root: str, finalises_at: datetime, events: list[ChainEvent], wrong: list[str]
+    ) -> Verdict:
+        published = [e for e in epochs_published(events) if (e.epoch, e.root) == (number, root)]
         try:
-            sent = self.gateway.send(self.gateway.distributor.functions.vetoEpoch(number, debits), role="auditor")
+            sent = self.gateway.distributor.veto_epoch(number, published[-1].debits)
         except ChainRefused as refused:
             return Verdict(number, root, finalises_at, False, evidence=[*wrong, f"veto refused: {refused.message}"])
         log.warning("vetoed epoch %d root %s: %s", number, root, "; ".join(wrong))

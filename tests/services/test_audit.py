@@ -323,7 +323,9 @@ BRAND = "0x" + "0b" * 20
 
 
 def _event(name: str, block: int, log_index: int = 0, **args) -> audit.ChainEvent:
-    return audit.ChainEvent("ConsentRegistry", name, args, block, log_index, "0x" + "00" * 32)
+    return audit.ChainEvent(
+        "ConsentRegistry", name, args, block, log_index, "0x" + "00" * 32, "0x" + "11" * 32, datetime.fromtimestamp(0, UTC)
+    )
 
 
 def _grant(block: int, customer: str, *, categories: int, price: int, expires: int = 0, log_index: int = 0):

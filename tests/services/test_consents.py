@@ -12,7 +12,7 @@ from app.config import Settings
 from app.domain import Category, Purpose
 from app.errors import InvalidInput
 from app.models.accounts import Brand, Customer
-from app.services.consents import build_receipt, canonical_json, notice_hash, receipt_hash_of
+from app.services.consent_receipts import build_receipt, canonical_json, notice_hash, receipt_hash_of
 
 
 def _receipt(settings: Settings, brand_name: str = "Acme") -> dict:

@@ -22,8 +22,9 @@ from app.api.schemas import INT64_MAX, DecimalInt, DocumentedRoute, Timestamp, T
 from app.domain import Purpose, category_mask, purpose_id
 from app.models.consents import ConsentAction, ConsentChange, ConsentReceipt, ReceiptStatus
 from app.models.types import Address, Signature
-from app.services import consents
-from app.services.consents import ConsentView, OnChainConsent
+from app.services import consent_views, consents
+from app.services.consent_views import ConsentView
+from app.services.consents import OnChainConsent
 
 router = APIRouter(prefix="/consents", tags=["consents"], route_class=DocumentedRoute, responses=errors(400, 404, 409))
 
@@ -271,7 +272,8 @@ def read_consents(
     ] = None,
 ) -> list[ConsentPublic]:
     """The calling customer's consent receipts joined with the registry's state now (customer)."""
-    views = consents.list_consents(session, chain, customer, status or [ReceiptStatus.ACTIVE, ReceiptStatus.FAILED])
+    statuses = status or [ReceiptStatus.ACTIVE, ReceiptStatus.FAILED]
+    views = consent_views.list_consents(session, chain, customer, statuses)
     return [_consent(v) for v in views]
 
 
@@ -280,8 +282,8 @@ def read_consent(
     *, receipt_id: uuid.UUID, customer: CurrentCustomer, session: SessionDep, chain: ChainDep
 ) -> ConsentDetail:
     """One of the calling customer's consents with its signed changes (customer, owner only)."""
-    view = consents.view_consent(session, chain, customer, str(receipt_id))
-    changes = [_change(c) for c in consents.changes_of(session, view.receipt)]
+    view = consent_views.view_consent(session, chain, customer, str(receipt_id))
+    changes = [_change(c) for c in consent_views.changes_of(session, view.receipt)]
     return ConsentDetail(**_consent(view).model_dump(), changes=changes)
 
 

@@ -135,7 +135,7 @@ class PagesConfig(BaseModel):
 
 @lru_cache(maxsize=8)
 def _decimals(token: str, chain: ChainDep) -> int:
-    return int(chain.call(chain.token.functions.decimals()))
+    return chain.token.decimals()
 
 
 @router.get("/pages/config")
@@ -193,12 +193,12 @@ def read_transaction(*, tx_hash: str, chain: ChainDep) -> TransactionView:
         raise NotFound(f"no transaction {tx_hash} on this chain (never sent, or lost in a restart or reorg)")
     return TransactionView(
         hash=tx_hash,
-        status="succeeded" if receipt["status"] == 1 else "reverted",
-        block_number=receipt["blockNumber"],
-        from_address=receipt["from"],
-        to_address=receipt.get("to"),
-        gas_used=receipt["gasUsed"],
-        logs=len(receipt["logs"]),
+        status="succeeded" if receipt.succeeded else "reverted",
+        block_number=receipt.block_number,
+        from_address=receipt.sender,
+        to_address=receipt.to,
+        gas_used=receipt.gas_used,
+        logs=receipt.log_count,
     )
 
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
 from sqlalchemy import Engine
 
 from app.analytics.rules import ProgrammeRules, rules_hash
 from app.audit import merkle, records, rederive
-from app.audit.chain import ChainEvent, decode_epoch
+from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
 from app.audit.checks import voids
 from app.audit.checks.settlement import carry_shortfalls, live_publications
 from app.audit.records import PurchaseRecord
@@ -107,7 +106,7 @@ def check_epoch_roots(
             broken_since = broken_since or number
             previous = None
             continue
-        found_commitment = "0x" + keccak(text=row.manifest).hex()
+        found_commitment = "0x" + keccak256(row.manifest).hex()
         if found_commitment != commitment:
             fail(
                 where | {"field": "commitment"},
@@ -346,11 +345,10 @@ def _disagreements(
                 continue
             named += 1
             fail(
-                where | {"field": figure, "account": to_checksum_address(account)},
+                where | {"field": figure, "account": checksum(account)},
                 str(job),
                 str(mine[k]),
-                f"account {to_checksum_address(account)}: {figure} {job} by the epoch job, {mine[k]} re-derived "
-                f"by the audit",
+                f"account {checksum(account)}: {figure} {job} by the epoch job, {mine[k]} re-derived by the audit",
             )
     if number == 1:
         return
@@ -360,7 +358,7 @@ def _disagreements(
         if graded.get(customer) == rates.get(customer) or named >= MAX_EVIDENCE:
             continue
         named += 1
-        holder = to_checksum_address(addresses[customer]) if customer in addresses else None
+        holder = checksum(addresses[customer]) if customer in addresses else None
         fail(
             where | {"field": "cashback_bps", "customer_id": customer, "account": holder},
             graded.get(customer),
@@ -371,4 +369,4 @@ def _disagreements(
 
 
 def _debits(pairs: list[tuple[str, int]]) -> list[dict[str, str]]:
-    return [{"brand": to_checksum_address(b), "amount": str(a)} for b, a in pairs]
+    return [{"brand": checksum(b), "amount": str(a)} for b, a in pairs]

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from eth_utils import to_checksum_address
-
-from app.audit.chain import ChainEvent, ChainReader, decode_claim, decode_debits, decode_epoch
+from app.audit.chain import ChainEvent, ChainReader, checksum, decode_claim, decode_debits, decode_epoch
 from app.audit.checks import where
 from app.audit.checks.settlement import live_publications
 from app.audit.report import CheckResult
@@ -107,7 +105,7 @@ def check_money(
         budget = chain.budget_of(brand, block=head)
         budgets_total += budget
         row = {
-            "brand": to_checksum_address(brand),
+            "brand": checksum(brand),
             "deposited": deposits[brand],
             "withdrawn": withdrawals[brand],
             "debited": debits[brand],
@@ -232,7 +230,7 @@ def check_money(
         checked += 1
         if on_chain != balances[holder]:
             result.fail(
-                {"holder": to_checksum_address(holder)},
+                {"holder": checksum(holder)},
                 str(balances[holder]),
                 str(on_chain),
                 "balanceOf differs from the balance the Transfer events leave",
@@ -248,7 +246,7 @@ def check_money(
     # Claims: claimed(account) <= the latest cumulative amount recomputed from the records.
     for account, (amount_sum, last) in sorted(claims.items()):
         on_chain = chain.claimed(account, block=head)
-        record = {"account": to_checksum_address(account)}
+        record = {"account": checksum(account)}
         if on_chain != last or amount_sum != last:
             result.fail(
                 record,
