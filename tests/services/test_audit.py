@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app import db
+from app.analytics import rewards
 from app.analytics.store import analytics
 from app.chain.errors import ContractRevert
 from app.chain.gateway import ChainGateway
@@ -25,7 +26,7 @@ from app.chain.transactions import Sender
 from app.models.mirror import MirrorAccess
 from app.services import audit
 from app.services.audit import Verifier
-from app.services.epochs import EpochRunner, _purchases_hash
+from app.services.epochs import EpochRunner
 from app.services.rewards import finalize_due
 from tests import factories
 
@@ -265,7 +266,7 @@ def test_purchases_hash_matches_the_epoch_jobs_duckdb_definition_across_chunks(
     assert [p.id for p in records] == [1, 2, 3, 65_536, 140_000]
     with analytics(settings) as con:
         con.execute("CREATE TEMP TABLE covered AS SELECT * FROM purchases_v")
-        assert audit.purchases_hash(records) == _purchases_hash(con)
+        assert audit.purchases_hash(records) == rewards.purchases_hash(con)
     assert audit.purchases_hash([]) == audit.purchases_hash(())
 
 
