@@ -19,7 +19,7 @@ from app.models.accounts import Brand, Customer, utcnow
 # Known customers' ids remembered during one upload; cleared when full so memory stays bounded.
 CUSTOMER_CACHE_LIMIT = 200_000
 
-R = TypeVar("R", PurchaseRow, EventRow)
+Row = TypeVar("Row", PurchaseRow, EventRow)
 
 
 class BrandDirectory:
@@ -384,7 +384,7 @@ def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDire
     return result
 
 
-def _returned(rows: list[R], results: Iterable[Any]) -> tuple[list[R], list[int]]:
+def _returned(rows: list[Row], results: Iterable[Any]) -> tuple[list[Row], list[int]]:
     """The rows an INSERT ... RETURNING id, brand_id, external_id inserted, with their ids, in `rows`' order
     (a row another writer stored first is skipped by ON CONFLICT and returns nothing)."""
     id_of = {(brand_id, external_id): row_id for inserted in results for row_id, brand_id, external_id in inserted}
