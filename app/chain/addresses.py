@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eth_hash.auto import keccak as _raw_keccak
 from eth_utils import is_checksum_address, keccak, to_checksum_address
 
 
@@ -18,3 +19,10 @@ def is_checksummed(address: str) -> bool:
 def keccak256(data: bytes | str) -> bytes:
     """keccak256 of bytes, or of a text's UTF-8 bytes."""
     return bytes(keccak(text=data) if isinstance(data, str) else keccak(data))
+
+
+def checksum_lower(lower: str) -> str:
+    """EIP-55 form of a lower-case 0x address, as `checksum` but with less overhead (ingestion's hot path)."""
+    body = lower[2:]
+    digest = _raw_keccak(body.encode("ascii")).hex()
+    return "0x" + "".join(c.upper() if d > "7" else c for c, d in zip(body, digest[:40], strict=True))

@@ -16,7 +16,6 @@ What an epoch covers (docs/epochs.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -29,8 +28,8 @@ import duckdb
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from app.analytics import behaviour
-from app.analytics.rfm import cut_points_sql, rfm_sql, timestamp_sql, utc_naive
+from app.analytics import behaviour, rewards
+from app.analytics.rfm import cut_points_sql, rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, canonical_json, default_rules, rules_hash
 from app.analytics.store import analytics
 from app.chain.addresses import keccak256
@@ -202,31 +201,34 @@ class EpochRunner:
         with analytics(self.settings) as con:
             self.progress(f"epoch {n}: reading the purchases it may use")
             max_void_id = voids.latest_void_id(con)
-            self._load_purchases(con, epoch, max_void_id)
+            rewards.load_purchases(
+                con,
+                max_purchase_id=epoch.max_purchase_id,
+                as_of=epoch.as_of,
+                not_voided=voids.not_voided_sql(max_void_id),
+            )
             self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
             self._score(con, epoch)
             self.progress(f"epoch {n}: storing scores and cut points")
             self._store_scores(con, epoch)
             self.progress(f"epoch {n}: rewards and brand debits")
-            self._covered_purchases(con, previous)
+            rewards.cover(con, (previous.max_purchase_id, previous.as_of) if previous else None)
             shortfalls = self._rewards(con, epoch)
-            debits = [(brand, int(ae), int(pc)) for brand, ae, pc in con.execute(_DEBITS_SQL).fetchall()]
+            debits = rewards.debits(con)
             # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
             voids.check_settleable([(brand, max(ae, pc)) for brand, ae, pc in debits])
             self.progress(f"epoch {n}: storing rewards and debits")
-            self._store_rewards(con, epoch)
+            rewards.store_rewards(con, n)
             self.progress(f"epoch {n}: commitment to the records")
-            purchases_hash = _purchases_hash(con)
+            purchases_hash = rewards.purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
             con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines; DROP TABLE pc_lines")
             self.progress(f"epoch {n}: behaviour changes")
             self._behaviour(con, epoch, previous)
             con.execute("DROP TABLE scores; DROP TABLE p")
             self.progress(f"epoch {n}: Merkle tree over cumulative amounts")
-            leaves = con.execute("SELECT account, CAST(cumulative AS VARCHAR) FROM leaves ORDER BY account").fetchall()
-        tree = write_tree(
-            self._epoch_dir(n), reward_trees.leaves_for(self.settings, n, [(a, int(c)) for a, c in leaves]), final=False
-        )
+            leaves = rewards.leaves(con)
+        tree = write_tree(self._epoch_dir(n), reward_trees.leaves_for(self.settings, n, leaves), final=False)
         # The rules themselves beside their hash, so this epoch stays auditable after the rules change.
         (self._epoch_dir(n) / "rules.json").write_text(canonical_json(self.rules))
         total = sum(ae + pc for _, ae, pc in debits)
@@ -268,20 +270,6 @@ class EpochRunner:
             session.refresh(row)
             return row
 
-    def _load_purchases(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, max_void_id: int) -> None:
-        # One scan of the store: every purchase this epoch may use (ingested up to max_purchase_id,
-        # made up to as_of, not voided). Scores, rewards and the commitment all read this table.
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE p AS
-            SELECT id, customer_id, brand_id, purchased_at, amount FROM store.purchases
-            WHERE id <= {epoch.max_purchase_id} AND purchased_at <= {timestamp_sql(epoch.as_of)}
-              AND {voids.not_voided_sql(max_void_id)}"""
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE accounts AS SELECT id AS customer_id, lower(address) AS account "
-            "FROM store.customers"
-        )
-
     def _score(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         scheme = epoch.scheme
         sql = rfm_sql(
@@ -311,9 +299,10 @@ class EpochRunner:
             # The first epoch is the baseline: with nothing before it, every customer would be "new"
             # and would "cross" every threshold they are above, which tells nothing.
             return
-        con.execute(f"CREATE OR REPLACE TEMP TABLE current_epoch AS {_CURRENT_FRAME_SQL}")
-        purchases = f"id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE previous_epoch AS {_previous_frame_sql(previous.number, purchases)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE current_epoch AS {rewards.CURRENT_FRAME_SQL}")
+        purchases = rewards.covered_by(previous.max_purchase_id, previous.as_of)
+        frame = rewards.previous_frame_sql(previous.number, purchases)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE previous_epoch AS {frame}")
         sql = behaviour.changes_sql(self.rules, epoch.scheme)  # type: ignore[arg-type]
         con.execute(
             f"""INSERT INTO store.behaviour_changes
@@ -322,96 +311,23 @@ class EpochRunner:
         )
         con.execute("DROP TABLE current_epoch; DROP TABLE previous_epoch")
 
-    def _covered_purchases(self, con: duckdb.DuckDBPyConnection, previous: Epoch | None) -> None:
-        earlier = (
-            f"WHERE NOT (id <= {previous.max_purchase_id} AND purchased_at <= {timestamp_sql(previous.as_of)})"
-            if previous is not None
-            else ""
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE covered AS SELECT * FROM p {earlier}")
-
     def _rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> list[Shortfall]:
-        """Earnings per account (`earned`), per brand (`debits`) and every account's new cumulative (`leaves`).
-
-        Cashback is won * bps * (cash_units_per_won / 10,000): exact (the rules require the divisor),
-        so it is summed in won * bps on 64-bit integers and scaled to token units only per account
-        and brand, where 128-bit arithmetic is cheap.
+        """Earnings per account and brand and every account's new cumulative (app/analytics/rewards.py).
 
         A brand short of budget never stops the epoch (issue 9 item 13): its recorded accesses are paid
         from the reserve they took when recorded; if its unreserved budget cannot pay its purchase
         cashback (this epoch's plus what an earlier epoch carried), none of that cashback is paid now:
-        each account's line is carried (`carried`) and owed again in the next epoch, and the others
-        are settled as usual. Returns the short brands.
+        each account's line is carried and owed again in the next epoch, and the others are settled as
+        usual. Returns the short brands.
         """
-        n = epoch.number
-        base_bps = self.rules.tiers[-1].cashback_bps
-        scale = self.rules.epochs.cash_units_per_won // 10_000
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE cashback AS
-            WITH rates AS (SELECT customer_id, cashback_bps FROM store.epoch_scores WHERE epoch = {n - 1}),
-            spent AS (SELECT customer_id, brand_id, sum(amount) AS won FROM covered GROUP BY 1, 2)
-            SELECT s.customer_id, s.brand_id, s.won * coalesce(r.cashback_bps, {base_bps}) AS won_bps
-            FROM spent s LEFT JOIN rates r USING (customer_id)"""
+        owed = rewards.earnings(
+            con, epoch=epoch.number, from_block=epoch.from_block, to_block=epoch.to_block, rules=self.rules
         )
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE access_lines AS
-            SELECT lower(customer) AS account, lower(brand) AS brand, sum(CAST(price AS HUGEINT)) AS earned
-            FROM store.mirror_accesses
-            WHERE block_number BETWEEN {epoch.from_block} AND {epoch.to_block}
-            GROUP BY 1, 2"""
-        )
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE pc_lines AS
-            WITH lines AS (
-                SELECT a.account, lower(b.address) AS brand, CAST(sum(c.won_bps) AS HUGEINT) * {scale} AS pc
-                FROM cashback c JOIN accounts a USING (customer_id) JOIN store.brands b ON b.id = c.brand_id
-                GROUP BY 1, 2
-                UNION ALL
-                SELECT lower(account), lower(brand), CAST(amount AS HUGEINT) FROM store.epoch_carries
-                WHERE epoch = {n - 1}
-            )
-            SELECT account, brand, sum(pc) AS pc FROM lines GROUP BY 1, 2 HAVING sum(pc) > 0"""
-        )
-        owed = con.execute("SELECT brand, CAST(sum(pc) AS VARCHAR) FROM pc_lines GROUP BY 1 ORDER BY 1").fetchall()
         # Owed beyond what one epoch's debit can carry is bad data, not a short budget: no funding could ever
         # pay it, so carrying it would hold that brand's customers forever. Stop and name it (void the rows).
-        voids.check_settleable([(brand, int(amount)) for brand, amount in owed])
-        shortfalls = self._shortfalls([(brand, int(amount)) for brand, amount in owed])
-        con.execute("CREATE OR REPLACE TEMP TABLE short (brand VARCHAR)")
-        con.execute("CREATE OR REPLACE TEMP TABLE short_budgets (brand VARCHAR, available HUGEINT)")
-        if shortfalls:
-            con.executemany("INSERT INTO short VALUES (?)", [[s.brand] for s in shortfalls])
-            con.executemany("INSERT INTO short_budgets VALUES (?, ?)", [[s.brand, s.available] for s in shortfalls])
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE carried AS SELECT account, brand, pc FROM pc_lines "
-            "WHERE brand IN (SELECT brand FROM short)"
-        )
-        con.execute("DELETE FROM pc_lines WHERE brand IN (SELECT brand FROM short)")
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE earned AS
-            WITH purchases AS (SELECT account, sum(pc) AS pc FROM pc_lines GROUP BY 1),
-            accesses AS (SELECT account, sum(earned) AS ae FROM access_lines GROUP BY 1)
-            SELECT account, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
-            FROM purchases FULL OUTER JOIN accesses USING (account)
-            WHERE coalesce(pc, 0) + coalesce(ae, 0) > 0"""
-        )
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE debits AS
-            WITH purchases AS (SELECT brand, sum(pc) AS pc FROM pc_lines GROUP BY 1),
-            accesses AS (SELECT brand, sum(earned) AS ae FROM access_lines GROUP BY 1)
-            SELECT brand, coalesce(pc, 0) AS pc, coalesce(ae, 0) AS ae
-            FROM purchases FULL OUTER JOIN accesses USING (brand)
-            WHERE coalesce(pc, 0) + coalesce(ae, 0) > 0"""
-        )
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE leaves AS
-            WITH before AS (
-                SELECT account, arg_max(CAST(cumulative AS HUGEINT), epoch) AS cumulative
-                FROM store.epoch_rewards WHERE epoch < {n} GROUP BY account
-            )
-            SELECT account, coalesce(b.cumulative, 0) + coalesce(e.pc, 0) + coalesce(e.ae, 0) AS cumulative
-            FROM before b FULL OUTER JOIN earned e USING (account)"""
-        )
+        voids.check_settleable(owed)
+        shortfalls = self._shortfalls(owed)
+        rewards.settle(con, epoch=epoch.number, short=[(s.brand, s.available) for s in shortfalls])
         return shortfalls
 
     def _shortfalls(self, owed: list[tuple[str, int]]) -> list[Shortfall]:
@@ -423,29 +339,6 @@ class EpochRunner:
             if available < amount:
                 short.append(Shortfall(brand, amount, available))
         return short
-
-    def _store_rewards(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
-        n = epoch.number
-        con.execute(
-            f"""INSERT INTO store.epoch_carries
-            SELECT {n}, account, brand, CAST(pc AS VARCHAR) FROM carried ORDER BY account, brand"""
-        )
-        con.execute(
-            f"""INSERT INTO store.epoch_shortfalls
-            SELECT {n}, c.brand, CAST(sum(c.pc) AS VARCHAR), CAST(s.available AS VARCHAR), CAST(sum(c.pc) AS VARCHAR)
-            FROM carried c JOIN short_budgets s USING (brand) GROUP BY c.brand, s.available"""
-        )
-        con.execute("DROP TABLE carried; DROP TABLE short; DROP TABLE short_budgets")
-        con.execute(
-            f"""INSERT INTO store.epoch_debits
-            SELECT {n}, brand, CAST(pc AS VARCHAR), CAST(ae AS VARCHAR), CAST(pc + ae AS VARCHAR) FROM debits"""
-        )
-        con.execute(
-            f"""INSERT INTO store.epoch_rewards
-            SELECT {n}, e.account, CAST(e.pc AS VARCHAR), CAST(e.ae AS VARCHAR), CAST(e.pc + e.ae AS VARCHAR),
-                   CAST(l.cumulative AS VARCHAR)
-            FROM earned e JOIN leaves l USING (account) ORDER BY e.account"""
-        )
 
     # -- step 3: publish --------------------------------------------------------------------
 
@@ -565,41 +458,6 @@ class EpochRunner:
 
 # -- SQL and helpers -----------------------------------------------------------------------------
 
-_DEBITS_SQL = "SELECT brand, CAST(ae AS VARCHAR), CAST(pc AS VARCHAR) FROM debits ORDER BY brand"
-
-_POINTS = "CAST({cumulative} // 1000000000000000000 AS BIGINT)"  # whole CASH, for points thresholds
-
-# This epoch's scored customers with what behaviour.detect_changes needs, from the job's temp tables.
-_CURRENT_FRAME_SQL = f"""
-SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
-       coalesce(spend.total, 0) AS cumulative_spend,
-       coalesce({_POINTS.format(cumulative="l.cumulative")}, 0) AS cumulative_points
-FROM scores s
-LEFT JOIN (SELECT customer_id, sum(amount) AS total FROM p GROUP BY 1) spend USING (customer_id)
-JOIN accounts a USING (customer_id)
-LEFT JOIN leaves l ON l.account = a.account
-"""
-
-
-def _previous_frame_sql(number: int, purchases_filter: str) -> str:
-    """The previous epoch's frame, from what it stored."""
-    return f"""
-SELECT s.customer_id, s.tier, s.segment, s.r, s.f, s.m,
-       coalesce(spend.total, 0) AS cumulative_spend,
-       coalesce(points.points, 0) AS cumulative_points
-FROM store.epoch_scores s
-LEFT JOIN (
-    SELECT customer_id, sum(amount) AS total FROM p WHERE {purchases_filter} GROUP BY customer_id
-) spend USING (customer_id)
-LEFT JOIN (
-    SELECT c.customer_id, {_POINTS.format(cumulative="arg_max(CAST(r.cumulative AS HUGEINT), r.epoch)")} AS points
-    FROM store.epoch_rewards r JOIN accounts c ON c.account = r.account
-    WHERE r.epoch <= {number}
-    GROUP BY c.customer_id
-) points USING (customer_id)
-WHERE s.epoch = {number}
-"""
-
 
 def published_debits(epoch: Epoch) -> list[Debit]:
     """The epoch's IRewardDistributor.Debit entries (brand, fromReserve, fromBudget) from its manifest."""
@@ -617,15 +475,3 @@ def _max_purchase_id():  # type: ignore[no-untyped-def]
     from app.models.purchases import Purchase
 
     return func.max(Purchase.id)
-
-
-def _purchases_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """sha256 over the covered purchases in id order (docs/epochs.md): one line per purchase,
-    `id|customer_id|brand_id|amount|purchased_at in µs since 1970`, joined by newlines in chunks of
-    65,536 ids; sha256 of each chunk, then sha256 of the chunks' hex digests concatenated."""
-    chunks = con.execute(
-        """SELECT sha256(string_agg(concat_ws('|', id, customer_id, brand_id, amount, epoch_us(purchased_at)),
-                                    chr(10) ORDER BY id))
-        FROM covered GROUP BY id // 65536 ORDER BY id // 65536"""
-    ).fetchall()
-    return "0x" + hashlib.sha256("".join(c for (c,) in chunks).encode()).hexdigest()

@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidInput, NotFound
+from app.ingestion import BadRow, no_control
 from app.models.purchases import Purchase, PurchaseVoid
-from app.services.ingestion import BadRow, _no_control
 
 MAX_REASON = 500
 # publishEpoch packs each brand's debit into 96 bits (app/chain/merkle.pack_debit).
@@ -29,7 +29,7 @@ def void_purchase(session: Session, purchase_id: int, *, reason: str, voided_by:
     if not 3 <= len(reason) <= MAX_REASON:
         raise InvalidInput(f"reason: say why in 3 to {MAX_REASON} characters")
     try:
-        _no_control("reason", reason)
+        no_control("reason", reason)
     except BadRow as exc:
         raise InvalidInput(str(exc)) from None
     if session.get(Purchase, purchase_id) is None:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app import audit, db
+from app.analytics import rewards
 from app.analytics.store import analytics
 from app.audit import Verifier
 from app.chain.errors import ContractRevert
@@ -24,7 +25,7 @@ from app.chain.keys import RoleKeys
 from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
 from app.models.mirror import MirrorAccess
-from app.services.epochs import EpochRunner, _purchases_hash
+from app.services.epochs import EpochRunner
 from app.services.rewards import finalize_due
 from tests import factories
 
@@ -264,7 +265,7 @@ def test_purchases_hash_matches_the_epoch_jobs_duckdb_definition_across_chunks(
     assert [p.id for p in records] == [1, 2, 3, 65_536, 140_000]
     with analytics(settings) as con:
         con.execute("CREATE TEMP TABLE covered AS SELECT * FROM purchases_v")
-        assert audit.purchases_hash(records) == _purchases_hash(con)
+        assert audit.purchases_hash(records) == rewards.purchases_hash(con)
     assert audit.purchases_hash([]) == audit.purchases_hash(())
 
 
@@ -324,7 +325,14 @@ BRAND = "0x" + "0b" * 20
 
 def _event(name: str, block: int, log_index: int = 0, **args) -> audit.ChainEvent:
     return audit.ChainEvent(
-        "ConsentRegistry", name, args, block, log_index, "0x" + "00" * 32, "0x" + "11" * 32, datetime.fromtimestamp(0, UTC)
+        "ConsentRegistry",
+        name,
+        args,
+        block,
+        log_index,
+        "0x" + "00" * 32,
+        "0x" + "11" * 32,
+        datetime.fromtimestamp(0, UTC),
     )
 
 

@@ -12,9 +12,8 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.errors import Conflict, InvalidInput
+from app.ingestion import ingest, ingest_bulk, ingest_purchase
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
-from app.services import ingestion
-from app.services.ingestion import ingest_bulk
 from tests.services.test_ingestion import (  # noqa: F401  (fixtures)
     ALICE,
     BOB,
@@ -53,7 +52,7 @@ def bulk(db_engine, *rows, resource="purchases", settings=SETTINGS):  # type: ig
 )
 def test_implausible_purchase_refused_naming_why(engine, brand_id, changes, message) -> None:  # noqa: F811
     with Session(engine) as session, pytest.raises(InvalidInput, match="invalid purchase: ") as refused:
-        ingestion.ingest_purchase(session, purchase(1, brand_id, **changes), SETTINGS)
+        ingest_purchase(session, purchase(1, brand_id, **changes), SETTINGS)
     assert message in str(refused.value)
     report = bulk(engine, purchase(1, brand_id, **changes))
     assert report.status_code == 422 and message in report.rejected[0]["error"]
@@ -64,11 +63,11 @@ def test_ceiling_and_programme_start_come_from_settings(engine, brand_id) -> Non
     wide = Settings(environment="test", purchase_max_won=2**63 - 1, programme_start=datetime(2001, 1, 1, tzinfo=UTC))
     row = purchase(1, brand_id, amount=2**63 - 1, purchased_at="2001-06-01T00:00:00Z", items=None)
     with Session(engine) as session:
-        stored, _, created = ingestion.ingest_purchase(session, row, wide)
-    assert created and stored.amount == 2**63 - 1
+        stored = ingest_purchase(session, row, wide)
+    assert stored.created and stored.purchase.amount == 2**63 - 1
     # The defaults: 10,000,000,000 won per purchase, programme from 2020-01-01.
     with Session(engine) as session, pytest.raises(InvalidInput, match="above the ceiling of 10000000000 won"):
-        ingestion.ingest_purchase(session, purchase(2, brand_id, amount=10**10 + 1))
+        ingest_purchase(session, purchase(2, brand_id, amount=10**10 + 1))
 
 
 def test_event_text_and_dates_checked_too(engine, brand_id) -> None:  # noqa: F811
@@ -87,29 +86,29 @@ def test_event_text_and_dates_checked_too(engine, brand_id) -> None:  # noqa: F8
 
 def test_single_purchase_same_body_is_idempotent_another_body_is_a_conflict(engine, brand_id) -> None:  # noqa: F811
     with Session(engine) as session:
-        first, _, created = ingestion.ingest_purchase(session, purchase(1, brand_id), SETTINGS)
+        first = ingest_purchase(session, purchase(1, brand_id), SETTINGS)
     with Session(engine) as session:
-        again, _, created_again = ingestion.ingest_purchase(session, purchase(1, brand_id), SETTINGS)
-    assert created and not created_again and again.id == first.id
+        again = ingest_purchase(session, purchase(1, brand_id), SETTINGS)
+    assert first.created and not again.created and again.purchase.id == first.purchase.id
     changed = purchase(1, brand_id, purchased_at="2024-05-02T12:00:00+09:00", customer=BOB, amount=1)
     with Session(engine) as session, pytest.raises(Conflict) as refused:
-        ingestion.ingest_purchase(session, changed, SETTINGS)
+        ingest_purchase(session, changed, SETTINGS)
     assert refused.value.detail == {"fields": ["customer", "purchased_at", "amount"]}
     assert "external_id 'o-1'" in refused.value.message
     # Items count as part of the body; the same instant in another zone is the same body.
     items = [{"item_id": "sku-2", "unit_price": 59_000}]
     with Session(engine) as session, pytest.raises(Conflict, match="another items"):
-        ingestion.ingest_purchase(session, purchase(1, brand_id, items=items), SETTINGS)
+        ingest_purchase(session, purchase(1, brand_id, items=items), SETTINGS)
     with Session(engine) as session:
-        same = ingestion.ingest_purchase(session, purchase(1, brand_id, purchased_at="2024-05-01T03:00:00Z"), SETTINGS)
-    assert same[2] is False
+        same = ingest_purchase(session, purchase(1, brand_id, purchased_at="2024-05-01T03:00:00Z"), SETTINGS)
+    assert same.created is False
     with Session(engine) as session:
         assert session.scalars(select(Purchase.amount)).all() == [59_000]
         assert session.scalars(select(PurchaseItem.item_id)).all() == ["sku-1"]
 
 
 def test_bulk_reports_each_conflicting_line_within_and_across_uploads(engine, brand_id, monkeypatch) -> None:  # noqa: F811
-    monkeypatch.setattr(ingestion, "BATCH_ROWS", 2)  # several batches
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)  # several batches
     assert bulk(engine, purchase(1, brand_id), purchase(3, brand_id)).accepted == 2
     report = bulk(
         engine,

@@ -1,4 +1,4 @@
-"""Ingestion service: row validation, streamed parsing (chunks, long lines, CSV), batches, idempotency."""
+"""Ingestion (app/ingestion): row validation, streamed parsing (chunks, long lines, CSV), batches, idempotency."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from sqlmodel import Session
 from app import db
 from app.config import Settings
 from app.errors import InvalidInput, PayloadTooLarge
+from app.ingestion import BadRow, ingest, ingest_bulk, ingest_purchase, parse, store, stream
+from app.ingestion.store import BrandDirectory, checksum_address
 from app.models.accounts import Brand, Customer
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
-from app.services import ingestion
-from app.services.ingestion import BadRow, BrandDirectory, checksum_address, ingest_bulk
 from tests import factories
 
 ALICE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
@@ -110,7 +110,7 @@ def test_parse_purchase_bad_field_named(engine, brand_id, changes, error) -> Non
     with engine.connect() as conn:
         brands = BrandDirectory(conn)
     with pytest.raises(BadRow) as refused:
-        ingestion.parse_purchase(purchase(1, brand_id, **changes), brands, ingestion.Bounds.of())
+        parse.parse_purchase(purchase(1, brand_id, **changes), brands, parse.Bounds.of())
     assert error in str(refused.value)
 
 
@@ -121,16 +121,16 @@ def test_parse_purchase_missing_field_named(engine, brand_id, missing) -> None:
     row = purchase(1, brand_id)
     del row[missing]
     with pytest.raises(BadRow, match=f"{missing}: is required"):
-        ingestion.parse_purchase(row, brands, ingestion.Bounds.of())
+        parse.parse_purchase(row, brands, parse.Bounds.of())
 
 
 def test_parse_purchase_normalises(engine, brand_id) -> None:
     with engine.connect() as conn:
         brands = BrandDirectory(conn)
-    row = ingestion.parse_purchase(
+    row = parse.parse_purchase(
         purchase(1, BRAND_ADDRESS.lower(), customer=to_checksum_address(ALICE), external_id=1001, items=None),
         brands,
-        ingestion.Bounds.of(),
+        parse.Bounds.of(),
     )
     assert row == (ALICE, brand_id, "1001", datetime(2024, 5, 1, 3, tzinfo=UTC), 59_000, "KRW", [])
 
@@ -171,7 +171,7 @@ def test_bulk_same_result_whatever_the_chunking(engine, brand_id) -> None:
 
 
 def test_bulk_duplicates_skipped_within_and_across_uploads(engine, brand_id, monkeypatch) -> None:
-    monkeypatch.setattr(ingestion, "BATCH_ROWS", 3)  # duplicates across batches too
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 3)  # duplicates across batches too
     rows = [purchase(n % 4, brand_id) for n in range(10)]  # o-0..o-3, each several times
     first = ingest_bulk(engine, "purchases", "ndjson", [ndjson(*rows)], UNLIMITED)
     assert (first.accepted, first.duplicates) == (4, 6)
@@ -245,7 +245,7 @@ def test_bulk_all_rows_bad_is_422(engine, brand_id) -> None:
 
 
 def test_bulk_overlong_line_rejected_and_skipped(engine, brand_id, monkeypatch) -> None:
-    monkeypatch.setattr(ingestion, "MAX_LINE_BYTES", 300)
+    monkeypatch.setattr(stream, "MAX_LINE_BYTES", 300)
     long = json.dumps(purchase(2, brand_id, external_id="x" * 90, items=[{"item_id": "y" * 90, "unit_price": 1}] * 3))
     body = ndjson(purchase(1, brand_id), long, purchase(3, brand_id))
     chunks = [body[i : i + 64] for i in range(0, len(body), 64)]
@@ -267,7 +267,7 @@ def test_bulk_invalid_utf8_in_csv_rejected_by_line(engine, brand_id) -> None:
 
 
 def test_bulk_rejected_list_capped_with_total(engine, brand_id, monkeypatch) -> None:
-    monkeypatch.setattr(ingestion, "MAX_REJECTED_LISTED", 5)
+    monkeypatch.setattr(stream, "MAX_REJECTED_LISTED", 5)
     body = ndjson(purchase(0, brand_id), *(purchase(n, brand_id, amount=-n) for n in range(1, 9)))
     report = ingest_bulk(engine, "purchases", "ndjson", [body], UNLIMITED)
     listed = report.as_dict()
@@ -276,7 +276,7 @@ def test_bulk_rejected_list_capped_with_total(engine, brand_id, monkeypatch) -> 
 
 
 def test_bulk_over_the_size_limit_stops_and_says_what_stayed(engine, brand_id, monkeypatch) -> None:
-    monkeypatch.setattr(ingestion, "BATCH_ROWS", 2)
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
     lines = [ndjson(purchase(n, brand_id)) for n in range(10)]
     limit = sum(len(line) for line in lines[:5])  # the 6th line crosses it
     with pytest.raises(PayloadTooLarge) as refused:
@@ -320,8 +320,8 @@ def test_bulk_events_json_and_csv(engine, brand_id) -> None:
 
 
 def test_bulk_many_customers_beyond_the_cache(engine, brand_id, monkeypatch) -> None:
-    monkeypatch.setattr(ingestion, "CUSTOMER_CACHE_LIMIT", 10)
-    monkeypatch.setattr(ingestion, "BATCH_ROWS", 7)
+    monkeypatch.setattr(store, "CUSTOMER_CACHE_LIMIT", 10)
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 7)
     rng = random.Random(3)
     people = [f"0x{rng.getrandbits(160):040x}" for _ in range(25)]
     rows = [purchase(n, brand_id, customer=people[n % 25], items=None) for n in range(60)]
@@ -340,13 +340,89 @@ def test_bulk_many_customers_beyond_the_cache(engine, brand_id, monkeypatch) -> 
 def test_single_purchase_recent_instant_accepted(engine, brand_id) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     with Session(engine) as session:
-        stored, items, created = ingestion.ingest_purchase(session, purchase(1, brand_id, purchased_at=soon))
-    assert created and len(items) == 1 and stored.amount == 59_000
+        stored = ingest_purchase(session, purchase(1, brand_id, purchased_at=soon))
+    assert stored.created and len(stored.items) == 1 and stored.purchase.amount == 59_000
 
 
 @pytest.mark.parametrize("count", [0, 1, 3, 7, 2048, 4000, 4096, 5000, 12_345])
 def test_pieces_cover_rows_with_few_statement_sizes(count) -> None:
-    pieces = list(ingestion._pieces(count, 4000))
+    pieces = list(store._pieces(count, 4000))
     assert [start for start, _ in pieces] == [sum(size for _, size in pieces[:i]) for i in range(len(pieces))]
     assert sum(size for _, size in pieces) == count
     assert all(size in {1 << k for k in range(12)} for _, size in pieces)  # powers of two up to 2048
+
+
+@pytest.fixture()
+def hooked(monkeypatch) -> list[store.NewRows]:
+    """Every call of the after-stored hook, with the rows visible to it in its own transaction."""
+    calls: list[store.NewRows] = []
+
+    def record(conn, new: store.NewRows) -> None:
+        table = "purchases" if new.resource == "purchases" else "interest_events"
+        marks = ", ".join("?" * len(new.ids))
+        visible = conn.exec_driver_sql(f"SELECT count(*) FROM {table} WHERE id IN ({marks})", tuple(new.ids))
+        assert visible.scalar_one() == len(new.ids)  # called after the insert, before the commit
+        calls.append(new)
+
+    monkeypatch.setattr(store, "after_stored", record)
+    return calls
+
+
+def test_after_stored_gets_each_batchs_new_rows_never_duplicates_or_conflicts(
+    engine, brand_id, monkeypatch, hooked
+) -> None:
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 3)
+    with Session(engine) as session:
+        ingest_purchase(session, purchase(0, brand_id))
+    assert [[r[2] for r in call.rows] for call in hooked] == [["o-0"]]
+    hooked.clear()
+    rows = [
+        purchase(0, brand_id),  # stored before: a duplicate
+        purchase(1, brand_id),
+        purchase(1, brand_id),  # repeated in the upload
+        purchase(2, brand_id, amount=7),
+        purchase(0, brand_id, amount=1),  # conflict with the stored row
+        purchase(3, brand_id),
+        purchase(4, brand_id),
+    ]
+    report = ingest_bulk(engine, "purchases", "ndjson", [ndjson(*rows)], UNLIMITED)
+    assert (report.accepted, report.duplicates, report.conflicts) == (4, 2, 1)
+    assert [[r[2] for r in call.rows] for call in hooked] == [["o-1"], ["o-2", "o-3"], ["o-4"]]
+    with Session(engine) as session:
+        stored = {p.external_id: p for p in session.scalars(select(Purchase))}
+    for call in hooked:
+        assert call.resource == "purchases"
+        assert call.ids == [stored[r[2]].id for r in call.rows]
+        assert call.customer_ids == [stored[r[2]].customer_id for r in call.rows]
+    hooked.clear()
+    again = ingest_bulk(engine, "purchases", "ndjson", [ndjson(*rows)], UNLIMITED)
+    assert again.accepted == 0 and hooked == []  # a re-sent upload hands nothing over again
+
+
+def test_after_stored_gets_new_events_with_their_ids(engine, brand_id, hooked) -> None:
+    report = ingest_bulk(engine, "events", "ndjson", [ndjson(event(1, brand_id), event(2, brand_id))], UNLIMITED)
+    assert report.accepted == 2
+    (call,) = hooked
+    with Session(engine) as session:
+        stored = {e.external_id: e for e in session.scalars(select(InterestEvent))}
+    assert call.resource == "events"
+    assert call.ids == [stored[r[2]].id for r in call.rows] and len(set(call.ids)) == 2
+    assert call.customer_ids == [stored[r[2]].customer_id for r in call.rows]
+
+
+def test_after_stored_failing_refuses_the_rows_it_was_given(engine, brand_id, monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
+
+    def refuse_o_2(conn, new: store.NewRows) -> None:
+        if any(r[2] == "o-2" for r in new.rows):
+            raise RuntimeError("coupon service down")
+
+    monkeypatch.setattr(store, "after_stored", refuse_o_2)
+    with Session(engine) as session, pytest.raises(RuntimeError, match="coupon service down"):
+        ingest_purchase(session, purchase(2, brand_id))
+    assert count(engine, Purchase) == 0 and count(engine, PurchaseItem) == 0
+    with pytest.raises(RuntimeError, match="coupon service down"):
+        ingest_bulk(engine, "purchases", "ndjson", [ndjson(*(purchase(n, brand_id) for n in range(6)))], UNLIMITED)
+    with Session(engine) as session:
+        # The first batch (o-0, o-1) was committed before; the batch with o-2 and all after it are not stored.
+        assert sorted(session.scalars(select(Purchase.external_id))) == ["o-0", "o-1"]

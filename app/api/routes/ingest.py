@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from app import ingestion
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
 from app.api.schemas import DECIMAL_INPUT, DecimalInt, DocumentedRoute, Timestamp, errors
 from app.errors import PayloadTooLarge
-from app.models.accounts import Customer
+from app.ingestion import Format
 from app.models.purchases import DEFAULT_CURRENCY, InterestKind
-from app.services import ingestion, voids
-from app.services.ingestion import Format
+from app.services import voids
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], route_class=DocumentedRoute, responses=errors(415))
 
@@ -59,7 +59,7 @@ class InterestEventPublic(BaseModel):
     duplicate: bool
 
 
-# -- the rows' request schemas: documentation of what app/services/ingestion.py checks per line -------------
+# -- the rows' request schemas: documentation of what app/ingestion/parse.py checks per line -------------
 
 Text = Annotated[str, Field(min_length=1, max_length=ingestion.MAX_TEXT)]
 Wide = Annotated[int | str, WithJsonSchema(DECIMAL_INPUT)]
@@ -187,16 +187,14 @@ def ingest_purchase(
 ) -> PurchasePublic:
     """Records one purchase (operator); 201 if new, 200 with the stored one if its external_id is known with
     the same body, 409 naming the differing fields if with another."""
-    purchase, items, created = ingestion.ingest_purchase(session, body, settings)
-    if not created:
+    stored = ingestion.ingest_purchase(session, body, settings)
+    if not stored.created:
         response.status_code = 200
-    customer = session.get(Customer, purchase.customer_id)
-    assert customer is not None
     return PurchasePublic(
-        **purchase.model_dump(exclude={"customer_id"}),
-        customer=customer.address,
-        items=[PurchaseItemPublic.model_validate(i, from_attributes=True) for i in items],
-        duplicate=not created,
+        **stored.purchase.model_dump(exclude={"customer_id"}),
+        customer=stored.customer,
+        items=[PurchaseItemPublic.model_validate(i, from_attributes=True) for i in stored.items],
+        duplicate=not stored.created,
     )
 
 
@@ -211,13 +209,11 @@ def ingest_event(
 ) -> InterestEventPublic:
     """Records one interest event (operator); 201 if new, 200 with the stored one if external_id is known with
     the same body, 409 naming the differing fields if with another."""
-    event, created = ingestion.ingest_event(session, body, settings)
-    if not created:
+    stored = ingestion.ingest_event(session, body, settings)
+    if not stored.created:
         response.status_code = 200
-    customer = session.get(Customer, event.customer_id)
-    assert customer is not None
     return InterestEventPublic(
-        **event.model_dump(exclude={"customer_id"}), customer=customer.address, duplicate=not created
+        **stored.event.model_dump(exclude={"customer_id"}), customer=stored.customer, duplicate=not stored.created
     )
 
 

@@ -1,0 +1,57 @@
+"""Ingestion of purchases and interest events by the operator: one row at a time or streamed bulk uploads.
+
+Three steps, one module each, and the public surface in `ingest`:
+- `parse`: each row's fields checked by hand (`BadRow` names the field), against plausible `Bounds`;
+- `stream`: a bulk body's lines read as they arrive (JSON lines or CSV), bad lines reported
+  (`IngestReport`), nothing held whole;
+- `store`: the brand and customer directories, multi-row SQL idempotent by (brand, external id), and
+  the writer thread that stores one batch while the next is parsed;
+- `ingest`: `ingest_purchase`, `ingest_event`, `ingest_bulk`.
+
+After rows are stored, `store.after_stored(conn, new)` is called with the rows each store step inserted
+(`NewRows`: as parsed, with their new ids and customer ids; never duplicates or conflicts) inside the
+step's transaction, for one row and for each bulk batch alike: the one place for what must follow a stored
+purchase or event (coupon redemption, cart events). What it writes commits with the rows, and an
+exception there refuses them (one row: the request; bulk: that batch and the rest of the upload).
+"""
+
+from app.ingestion.ingest import (
+    BATCH_ROWS,
+    IngestedEvent,
+    IngestedPurchase,
+    ingest_bulk,
+    ingest_event,
+    ingest_purchase,
+)
+from app.ingestion.parse import (
+    EVENT_FIELDS,
+    MAX_INT,
+    MAX_ITEMS,
+    MAX_TEXT,
+    PURCHASE_FIELDS,
+    BadRow,
+    Bounds,
+    Resource,
+    no_control,
+)
+from app.ingestion.stream import Format, IngestReport
+
+__all__ = [
+    "BATCH_ROWS",
+    "EVENT_FIELDS",
+    "MAX_INT",
+    "MAX_ITEMS",
+    "MAX_TEXT",
+    "PURCHASE_FIELDS",
+    "BadRow",
+    "Bounds",
+    "Format",
+    "IngestReport",
+    "IngestedEvent",
+    "IngestedPurchase",
+    "Resource",
+    "ingest_bulk",
+    "ingest_event",
+    "ingest_purchase",
+    "no_control",
+]
