@@ -19,14 +19,13 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.analytics.interests import interest_profile
 from app.analytics.rules import ProgrammeRules, default_rules
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
-from app.chain.indexer import catch_up
 from app.config import Settings
 from app.domain import Category, Purpose, category_mask, category_names, purpose_id
 from app.errors import InvalidInput
@@ -145,11 +144,6 @@ def chain_now(chain: ChainGateway) -> ChainTime:
     """The chain's latest block and its time (consent expiry is judged by the chain's clock)."""
     block = chain.guard(lambda: chain.w3.eth.get_block("latest"))
     return ChainTime(int(block["number"]), int(block["timestamp"]))
-
-
-def refresh_mirror(settings: Settings, engine: Engine, chain: ChainGateway) -> None:
-    """Brings mirror_consents and mirror_accesses up to the chain's confirmed head."""
-    catch_up(settings, engine=engine, gateway=chain)
 
 
 def consenting(
@@ -272,7 +266,6 @@ def audience(
     rules = default_rules()
     check_filters(scope, filters, rules)
     assert brand.id is not None
-    refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
     now = chain_now(chain)
     candidates = consenting(session, brand, scope, now.timestamp)
     period = privacy.period_of(settings)

@@ -74,18 +74,6 @@ class OnChainConsent:
     notice_hash: str
     in_force: bool  # the registry's `covers` for these categories, now
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "categories": category_names(self.categories),
-            "categories_mask": self.categories,
-            "granted_at": self.granted_at or None,
-            "expires_at": self.expires_at or None,
-            "price": self.price,
-            "receipt_hash": self.receipt_hash,
-            "notice_hash": self.notice_hash,
-            "in_force": self.in_force,
-        }
-
 
 def consent_on_chain(
     chain: ChainGateway, customer: str, brand: str, purpose: int, block: int | BlockParams = "latest"

@@ -26,7 +26,7 @@ from app.models.mirror import MirrorAccess
 from app.services import audit
 from app.services.audit import Verifier
 from app.services.epochs import EpochRunner, _purchases_hash
-from app.services.rewards import finalize_due
+from app.services.wallet import finalize_due
 from tests import factories
 
 pytestmark = pytest.mark.chain
