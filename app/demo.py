@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -19,6 +19,7 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 from rich.console import Console
 
+from app import clock
 from app.chain.eip712 import sign_typed_data
 from app.config import Settings
 
@@ -86,7 +87,7 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
                 api, {"Authorization": f"Bearer {credentials.brand_keys[brand['name']]}"}, account, 50_000_000 * UNITS
             )
 
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = clock.utcnow().replace(microsecond=0)
         say(f"demo: {customers} customers' purchases and interest events")
         purchases, events = [], []
         for i, shopper in enumerate(shoppers):

@@ -40,9 +40,9 @@ from web3.contract.contract import ContractEvent
 from app import db
 from app.chain.deployment import Deployment, block_hash, genesis_hash
 from app.chain.gateway import ChainGateway
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import ChainMismatch, ChainUnavailable
-from app.models.accounts import utcnow
 from app.models.mirror import (
     MIRROR_TABLES,
     IndexerCursor,

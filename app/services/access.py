@@ -38,11 +38,12 @@ from web3.logs import DISCARD
 
 from app.chain.gateway import ChainGateway
 from app.chain.transactions import TransactionFailed
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Category, Purpose
 from app.errors import ChainRefused, ChainUnavailable, Conflict, InsufficientBudget, InvalidInput
 from app.models.access import AccessRequest, AccessStatus
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.epochs import EpochScore, EpochShortfall
 from app.models.mirror import (
     IndexerCursor,

@@ -26,10 +26,11 @@ from app.analytics.interests import interest_profile
 from app.analytics.rules import ProgrammeRules, default_rules
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Category, Purpose, category_mask, category_names, purpose_id
 from app.errors import InvalidInput
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.epochs import EpochScore
 from app.models.mirror import MirrorConsent
 from app.services import audience_privacy as privacy

@@ -22,9 +22,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import LedgerError
-from app.models.accounts import utcnow
 from app.models.audience import AudienceAnswer, AudienceBudget
 
 MICRO = 1_000_000  # budgets are kept in micro-epsilon, so sums are exact integers

@@ -25,6 +25,7 @@ from web3.types import BlockParams
 from app.chain.eip712 import recover_signer, timing, typed_data
 from app.chain.gateway import ChainGateway
 from app.chain.signatures import signs_typed_data
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Purpose, category_names
 from app.errors import (
@@ -36,7 +37,7 @@ from app.errors import (
     NotFound,
     SignatureExpired,
 )
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.consents import (
     ChangeStatus,
     ConsentAction,
