@@ -57,6 +57,7 @@ from app.services.audience import (
     Filters,
     Interests,
     Scope,
+    ShownCount,
     chain_now,
     check_filters,
     chunks,
@@ -422,7 +423,7 @@ class PriceSpread:
     """Consent prices for one purpose, shown only from k_min consents up."""
 
     purpose: str
-    consents: dict[str, int | None]
+    consents: ShownCount
     min: int | None
     median: int | None
     max: int | None

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import pandas as pd
 from sqlalchemy import func
@@ -249,14 +249,51 @@ def needs_interests(scope: Scope, filters: Filters) -> bool:
 # -- audience counts -----------------------------------------------------------------------------
 
 
-def shown(count: int, k_min: int) -> dict[str, int | None]:
+class ShownCount(TypedDict):
+    count: int | None  # exact from k_min up
+    fewer_than: int | None  # k_min, set instead of `count` under it
+
+
+class Group(ShownCount):
+    value: str
+
+
+class AudiencePrivacy(TypedDict, total=False):
+    epsilon: float  # what the answer cost when first given
+    repeated: bool
+    epsilon_spent: float
+    epsilon_budget: float
+    epsilon_left: float
+    period_start: datetime
+    period_end: datetime
+
+
+class AudienceAnswer(TypedDict):
+    """Noisy counts as given to the brand. A JSON document on purpose: stored as given and replayed verbatim
+    when the same query comes again in the period (app/services/audience_privacy.py)."""
+
+    brand: str
+    purpose: str
+    categories: list[str]
+    filters: dict[str, Any]
+    k_min: int
+    block_number: int
+    total: ShownCount
+    by_segment: list[Group] | None
+    by_tier: list[Group] | None
+    by_category: list[Group] | None
+    by_style: list[Group] | None
+    privacy: AudiencePrivacy
+
+
+def shown(count: int, k_min: int) -> ShownCount:
     """A count as shown to a brand: exact from k_min up, else only "fewer than k_min" (zero included)."""
-    return {"count": count, "fewer_than": None} if count >= k_min else {"count": None, "fewer_than": k_min}
+    return ShownCount(count=count, fewer_than=None) if count >= k_min else ShownCount(count=None, fewer_than=k_min)
 
 
 def audience(
     session: Session, settings: Settings, chain: ChainGateway, brand: Brand, scope: Scope, filters: Filters
-) -> dict[str, Any]:
+) -> AudienceAnswer:
     """Noisy counts of consenting customers (after filters), in total and grouped by the dimensions the scope
     covers, under the brand's privacy budget (app/services/audience_privacy.py).
 
@@ -278,14 +315,14 @@ def audience(
         "epoch": session.exec(select(func.max(EpochScore.epoch))).one(),
     }
     key = privacy.query_key(query)
-    answer = privacy.stored_answer(session, brand.id, period, key)
+    answer = cast(AudienceAnswer | None, privacy.stored_answer(session, brand.id, period, key))
     repeated = answer is not None
     if answer is None:
         privacy.refuse_if_spent(session, settings, brand.id, period)
         answer = _noisy_audience(session, settings, brand, scope, filters, rules, now, candidates)
-        answer = privacy.record(
-            session, settings, brand.id, period, key, answer, answer["privacy"]["epsilon"]
-        )  # fmt: skip
+        answer = cast(AudienceAnswer, privacy.record(
+            session, settings, brand.id, period, key, cast(dict[str, Any], answer), answer["privacy"]["epsilon"]
+        ))  # fmt: skip
     answer["privacy"] |= {"repeated": repeated, **privacy.standing(session, settings, brand.id, period)}
     return answer
 
@@ -299,7 +336,7 @@ def _noisy_audience(
     rules: ProgrammeRules,
     now: ChainTime,
     candidates: list[Candidate],
-) -> dict[str, Any]:
+) -> AudienceAnswer:
     ids = [c.customer_id for c in candidates]
     scores = latest_scores(session, ids) if scope.categories & Category.SEGMENT else {}
     interests = interests_of(settings, ids) if needs_interests(scope, filters) else Interests()
@@ -352,11 +389,11 @@ def _noisy_audience(
         ],
         settings.audience_epsilon_per_query,
     )
-    shown_families = {
-        name: [{"value": key, **shown(n, k)} for key, n in zip(families[name], released[name], strict=True)]
+    shown_families: dict[str, list[Group]] = {
+        name: [Group(value=key, **shown(n, k)) for key, n in zip(families[name], released[name], strict=True)]
         for name in families
     }
-    result: dict[str, Any] = {
+    result: AudienceAnswer = {
         "brand": brand.address,
         "purpose": scope.purpose_name,
         "categories": category_names(scope.categories),
@@ -370,9 +407,9 @@ def _noisy_audience(
         "by_style": shown_families.get("by_style"),
         "privacy": {"epsilon": epsilon},
     }
-    for key in ("by_category", "by_style"):
-        if result[key] is not None:
-            result[key].sort(key=lambda g: g["value"])
+    for groups in (result["by_category"], result["by_style"]):
+        if groups is not None:
+            groups.sort(key=lambda g: g["value"])
     return result
 
 

@@ -189,3 +189,20 @@ def test_no_end_never_expires_and_zero_times_are_none() -> None:
     assert shown["expires_at"] is None
     revoked = ledger.ConsentStanding.at(_mirrored_consent(1, status="revoked"), moment=2**40)
     assert revoked.status == "revoked"
+
+
+# JSON documents by nature, not results: a consent receipt (hashed as canonical JSON), a profile holding
+# only the asked categories, the filters a brand sent echoed back, an audience answer stored and replayed.
+DOCUMENTS = {"build_receipt", "build_profiles", "as_dict", "stored_answer", "record"}
+
+
+def test_services_return_typed_results_not_dicts() -> None:
+    untyped = []
+    for path in (APP / "services").glob("*.py"):
+        if path in MOVING or path.name.startswith("audit_"):
+            continue
+        for node in ast.walk(_tree(path)):
+            returns = ast.unparse(node.returns) if isinstance(node, ast.FunctionDef) and node.returns else ""
+            if "dict[str, Any]" in returns and node.name not in DOCUMENTS:  # type: ignore[attr-defined]
+                untyped.append(f"{path.name}:{node.name}")  # type: ignore[attr-defined]
+    assert untyped == []

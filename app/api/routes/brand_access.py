@@ -41,7 +41,7 @@ def read_audience(
     (docs/privacy-audience.md)."""
     scope = audience.parse_scope(purpose, categories)
     filters = Filters(segment=segment, tier=tier, category=category, style=style, min_interest=min_interest)
-    return Audience(**audience.audience(session, settings, chain, brand, scope, filters))
+    return Audience.model_validate(audience.audience(session, settings, chain, brand, scope, filters))
 
 
 @router.post("/profiles")
