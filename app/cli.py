@@ -1,4 +1,4 @@
-"""The operator's command line: `ledger up`, `ledger deploy`, and the jobs added by later parts."""
+"""The operator's `ledger` command: local stack, deployment, indexing, maintenance, epochs, audits, voids, reports."""
 
 from __future__ import annotations
 
@@ -321,7 +321,7 @@ def rewards_show(address: Annotated[str, typer.Argument(help="The customer's add
     from app import db
     from app.chain.gateway import ChainGateway
     from app.errors import LedgerError
-    from app.services import rewards
+    from app.services import wallet
 
     settings = get_settings()
     db.migrate(settings)
@@ -331,7 +331,7 @@ def rewards_show(address: Annotated[str, typer.Argument(help="The customer's add
         table = Table(title=f"rewards of {address}")
         for name in ("epoch", "as of", "cashback", "data accesses", "earned", "cumulative"):
             table.add_column(name, justify="right")
-        for e, r in rewards.rewards_by_epoch(session, address):
+        for e, r in wallet.rewards_by_epoch(session, address):
             table.add_row(
                 str(e.number),
                 f"{e.as_of:%Y-%m-%d}",
@@ -342,7 +342,7 @@ def rewards_show(address: Annotated[str, typer.Argument(help="The customer's add
             )
         console.print(table)
         try:
-            status = rewards.claim_status(session, settings, ChainGateway(settings), address)
+            status = wallet.claim_status(session, settings, ChainGateway(settings), address)
         except LedgerError as exc:
             raise _fail(exc) from None
         console.print(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from rich.console import Console
 
+from app import clock
 from app.chain.addresses import keccak256
 from app.chain.eip712 import sign_typed_data
 from app.chain.keys import LocalAccount, account_from_key, sign_text
@@ -84,7 +85,7 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
                 api, {"Authorization": f"Bearer {credentials.brand_keys[brand['name']]}"}, account, 50_000_000 * UNITS
             )
 
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = clock.utcnow().replace(microsecond=0)
         say(f"demo: {customers} customers' purchases and interest events")
         purchases, events = [], []
         for i, shopper in enumerate(shoppers):

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
-from datetime import datetime
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from web3 import Web3
+from web3.contract import Contract
 
+from app import clock
 from app.chain import eip712
-from app.chain.compiler import compile_contracts
-from app.chain.deployment import Deployment
+from app.chain.compiler import compile_contracts, compile_one, load_abis
+from app.chain.deployment import Deployment, load_deployment
+from app.chain.keys import RoleKeys
 from app.chain.transactions import Sender, Sent
+from app.config import Settings
+from app.domain import Category, Purpose
+from app.main import create_app
+from app.models.access import AccessRequest
 from app.models.accounts import Brand, Customer
-from app.models.purchases import Purchase
+from app.models.purchases import InterestEvent, Purchase
+from app.paths import REPO_ROOT
 
 
 def contracts(w3: Web3, d: Deployment):
@@ -249,3 +266,280 @@ def signed_grant(client, headers: dict[str, str], account: LocalAccount, brand_i
     document = typed.json()
     signature = "0x" + eip712.sign_typed_data(account.key, document["typed_data"]).hex()
     return document, {"request_id": document["request_id"], "signature": signature}
+
+
+# -- brands' profiles (tests/api/test_profiles.py and its neighbours) ----------------------------
+
+
+MARKETING = int(Purpose.MARKETING)
+
+
+PRICE = 10**15 + 3
+
+
+BUDGET = 10**21
+
+
+ALL = int(sum(Category))
+
+
+def people(tag: str, n: int) -> list[LocalAccount]:
+    """`n` customer keys, deterministic per tag."""
+    return [Account.from_key(keccak(text=f"{tag}-{i}")) for i in range(n)]
+
+
+def enrol(engine, account: LocalAccount, i: int) -> int:  # type: ignore[no-untyped-def]
+    """A customer row with every personal field set, and one purchase and interest signals."""
+    customer_id = customer(engine, account.address)
+    with Session(engine) as session:
+        row = session.get(Customer, customer_id)
+        assert row is not None
+        row.name, row.email, row.phone = f"Person {i}", f"p{i}@example.com", f"010-0000-{i:04d}"
+        row.birth_year, row.gender, row.region = 1980 + i, "f", "Seoul"
+        session.add(row)
+        now = datetime.now(UTC)
+        for j, kind in enumerate(("view", "wishlist", "cart_add", "cart_abandon")):
+            session.add(
+                InterestEvent(
+                    customer_id=customer_id,
+                    brand_id=1,
+                    external_id=f"{account.address}-{j}",
+                    kind=kind,
+                    category="shoes",
+                    style="minimal",
+                    occurred_at=now - timedelta(days=1),
+                )
+            )
+        session.commit()
+    return customer_id
+
+
+def grant(w3, settings, deployment_of, relayer, account, brand: str, categories: int, price: int = PRICE) -> None:  # type: ignore[no-untyped-def]
+    grant_by_signature(w3, deployment_of(settings), relayer, account, brand, MARKETING, categories, price)
+
+
+def fund(client, w3, settings, deployment_of, operator, account, name: str, budget: int = BUDGET) -> None:  # type: ignore[no-untyped-def]
+    funded_brand(client.app.state.engine, w3, deployment_of(settings), operator, account, name, budget)
+
+
+def registry_of(w3, settings, deployment_of):  # type: ignore[no-untyped-def]
+    return contracts(w3, deployment_of(settings))[1]
+
+
+def recorded(w3, settings, deployment_of, request_id: str | None = None) -> list[dict]:  # type: ignore[no-untyped-def]
+    """AccessRecorded events on chain (for one request id if given)."""
+    registry = registry_of(w3, settings, deployment_of)
+    filters = {"requestId": bytes.fromhex(request_id[2:])} if request_id else None
+    logs = registry.events.AccessRecorded().get_logs(from_block=0, argument_filters=filters)
+    return [dict(log["args"]) | {"blockNumber": log["blockNumber"]} for log in logs]
+
+
+def rows(client) -> list[AccessRequest]:  # type: ignore[no-untyped-def]
+    with Session(client.app.state.engine) as session:
+        return list(session.exec(select(AccessRequest)).all())
+
+
+def profiles(client, headers, categories, limit: int = 100, **filters):  # type: ignore[no-untyped-def]
+    body = {"purpose": "marketing", "categories": categories, "limit": limit, "filters": filters}
+    return client.post("/profiles", json=body, headers=headers)
+
+
+# -- a mirror scenario on chain (tests/chain/test_indexer.py, tests/api/test_ledger.py) ----------
+
+
+@dataclass
+class Contracts:
+    deployment: Deployment
+    token: Contract
+    registry: Contract
+    distributor: Contract
+
+
+def contracts_of(w3: Web3, settings: Settings) -> Contracts:
+    deployment = load_deployment(w3, settings.deployments_dir)
+    assert deployment is not None
+    abis = load_abis()
+    return Contracts(
+        deployment,
+        w3.eth.contract(address=deployment.token, abi=abis["CashbackToken"]),
+        w3.eth.contract(address=deployment.registry, abi=abis["ConsentRegistry"]),
+        w3.eth.contract(address=deployment.distributor, abi=abis["RewardDistributor"]),
+    )
+
+
+def grant_by_sig(w3, c: Contracts, relayer, customer, brand, *, purpose, categories, price, expires_at=0):
+    terms = {
+        "customer": customer.address,
+        "brand": brand.address,
+        "purpose": purpose,
+        "categories": categories,
+        "expiresAt": expires_at,
+        "price": price,
+        "receiptHash": b"\x11" * 32,
+        "noticeHash": b"\x22" * 32,
+    }
+    timing = signature_timing(w3)
+    doc = eip712.typed_data("Grant", {**terms, **timing}, chain_id=w3.eth.chain_id, registry=c.registry.address)
+    signature = eip712.sign_typed_data(customer.key, doc)
+    return Sender(w3, relayer).send(
+        c.registry.functions.grantBySig(tuple(terms.values()), eip712.timing(timing), signature)
+    )
+
+
+def run_scenario(w3: Web3, c: Contracts, operator, relayer, accounts: list[LocalAccount], *, register=True) -> dict:
+    """Brands, grants (by signature and directly), a narrowing, accesses (one customer skipped), a
+    revocation, budgets funded above 2^63, reserved and withdrawn, an epoch finalised after its
+    challenge window, and claims. Returns what was owed per account."""
+    ops, relay = Sender(w3, operator), Sender(w3, relayer)
+    record = Sender(w3, RoleKeys.from_settings(Settings(environment="test")).recorder)
+    alice, bob, carol, brand, brand2 = accounts[0], accounts[1], accounts[2], accounts[5], accounts[6]
+    if register:
+        ops.send(c.registry.functions.registerBrand(brand.address))
+    ops.send(c.registry.functions.registerBrand(brand2.address))
+    ops.send(c.registry.functions.deregisterBrand(brand2.address))
+
+    price = 250 * 10**18
+    grant_by_sig(w3, c, relayer, alice, brand, purpose=MARKETING, categories=INTERESTS | PURCHASES, price=price)
+    far = int(time.time()) + 10 * 86_400
+    grant_by_sig(w3, c, relayer, bob, brand, purpose=MARKETING, categories=INTERESTS | STYLES, price=7, expires_at=far)
+    # Carol grants directly, from her own key, then narrows and keeps it; Bob revokes after an access.
+    terms = (
+        carol.address,
+        brand.address,
+        ANALYTICS,
+        INTERESTS | PURCHASES | STYLES,
+        0,
+        2**96 - 1,
+        b"\x33" * 32,
+        ZERO,
+    )
+    Sender(w3, carol).send(c.registry.functions.grant(terms))
+    Sender(w3, carol).send(c.registry.functions.narrow(carol.address, brand.address, ANALYTICS, INTERESTS, 0))
+
+    budget = 1_000 * 10**18
+    ops.send(c.distributor.functions.fund(brand.address, budget + BIG, b"\x0f" * 32))
+    brand_sender = Sender(w3, brand)
+    brand_sender.send(c.distributor.functions.withdraw(BIG, accounts[7].address))
+    brand_sender.send(c.registry.functions.setAccessLimits((budget, 2**96 - 1)))
+    record.send(
+        c.registry.functions.recordAccess(
+            brand.address, MARKETING, INTERESTS, [alice.address, bob.address], [price, 7], b"\x01" * 32
+        )
+    )
+    # Carol's price is above what the brand allows the recorder to charge: she is skipped and reported.
+    record.send(
+        c.registry.functions.recordAccess(
+            brand.address, ANALYTICS, INTERESTS, [carol.address], [2**96 - 1], b"\x02" * 32
+        )
+    )
+    Sender(w3, bob).send(c.registry.functions.revoke(bob.address, brand.address, MARKETING))
+    brand_sender.send(c.distributor.functions.withdraw(10**18, brand.address))
+
+    owed = {alice.address: price, bob.address: 7, carol.address: 40 * 10**18}
+    tree = SaltedTree(owed)
+    debit = (brand.address, price + 7, 40 * 10**18)  # the accesses from the reserve, the rest from the budget
+    publish_and_finalize(w3, c.deployment, operator, 1, tree.root, [debit])
+    Sender(w3, alice).send(c.distributor.functions.claim(*tree.claim_args(alice.address)))
+    rest = [tree.claim_args(a) for a in sorted(owed) if a != alice.address]
+    relay.send(c.distributor.functions.claimMany(*(list(column) for column in zip(*rest, strict=True))))
+    return owed
+
+
+# -- the scenario's constants --------------------------------------------------------------------
+
+
+ANALYTICS = int(Purpose.ANALYTICS)
+
+
+INTERESTS, PURCHASES, STYLES = 1 << 4, 1 << 2, 1 << 5
+
+
+BIG = 10**30  # far above 2^63: amounts must survive the database exactly
+
+
+ZERO = "0x" + "00" * 32
+
+
+# -- standard clients over npm (tests/interop/*.mjs) and contract wallets ----------------------------
+
+MERKLE_SCRIPT = REPO_ROOT / "tests" / "chain" / "standard_tree.mjs"
+SIWE_SCRIPT = REPO_ROOT / "tests" / "interop" / "siwe_sign_in.mjs"
+
+
+def openzeppelin(payload: dict, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """The tree @openzeppelin/merkle-tree (npm) builds from `payload`: its root, proofs and dump."""
+    source = tmp_path / "tree-input.json"
+    source.write_text(json.dumps(payload))
+    done = subprocess.run(
+        ["node", str(MERKLE_SCRIPT), str(source)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def node_sign(private_key: str, *, fields: dict | None = None, text: str | None = None) -> dict:  # type: ignore[type-arg]
+    """{message, signature, address} from the npm siwe package and an ethers Wallet."""
+    request = {"privateKey": private_key, **({"fields": fields} if fields is not None else {"text": text})}
+    done = subprocess.run(
+        ["node", str(SIWE_SCRIPT)], input=json.dumps(request), capture_output=True, text=True, timeout=60, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def standard_fields(client, settings, address: str, **changes) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The fields a dapp gives the siwe package: this service's domain, URI, chain and a fresh nonce."""
+    nonce = client.post("/auth/siwe/nonce", json={"address": address}).json()["nonce"]
+    fields = {
+        "domain": settings.siwe_domain,
+        "address": address,
+        "uri": settings.siwe_uri,
+        "version": "1",
+        "chainId": client.get("/pages/config").json()["chain_id"],
+        "nonce": nonce,
+        "issuedAt": clock.rfc3339(clock.utcnow(), digits=3),
+    }
+    return {**fields, **changes}
+
+
+WALLET_SOURCE = REPO_ROOT / "contracts" / "test" / "utils" / "MockERC1271Wallet.sol"
+
+
+def deploy_wallet(w3: Web3, deployer, owner: str) -> str:  # type: ignore[no-untyped-def]
+    """An ERC-1271 contract wallet (the Foundry suite's mock) owned by `owner`."""
+    artifact = compile_one(WALLET_SOURCE, "MockERC1271Wallet")
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    sent = Sender(w3, deployer).send(factory.constructor(owner))
+    return Web3.to_checksum_address(sent.receipt["contractAddress"])
+
+
+# -- the route table (tests/api/test_roles.py pins it; test_malformed walks it) -----------------------
+
+
+ROLES = ("customer", "brand", "auditor", "operator")
+
+
+@lru_cache(maxsize=1)
+def route_table() -> list[tuple[str, str, set[str]]]:
+    """Every operation of the OpenAPI document with the roles its description says may call it."""
+    spec = create_app().openapi()
+    table = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            first = (operation.get("description") or "").strip().split("\n")[0]
+            # The last parenthesis naming a role: "(customer)", "(auditor or operator)", ...
+            stated = re.findall(r"\(((?:anyone|customer|brand|auditor|operator)[^()]*)\)", first)
+            assert stated, f"{method.upper()} {path} does not say who may call it: {first!r}"
+            words = set(re.findall(r"anyone|customer|brand|auditor|operator", stated[-1]))
+            table.append((method.upper(), path, set(ROLES) if "anyone" in words else words))
+    return table
+
+
+def sample_url(path: str) -> str:
+    """`path` with every parameter filled in (a 32-byte hash, or 1)."""
+    return re.sub(r"\{[^}]+\}", lambda m: "0x" + "ab" * 32 if "hash" in m.group(0) else "1", path)

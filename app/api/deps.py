@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.chain.gateway import ChainGateway
+from app.chain.indexer import refresh_mirror
 from app.config import Settings
 from app.errors import Forbidden, NotAuthenticated
 from app.models.accounts import Brand, Customer
 from app.services import auth
 from app.services.auth import Principal
+
+log = logging.getLogger(__name__)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -33,6 +38,21 @@ def get_gateway(request: Request) -> ChainGateway:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ChainDep = Annotated[ChainGateway, Depends(get_gateway)]
+
+
+def get_fresh_mirror(session: SessionDep, settings: SettingsDep, chain: ChainDep) -> Session:
+    """The request's session over mirror tables caught up with the chain's confirmed head.
+
+    When the chain does not answer, the session serves the mirror as indexed (each page says its
+    `indexed_block`) instead of refusing: a mirror read needs no chain, and a route that also acts on the
+    chain answers 503 from that call itself. The indexer thread catches the mirror up once the chain is back.
+    """
+    if not refresh_mirror(settings, engine=cast(Engine, session.get_bind()), gateway=chain):
+        log.warning("the chain does not answer: serving the mirror as indexed")
+    return session
+
+
+FreshMirrorDep = Annotated[Session, Depends(get_fresh_mirror)]
 
 _bearer = HTTPBearer(auto_error=False, description="Customer session, brand API key, auditor token or admin key")
 

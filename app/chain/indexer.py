@@ -49,10 +49,13 @@ from app.chain.events import (
 )
 from app.chain.gateway import ChainGateway
 from app.chain.mirror import HANDLERS, Applier
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import ChainMismatch, ChainUnavailable
-from app.models.accounts import utcnow
-from app.models.mirror import MIRROR_TABLES, IndexerCursor
+from app.models.mirror import (
+    MIRROR_TABLES,
+    IndexerCursor,
+)
 
 log = logging.getLogger(__name__)
 

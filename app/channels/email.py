@@ -9,7 +9,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from app.models.accounts import utcnow
+from app.clock import utcnow
 
 
 class EmailRefused(Exception):

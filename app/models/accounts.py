@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from app.clock import utcnow
 
-def utcnow() -> datetime:
-    """Aware UTC: SQLModel stores every timestamp in UTC and returns it aware."""
-    return datetime.now(UTC)
+__all__ = ["Brand", "Customer", "utcnow"]  # utcnow: services/ingestion.py still imports it from here
 
 
 class Customer(SQLModel, table=True):

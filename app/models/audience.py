@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.accounts import utcnow
+from app.clock import utcnow
 
 
 class AudienceBudget(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from app.models.accounts import utcnow
+from app.clock import utcnow
 
 
 class SiweNonce(SQLModel, table=True):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
-from app.models.accounts import utcnow
+from app.clock import utcnow
 
 
 class ReceiptStatus(StrEnum):

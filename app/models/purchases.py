@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.accounts import utcnow
+from app.clock import utcnow
 
 # Purchases are recorded in integer won; other currencies are refused until RFM can convert them.
 DEFAULT_CURRENCY = "KRW"

@@ -1,1 +1,1 @@
-"""Services hold the programme's rules; routes call them, they call the models and the chain's typed clients."""
+"""The programme's rules, called by the routes, the CLI and the jobs; they use the models, the analytics, app/chain."""

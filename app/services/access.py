@@ -29,6 +29,7 @@ import statistics
 import threading
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
@@ -36,11 +37,12 @@ from sqlmodel import Session, col, select
 
 from app.chain.gateway import ChainGateway
 from app.chain.transactions import Sent, TransactionFailed
+from app.clock import utcnow
 from app.config import Settings
-from app.domain import Category, Purpose, category_names
+from app.domain import Category, Purpose
 from app.errors import ChainRefused, ChainUnavailable, Conflict, InsufficientBudget, InvalidInput
 from app.models.access import AccessRequest, AccessStatus
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.epochs import EpochScore, EpochShortfall
 from app.models.mirror import (
     IndexerCursor,
@@ -54,6 +56,7 @@ from app.services.audience import (
     Filters,
     Interests,
     Scope,
+    ShownCount,
     chain_now,
     check_filters,
     chunks,
@@ -62,7 +65,6 @@ from app.services.audience import (
     latest_scores,
     matches,
     needs_interests,
-    refresh_mirror,
     shown,
 )
 
@@ -108,14 +110,12 @@ def request_profiles(
     scope: Scope,
     filters: Filters,
     limit: int,
-) -> dict[str, Any]:
+) -> ProfileBatch:
     """Profiles of up to `limit` consenting customers, after their access is recorded on chain and payable."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     check_filters(scope, filters)
-    engine = session.get_bind()
     with _brand_lock(brand.id):  # type: ignore[arg-type]
-        refresh_mirror(settings, engine, chain)  # type: ignore[arg-type]
         allowance, max_price, limited = limits_on_chain(chain, brand)
         now = chain_now(chain)
         candidates = consenting(session, brand, scope, now.timestamp)
@@ -227,7 +227,7 @@ def _deliver(
     chosen: list[Candidate],
     scores: dict[int, EpochScore],
     interests: Interests,
-) -> dict[str, Any]:
+) -> ProfileBatch:
     # The mined events, not our candidate list, say whose access was recorded, at what price, and who
     # was skipped.
     events, skips = chain.registry.accesses_in(sent, record.request_id)
@@ -258,6 +258,22 @@ def _deliver(
     return _result(record, scope, filters, limit, profiles, skipped, batch.total, attempts=record.attempts)
 
 
+@dataclass(frozen=True)
+class ProfileBatch:
+    """What one profile request gave: its record (None when nobody matched), the profiles, who was skipped.
+
+    Each profile is a document holding only the asked categories' fields (absent, not null, when not asked)."""
+
+    record: AccessRequest | None
+    scope: Scope
+    filters: Filters
+    limit: int
+    profiles: list[dict[str, Any]]
+    skipped: list[dict[str, str]]
+    cost: int
+    attempts: int
+
+
 def _result(
     record: AccessRequest | None,
     scope: Scope,
@@ -268,22 +284,8 @@ def _result(
     cost: int,
     *,
     attempts: int,
-) -> dict[str, Any]:
-    return {
-        "access_id": record.id if record else None,
-        "request_id": record.request_id if record else None,
-        "tx_hash": record.tx_hash if record else None,
-        "block_number": record.block_number if record else None,
-        "purpose": scope.purpose_name,
-        "categories": category_names(scope.categories),
-        "filters": filters.as_dict(),
-        "limit": limit,
-        "customers": len(profiles),
-        "cost": str(cost),
-        "attempts": attempts,
-        "profiles": profiles,
-        "skipped": skipped,
-    }
+) -> ProfileBatch:
+    return ProfileBatch(record, scope, filters, limit, profiles, skipped, cost, attempts)
 
 
 # -- profiles: only the categories asked (and covered) --------------------------------------------
@@ -380,9 +382,57 @@ def _cart_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]
 # -- the brand's account and history ---------------------------------------------------------------
 
 
-def brand_account(session: Session, settings: Settings, chain: ChainGateway, brand: Brand) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CarriedShortfall:
+    epoch: int
+    owed: int
+    available: int
+    carried: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    deposited: int
+    withdrawn: int
+    spent: int
+    on_chain: int
+    committed: int
+    remaining: int
+    shortfall: int
+    funded: int
+    allowance: int
+    max_price: int
+    carried: list[CarriedShortfall]
+
+
+@dataclass(frozen=True)
+class PriceSpread:
+    """Consent prices for one purpose, shown only from k_min consents up."""
+
+    purpose: str
+    consents: ShownCount
+    min: int | None
+    median: int | None
+    max: int | None
+
+
+@dataclass(frozen=True)
+class AccessTotals:
+    requests: int
+    customers: int
+
+
+@dataclass(frozen=True)
+class BrandAccount:
+    brand: str
+    indexed_block: int | None
+    budget: Budget
+    prices: list[PriceSpread]
+    accesses: AccessTotals
+
+
+def brand_account(session: Session, settings: Settings, chain: ChainGateway, brand: Brand) -> BrandAccount:
     """Budget (deposited, withdrawn, spent, on chain, committed, remaining), consent prices, access totals."""
-    refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
     events = session.exec(
         select(MirrorBudgetEvent.kind, MirrorBudgetEvent.amount).where(MirrorBudgetEvent.brand == brand.address)
     ).all()
@@ -399,7 +449,7 @@ def brand_account(session: Session, settings: Settings, chain: ChainGateway, bra
     ).all()
     now = chain_now(chain)
     k = settings.audience_k_min
-    prices: list[dict[str, Any]] = []
+    prices: list[PriceSpread] = []
     for purpose in Purpose:
         values = sorted(
             int(price)
@@ -414,13 +464,13 @@ def brand_account(session: Session, settings: Settings, chain: ChainGateway, bra
         )
         enough = len(values) >= k
         prices.append(
-            {
-                "purpose": purpose.name.lower(),
-                "consents": shown(len(values), k),
-                "min": str(values[0]) if enough else None,
-                "median": str(statistics.median_low(values)) if enough else None,
-                "max": str(values[-1]) if enough else None,
-            }
+            PriceSpread(
+                purpose=purpose.name.lower(),
+                consents=shown(len(values), k),
+                min=values[0] if enough else None,
+                median=statistics.median_low(values) if enough else None,
+                max=values[-1] if enough else None,
+            )
         )
     delivered = session.exec(
         select(func.count(), func.sum(AccessRequest.customers)).where(
@@ -428,28 +478,29 @@ def brand_account(session: Session, settings: Settings, chain: ChainGateway, bra
         )
     ).one()
     cursor = session.get(IndexerCursor, 1)
-    return {
-        "brand": brand.address,
-        "indexed_block": cursor.last_block if cursor else None,
-        "budget": {
-            "deposited": str(deposited),
-            "withdrawn": str(withdrawn),
-            "spent": str(spent),
-            "on_chain": str(budget),
-            "committed": str(owed),
-            "remaining": str(max(budget - owed, 0)),
-            "shortfall": str(max(owed - budget, 0)),
-            "funded": str(funded),
-            "allowance": str(allowance),
-            "max_price": str(max_price),
-            "carried": [
-                {"epoch": s.epoch, "owed": str(s.owed), "available": str(s.available), "carried": str(s.carried)}
-                for s in sorted(shortfalls, key=lambda s: s.epoch)
-            ],
-        },
-        "prices": prices,
-        "accesses": {"requests": int(delivered[0] or 0), "customers": int(delivered[1] or 0)},
-    }
+    carried = [
+        CarriedShortfall(s.epoch, int(s.owed), int(s.available), int(s.carried))
+        for s in sorted(shortfalls, key=lambda s: s.epoch)
+    ]
+    return BrandAccount(
+        brand=brand.address,
+        indexed_block=cursor.last_block if cursor else None,
+        budget=Budget(
+            deposited=deposited,
+            withdrawn=withdrawn,
+            spent=spent,
+            on_chain=budget,
+            committed=owed,
+            remaining=max(budget - owed, 0),
+            shortfall=max(owed - budget, 0),
+            funded=funded,
+            allowance=allowance,
+            max_price=max_price,
+            carried=carried,
+        ),
+        prices=prices,
+        accesses=AccessTotals(requests=int(delivered[0] or 0), customers=int(delivered[1] or 0)),
+    )
 
 
 def access_history(session: Session, brand: Brand, limit: int, offset: int) -> tuple[list[AccessRequest], int]:

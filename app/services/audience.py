@@ -16,21 +16,21 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import pandas as pd
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.analytics.interests import interest_profile
 from app.analytics.rules import ProgrammeRules, default_rules
 from app.analytics.store import analytics
 from app.chain.gateway import ChainGateway
-from app.chain.indexer import catch_up
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Category, Purpose, category_mask, category_names, purpose_id
 from app.errors import InvalidInput
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.epochs import EpochScore
 from app.models.mirror import MirrorConsent
 from app.services import audience_privacy as privacy
@@ -147,11 +147,6 @@ def chain_now(chain: ChainGateway) -> ChainTime:
     return ChainTime(block.number, block.timestamp)
 
 
-def refresh_mirror(settings: Settings, engine: Engine, chain: ChainGateway) -> None:
-    """Brings mirror_consents and mirror_accesses up to the chain's confirmed head."""
-    catch_up(settings, engine=engine, gateway=chain)
-
-
 def consenting(
     session: Session, brand: Brand, scope: Scope, now: int, *, exclude: frozenset[str] = frozenset()
 ) -> list[Candidate]:
@@ -254,14 +249,51 @@ def needs_interests(scope: Scope, filters: Filters) -> bool:
 # -- audience counts -----------------------------------------------------------------------------
 
 
-def shown(count: int, k_min: int) -> dict[str, int | None]:
+class ShownCount(TypedDict):
+    count: int | None  # exact from k_min up
+    fewer_than: int | None  # k_min, set instead of `count` under it
+
+
+class Group(ShownCount):
+    value: str
+
+
+class AudiencePrivacy(TypedDict, total=False):
+    epsilon: float  # what the answer cost when first given
+    repeated: bool
+    epsilon_spent: float
+    epsilon_budget: float
+    epsilon_left: float
+    period_start: datetime
+    period_end: datetime
+
+
+class AudienceAnswer(TypedDict):
+    """Noisy counts as given to the brand. A JSON document on purpose: stored as given and replayed verbatim
+    when the same query comes again in the period (app/services/audience_privacy.py)."""
+
+    brand: str
+    purpose: str
+    categories: list[str]
+    filters: dict[str, Any]
+    k_min: int
+    block_number: int
+    total: ShownCount
+    by_segment: list[Group] | None
+    by_tier: list[Group] | None
+    by_category: list[Group] | None
+    by_style: list[Group] | None
+    privacy: AudiencePrivacy
+
+
+def shown(count: int, k_min: int) -> ShownCount:
     """A count as shown to a brand: exact from k_min up, else only "fewer than k_min" (zero included)."""
-    return {"count": count, "fewer_than": None} if count >= k_min else {"count": None, "fewer_than": k_min}
+    return ShownCount(count=count, fewer_than=None) if count >= k_min else ShownCount(count=None, fewer_than=k_min)
 
 
 def audience(
     session: Session, settings: Settings, chain: ChainGateway, brand: Brand, scope: Scope, filters: Filters
-) -> dict[str, Any]:
+) -> AudienceAnswer:
     """Noisy counts of consenting customers (after filters), in total and grouped by the dimensions the scope
     covers, under the brand's privacy budget (app/services/audience_privacy.py).
 
@@ -272,7 +304,6 @@ def audience(
     rules = default_rules()
     check_filters(scope, filters, rules)
     assert brand.id is not None
-    refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
     now = chain_now(chain)
     candidates = consenting(session, brand, scope, now.timestamp)
     period = privacy.period_of(settings)
@@ -284,14 +315,14 @@ def audience(
         "epoch": session.exec(select(func.max(EpochScore.epoch))).one(),
     }
     key = privacy.query_key(query)
-    answer = privacy.stored_answer(session, brand.id, period, key)
+    answer = cast(AudienceAnswer | None, privacy.stored_answer(session, brand.id, period, key))
     repeated = answer is not None
     if answer is None:
         privacy.refuse_if_spent(session, settings, brand.id, period)
         answer = _noisy_audience(session, settings, brand, scope, filters, rules, now, candidates)
-        answer = privacy.record(
-            session, settings, brand.id, period, key, answer, answer["privacy"]["epsilon"]
-        )  # fmt: skip
+        answer = cast(AudienceAnswer, privacy.record(
+            session, settings, brand.id, period, key, cast(dict[str, Any], answer), answer["privacy"]["epsilon"]
+        ))  # fmt: skip
     answer["privacy"] |= {"repeated": repeated, **privacy.standing(session, settings, brand.id, period)}
     return answer
 
@@ -305,7 +336,7 @@ def _noisy_audience(
     rules: ProgrammeRules,
     now: ChainTime,
     candidates: list[Candidate],
-) -> dict[str, Any]:
+) -> AudienceAnswer:
     ids = [c.customer_id for c in candidates]
     scores = latest_scores(session, ids) if scope.categories & Category.SEGMENT else {}
     interests = interests_of(settings, ids) if needs_interests(scope, filters) else Interests()
@@ -358,11 +389,11 @@ def _noisy_audience(
         ],
         settings.audience_epsilon_per_query,
     )
-    shown_families = {
-        name: [{"value": key, **shown(n, k)} for key, n in zip(families[name], released[name], strict=True)]
+    shown_families: dict[str, list[Group]] = {
+        name: [Group(value=key, **shown(n, k)) for key, n in zip(families[name], released[name], strict=True)]
         for name in families
     }
-    result: dict[str, Any] = {
+    result: AudienceAnswer = {
         "brand": brand.address,
         "purpose": scope.purpose_name,
         "categories": category_names(scope.categories),
@@ -376,9 +407,9 @@ def _noisy_audience(
         "by_style": shown_families.get("by_style"),
         "privacy": {"epsilon": epsilon},
     }
-    for key in ("by_category", "by_style"):
-        if result[key] is not None:
-            result[key].sort(key=lambda g: g["value"])
+    for groups in (result["by_category"], result["by_style"]):
+        if groups is not None:
+            groups.sort(key=lambda g: g["value"])
     return result
 
 

@@ -15,16 +15,16 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import opendp.prelude as dp
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import LedgerError
-from app.models.accounts import utcnow
 from app.models.audience import AudienceAnswer, AudienceBudget
 
 MICRO = 1_000_000  # budgets are kept in micro-epsilon, so sums are exact integers
@@ -111,20 +111,28 @@ def _budget_row(session: Session, brand_id: int, period: Period) -> AudienceBudg
     return row
 
 
-def standing(session: Session, settings: Settings, brand_id: int, period: Period) -> dict[str, Any]:
+class Standing(TypedDict):
+    epsilon_spent: float
+    epsilon_budget: float
+    epsilon_left: float
+    period_start: datetime
+    period_end: datetime
+
+
+def standing(session: Session, settings: Settings, brand_id: int, period: Period) -> Standing:
     """The brand's budget in this period, as the answer reports it."""
     row = session.exec(
         select(AudienceBudget).where(AudienceBudget.brand_id == brand_id, AudienceBudget.period_start == period.start)
     ).first()
     spent = row.spent_micro if row else 0
     budget = to_micro(settings.audience_epsilon_per_period)
-    return {
-        "epsilon_spent": spent / MICRO,
-        "epsilon_budget": budget / MICRO,
-        "epsilon_left": max(0, budget - spent) / MICRO,
-        "period_start": period.start,
-        "period_end": period.end,
-    }
+    return Standing(
+        epsilon_spent=spent / MICRO,
+        epsilon_budget=budget / MICRO,
+        epsilon_left=max(0, budget - spent) / MICRO,
+        period_start=period.start,
+        period_end=period.end,
+    )
 
 
 def refuse_if_spent(session: Session, settings: Settings, brand_id: int, period: Period) -> None:

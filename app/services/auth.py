@@ -11,12 +11,14 @@ from typing import Literal
 
 from sqlmodel import Session, select
 
+from app import clock
 from app.chain.addresses import checksum as to_checksum_address
 from app.chain.gateway import ChainGateway
 from app.chain.signatures import signs_text
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import InvalidSignature, NotAuthenticated, NotFound
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.auth import ApiKey, AuditorToken, CustomerSession, SiweNonce
 from app.services.siwe import checksummed, origin_of, parse_siwe
 
@@ -45,10 +47,6 @@ def _hash(token: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _fmt(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
 def siwe_message(
     settings: Settings, address: str, nonce: str, chain_id: int, issued_at: datetime, expires_at: datetime
 ) -> str:
@@ -61,8 +59,8 @@ def siwe_message(
         f"Version: 1\n"
         f"Chain ID: {chain_id}\n"
         f"Nonce: {nonce}\n"
-        f"Issued At: {_fmt(issued_at)}\n"
-        f"Expiration Time: {_fmt(expires_at)}"
+        f"Issued At: {clock.rfc3339(issued_at, digits=3)}\n"
+        f"Expiration Time: {clock.rfc3339(expires_at, digits=3)}"
     )
 
 

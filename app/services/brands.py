@@ -1,4 +1,4 @@
-"""Brands: registration by the operator (in the database and on chain), API keys."""
+"""Brands: registration by the operator, in the database and in the ConsentRegistry; lookup and listing."""
 
 from __future__ import annotations
 
@@ -33,3 +33,8 @@ def get_brand(session: Session, brand_id: int) -> Brand:
 
 def list_brands(session: Session) -> list[Brand]:
     return list(session.exec(select(Brand).order_by(col(Brand.id))))
+
+
+def listed_brands(session: Session) -> list[Brand]:
+    """Every brand by name: the public list a customer picks from to grant consent."""
+    return list(session.exec(select(Brand).order_by(col(Brand.name))))

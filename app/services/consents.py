@@ -26,6 +26,7 @@ from app.chain.gateway import ChainGateway
 from app.chain.registry import ConsentChangeKind, GrantTerms, SignatureTiming
 from app.chain.signatures import signs_typed_data
 from app.chain.transactions import Sent
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Purpose, category_names
 from app.errors import (
@@ -36,7 +37,7 @@ from app.errors import (
     NotFound,
     SignatureExpired,
 )
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.consents import (
     ChangeStatus,
     ConsentAction,
@@ -67,18 +68,6 @@ class OnChainConsent:
     receipt_hash: str
     notice_hash: str
     in_force: bool  # the registry's `covers` for these categories, now
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "categories": category_names(self.categories),
-            "categories_mask": self.categories,
-            "granted_at": self.granted_at or None,
-            "expires_at": self.expires_at or None,
-            "price": self.price,
-            "receipt_hash": self.receipt_hash,
-            "notice_hash": self.notice_hash,
-            "in_force": self.in_force,
-        }
 
 
 def consent_on_chain(

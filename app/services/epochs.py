@@ -28,6 +28,7 @@ import duckdb
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.analytics import behaviour, rewards
 from app.analytics.rfm import cut_points_sql, rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, canonical_json, default_rules, rules_hash
@@ -37,9 +38,9 @@ from app.chain.distributor import Debit
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
 from app.chain.proofs import TreeFiles, write_tree
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import ChainRefused, Conflict, InvalidInput
-from app.models.accounts import utcnow
 from app.models.epochs import (
     BehaviourChange,
     Epoch,
@@ -234,8 +235,8 @@ class EpochRunner:
         total = sum(ae + pc for _, ae, pc in debits)
         manifest = {
             "epoch": n,
-            "as_of": _iso(epoch.as_of),
-            "period_start": _iso(epoch.period_start) if epoch.period_start else None,
+            "as_of": clock.rfc3339(epoch.as_of),
+            "period_start": clock.rfc3339(epoch.period_start) if epoch.period_start else None,
             "max_purchase_id": epoch.max_purchase_id,
             "previous_max_purchase_id": previous.max_purchase_id if previous else 0,
             "from_block": epoch.from_block,
@@ -463,10 +464,6 @@ def published_debits(epoch: Epoch) -> list[Debit]:
     """The epoch's IRewardDistributor.Debit entries (brand, fromReserve, fromBudget) from its manifest."""
     manifest = json.loads(epoch.manifest or "{}")
     return [Debit(d["brand"], int(d["from_reserve"]), int(d["from_budget"])) for d in manifest["debits"]]
-
-
-def _iso(moment: datetime) -> str:
-    return utc_naive(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _max_purchase_id():  # type: ignore[no-untyped-def]

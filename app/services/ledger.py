@@ -13,12 +13,10 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Generic, Literal, TypeVar, get_args
 
-from sqlalchemy import Engine, and_, func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, SQLModel, col, select
 
-from app.chain.gateway import ChainGateway
-from app.chain.indexer import refresh_mirror
-from app.config import Settings
+from app import clock
 from app.errors import InvalidInput
 from app.models.epochs import Epoch, EpochReward, EpochStatus
 from app.models.mirror import (
@@ -44,6 +42,41 @@ class Rows(Generic[R]):
     items: list[R]
     total: int
     indexed_block: int | None
+
+
+Standing = Literal["active", "expired", "revoked"]
+
+
+@dataclass(frozen=True)
+class ConsentStanding:
+    """A mirrored consent and its standing at a moment; every other attribute is the row's."""
+
+    consent: MirrorConsent
+    status: Standing
+
+    @classmethod
+    def at(cls, consent: MirrorConsent, moment: int) -> ConsentStanding:
+        # expires_at 0 is "no end", as the registry reads it.
+        expired = consent.status == "active" and 0 < consent.expires_at <= moment
+        return cls(consent, "expired" if expired else consent.status)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "consent":  # not set yet (copying, unpickling): no row to read from
+            raise AttributeError(name)
+        return getattr(self.consent, name)
+
+
+@dataclass(frozen=True)
+class EpochCredit:
+    """What one epoch's committed rewards gave a customer, and the root they are under."""
+
+    epoch: int
+    as_of: datetime
+    purchase_cashback: int
+    access_earnings: int
+    earned: int
+    cumulative: int
+    root: str | None
 
 
 @dataclass(frozen=True)
@@ -121,13 +154,18 @@ def consents(
     status: str | None,
     limit: int,
     offset: int,
-) -> Rows[MirrorConsent]:
-    """Current consents as the mirror holds them, by (customer, brand, purpose)."""
+    at: int | None = None,
+) -> Rows[ConsentStanding]:
+    """Current consents as the mirror holds them, by (customer, brand, purpose), each with its standing at
+    `at` (Unix seconds; default: now by app.clock). The mirror stores only active and revoked: expiry is
+    read off the clock here, so a consent past its end shows "expired" without any event."""
     m = MirrorConsent
     filters = _equal(
         customer=(m.customer, customer), brand=(m.brand, brand), purpose=(m.purpose, purpose), status=(m.status, status)
     )
-    return _page(session, m, filters, [m.customer, m.brand, m.purpose], limit, offset)
+    rows = _page(session, m, filters, [m.customer, m.brand, m.purpose], limit, offset)
+    moment = clock.unix_now() if at is None else at
+    return Rows([ConsentStanding.at(r, moment) for r in rows.items], rows.total, rows.indexed_block)
 
 
 def consent_events(
@@ -245,8 +283,8 @@ _LAST = 2**62  # sorts an event whose log index is unknown after the block's ind
 class TrailEntry:
     """One item of a customer's trail and where the chain shows it.
 
-    `row` is the mirror row (consent event, access, claim, transfer) or, for an epoch credit, the
-    (Epoch, EpochReward, MirrorEpoch | None) the credit comes from.
+    `row` is the mirror row (consent event, access, claim, transfer) or, for an epoch credit, an
+    `EpochCredit`.
     """
 
     kind: str
@@ -316,7 +354,15 @@ def _epoch_credits(session: Session, customer: str, kinds: set[str], window: Win
     total, rows = _first(session, statement, n)
     entries = []
     for epoch, reward, published in rows:
-        source = (epoch, reward, published)
+        source = EpochCredit(
+            epoch.number,
+            epoch.as_of,
+            reward.purchase_cashback,
+            reward.access_earnings,
+            reward.earned,
+            reward.cumulative,
+            published.root if published is not None else epoch.root,
+        )
         if published is not None:
             entries.append(replace(_entry("epoch_credit", published), row=source))
         else:
@@ -361,8 +407,6 @@ _SOURCES = (
 
 def trail(
     session: Session,
-    settings: Settings,
-    chain: ChainGateway,
     customer: str,
     *,
     kinds: Iterable[str] | None,
@@ -379,9 +423,6 @@ def trail(
     unknown = wanted - set(TRAIL_KINDS)
     if unknown:
         raise InvalidInput(f"kind: unknown {sorted(unknown)}; choose from {list(TRAIL_KINDS)}")
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
-    refresh_mirror(settings, engine=engine, gateway=chain)
     total, streams = 0, []
     for covers, read in _SOURCES:
         if covers & wanted:

@@ -11,9 +11,9 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from app.chain.gateway import ChainGateway
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import LedgerError
-from app.models.accounts import utcnow
 from app.models.auth import CustomerSession, SiweNonce
 from app.models.consents import ChangeStatus, ConsentChange, ConsentReceipt, ReceiptStatus
 from app.services import relays

@@ -16,7 +16,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
-from app.models.accounts import Customer, utcnow
+from app.clock import utcnow
+from app.models.accounts import Customer
 from app.models.auth import CustomerSession
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
 

@@ -23,9 +23,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from app.chain.gateway import ChainGateway
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import ChainRefused, Conflict
-from app.models.accounts import utcnow
 from app.models.consents import ChangeStatus, ConsentAction, ConsentChange, ConsentReceipt, ReceiptStatus
 
 log = logging.getLogger(__name__)

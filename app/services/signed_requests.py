@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
+from app import clock
 from app.chain.eip712 import recover_signer, typed_data
 from app.chain.gateway import ChainGateway
 from app.chain.registry import SignatureTiming
 from app.config import Settings
 from app.errors import ChainRefused, Conflict, InvalidInput, InvalidSignature, NotFound, SignatureExpired
-from app.models.accounts import utcnow
 from app.models.signed import SignedKind, SignedRequest, SignedStatus
 from app.services.signatures import await_signing_time, chain_time, fresh_timing
 
@@ -70,14 +70,21 @@ def prepare_access_limits(
     return _prepare(session, chain, SignedKind.ACCESS_LIMITS, "AccessLimits", brand, message)
 
 
-def access_limits(chain: ChainGateway, brand: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AccessLimits:
+    """What the recorder may still charge a brand, the most per customer, and when the brand set them."""
+
+    allowance: int
+    max_price: int
+    changed_at: datetime | None
+
+
+def access_limits(chain: ChainGateway, brand: str) -> AccessLimits:
     """The brand's limits on chain: what the recorder may still charge, the most per customer, when set."""
     limits = chain.registry.access_limits_of(brand)
-    return {
-        "allowance": limits.allowance,
-        "max_price": limits.max_price,
-        "changed_at": datetime.fromtimestamp(limits.changed_at, UTC) if limits.changed_at else None,
-    }
+    return AccessLimits(
+        limits.allowance, limits.max_price, clock.from_unix(limits.changed_at) if limits.changed_at else None
+    )
 
 
 def submit(session: Session, chain: ChainGateway, signer: str, request_id: str, signature: str) -> SignedRequest:
@@ -88,7 +95,7 @@ def submit(session: Session, chain: ChainGateway, signer: str, request_id: str, 
     if request.status == SignedStatus.RELAYED:
         raise Conflict(f"this request was relayed already in transaction {request.tx_hash}", tx_hash=request.tx_hash)
     if chain_time(chain) > request.deadline:
-        deadline = datetime.fromtimestamp(request.deadline, UTC).isoformat()
+        deadline = clock.from_unix(request.deadline).isoformat()
         raise SignatureExpired(f"the signature request expired at {deadline}; ask for new typed data and sign again")
     document = json.loads(request.typed_data)
     raw = bytes.fromhex(signature.removeprefix("0x"))
@@ -113,7 +120,7 @@ def submit(session: Session, chain: ChainGateway, signer: str, request_id: str, 
             refusal=refused.detail,
         ) from refused
     request.status = SignedStatus.RELAYED
-    request.relayed_at = utcnow()
+    request.relayed_at = clock.utcnow()
     request.tx_hash, request.block_number = sent.tx_hash, sent.block_number
     session.add(request)
     session.commit()

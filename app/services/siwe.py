@@ -9,7 +9,7 @@ and the checks (domain, URI origin, times, EIP-55) are this module's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from abnf.grammars.misc import load_grammar_rules
 from abnf.parser import ParseError
 from abnf.parser import Rule as _Rule
 
+from app import clock
 from app.chain.addresses import is_checksummed as is_checksum_address
 from app.errors import InvalidInput
 
@@ -97,12 +98,10 @@ def origin_of(uri: str) -> tuple[str, str]:
 
 
 def _time(value: str, field: str) -> datetime:
-    # RFC 3339 (the grammar checked it); Python < 3.11 would not read 'Z' or any fraction length.
     try:
-        moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00").replace("t", "T"))
+        return clock.parse_rfc3339(value)  # the grammar checked it is RFC 3339, with its zone
     except ValueError:
         raise InvalidInput(f"SIWE message: {field} is not an RFC 3339 time: {value!r}") from None
-    return moment.astimezone(UTC)
 
 
 class _Fields:

@@ -12,8 +12,8 @@ from app.chain.anvil import start_anvil, stop_anvil
 from app.chain.errors import ContractRevert
 from app.chain.transactions import Sender
 from app.domain import Category, category_names
-from tests.api.test_profiles import MARKETING, enrol, fund, people, recorded, registry_of
 from tests.conftest import free_port, make_brand
+from tests.factories import MARKETING, enrol, fund, people, recorded, registry_of
 
 CUSTOMERS = 4
 FIELDS = {

@@ -7,8 +7,8 @@ from sqlmodel import Session
 
 from app.domain import Category
 from app.models.epochs import EpochScore
-from tests.api.test_profiles import ALL, enrol, fund, grant, people
 from tests.conftest import make_brand
+from tests.factories import ALL, enrol, fund, grant, people
 
 
 @pytest.fixture()

@@ -14,8 +14,8 @@ from app.models.audience import AudienceAnswer, AudienceBudget
 from app.models.purchases import InterestEvent
 from app.services import audience, audience_privacy
 from app.services.audience_privacy import Family
-from tests.api.test_profiles import ALL, enrol, grant, people
 from tests.conftest import make_brand
+from tests.factories import ALL, enrol, grant, people
 
 EPSILON = 0.5  # the default per query
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from eth_account.messages import encode_defunct
 
+from app import clock
 from app.models.accounts import utcnow
-from app.services.auth import _fmt
 from tests.conftest import make_brand, sign_in
 
 
@@ -40,7 +40,7 @@ def test_siwe_replayed_nonce_refused(client, dev_accounts) -> None:
 def test_siwe_expired_message_refused(client, dev_accounts) -> None:
     account = dev_accounts[0]
     message = _nonce(client, account)
-    past = _fmt(utcnow() - timedelta(minutes=1))
+    past = clock.rfc3339(utcnow() - timedelta(minutes=1), digits=3)
     lines = [
         f"Expiration Time: {past}" if line.startswith("Expiration Time:") else line for line in message.split("\n")
     ]

@@ -8,8 +8,8 @@ from app import db
 from app.chain.merkle import Leaf, verify
 from app.chain.proofs import TreeFiles
 from tests import factories
-from tests.chain.test_merkle import openzeppelin
 from tests.conftest import sign_in
+from tests.factories import openzeppelin
 from tests.services.test_audit_proofs import flip, flip_sibling_of, proofs_check, settle_epoch
 
 pytestmark = pytest.mark.chain

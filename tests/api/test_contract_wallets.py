@@ -3,23 +3,9 @@ owner's ethers Wallet) and grants a consent the relayer puts on chain; a strange
 
 from __future__ import annotations
 
-from web3 import Web3
-
-from app.chain.compiler import compile_one
 from app.chain.eip712 import sign_typed_data
-from app.chain.transactions import Sender
-from app.paths import REPO_ROOT
-from tests.api.test_siwe_standard import node_sign, standard_fields
 from tests.conftest import DEV_KEYS, make_brand
-
-WALLET_SOURCE = REPO_ROOT / "contracts" / "test" / "utils" / "MockERC1271Wallet.sol"
-
-
-def deploy_wallet(w3: Web3, deployer, owner: str) -> str:  # type: ignore[no-untyped-def]
-    artifact = compile_one(WALLET_SOURCE, "MockERC1271Wallet")
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    sent = Sender(w3, deployer).send(factory.constructor(owner))
-    return Web3.to_checksum_address(sent.receipt["contractAddress"])
+from tests.factories import deploy_wallet, node_sign, standard_fields
 
 
 def test_a_contract_wallet_signs_in_and_grants_a_consent(client, settings, w3, operator, admin_headers, dev_accounts):

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.chain.indexer import catch_up
-from tests.chain.test_indexer import MARKETING, contracts_of, run_scenario
 from tests.conftest import make_brand, sign_in
+from tests.factories import MARKETING, contracts_of, run_scenario
 
 pytestmark = pytest.mark.chain
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_roles import ROLES, _url
 from tests.conftest import make_brand, sign_in
+from tests.factories import ROLES, route_table, sample_url
 
 
 def _json_routes() -> list[tuple[str, str, set[str]]]:
     from app.main import create_app
-    from tests.api.test_roles import ROUTES
 
     spec = create_app().openapi()
     table = []
-    for method, path, allowed in ROUTES:
+    for method, path, allowed in route_table():
         body = spec["paths"][path][method.lower()].get("requestBody", {})
         if "application/json" in body.get("content", {}):
             table.append((method, path, allowed))
@@ -47,7 +46,7 @@ def test_malformed_bodies_are_4xx_with_a_message(client, settings, tokens) -> No
     for method, path, allowed in JSON_ROUTES:
         role = next(r for r in ROLES if r in allowed)
         headers = {**tokens[role], "Content-Type": "application/json"}
-        url = _url(path)
+        url = sample_url(path)
         for body in (b"{not json", b"[1, 2, 3]", b'"a string"', b"null"):
             response = client.request(method, url, content=body, headers=headers)
             assert 400 <= response.status_code < 500, f"{method} {path} {body!r}: {response.status_code}"

@@ -4,93 +4,35 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.chain.transactions import Sender
-from app.domain import Category, Purpose
+from app.domain import Category
 from app.main import create_app
 from app.models.access import AccessRequest
-from app.models.accounts import Customer
 from app.models.epochs import EpochScore
-from app.models.purchases import InterestEvent
 from tests import factories
 from tests.conftest import make_brand, sign_in
-
-MARKETING = int(Purpose.MARKETING)
-PRICE = 10**15 + 3
-BUDGET = 10**21
-ALL = int(sum(Category))
-
+from tests.factories import (
+    ALL,
+    BUDGET,
+    MARKETING,
+    PRICE,
+    enrol,
+    fund,
+    grant,
+    people,
+    profiles,
+    recorded,
+    registry_of,
+    rows,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Helpers (also used by test_audience.py and test_access_property.py)
 # ---------------------------------------------------------------------------------------------
-
-
-def people(tag: str, n: int) -> list[LocalAccount]:
-    """`n` customer keys, deterministic per tag."""
-    return [Account.from_key(keccak(text=f"{tag}-{i}")) for i in range(n)]
-
-
-def enrol(engine, account: LocalAccount, i: int) -> int:  # type: ignore[no-untyped-def]
-    """A customer row with every personal field set, and one purchase and interest signals."""
-    customer_id = factories.customer(engine, account.address)
-    with Session(engine) as session:
-        row = session.get(Customer, customer_id)
-        assert row is not None
-        row.name, row.email, row.phone = f"Person {i}", f"p{i}@example.com", f"010-0000-{i:04d}"
-        row.birth_year, row.gender, row.region = 1980 + i, "f", "Seoul"
-        session.add(row)
-        now = datetime.now(UTC)
-        for j, kind in enumerate(("view", "wishlist", "cart_add", "cart_abandon")):
-            session.add(
-                InterestEvent(
-                    customer_id=customer_id,
-                    brand_id=1,
-                    external_id=f"{account.address}-{j}",
-                    kind=kind,
-                    category="shoes",
-                    style="minimal",
-                    occurred_at=now - timedelta(days=1),
-                )
-            )
-        session.commit()
-    return customer_id
-
-
-def grant(w3, settings, deployment_of, relayer, account, brand: str, categories: int, price: int = PRICE) -> None:  # type: ignore[no-untyped-def]
-    factories.grant_by_signature(w3, deployment_of(settings), relayer, account, brand, MARKETING, categories, price)
-
-
-def fund(client, w3, settings, deployment_of, operator, account, name: str, budget: int = BUDGET) -> None:  # type: ignore[no-untyped-def]
-    factories.funded_brand(client.app.state.engine, w3, deployment_of(settings), operator, account, name, budget)
-
-
-def registry_of(w3, settings, deployment_of):  # type: ignore[no-untyped-def]
-    return factories.contracts(w3, deployment_of(settings))[1]
-
-
-def recorded(w3, settings, deployment_of, request_id: str | None = None) -> list[dict]:  # type: ignore[no-untyped-def]
-    """AccessRecorded events on chain (for one request id if given)."""
-    registry = registry_of(w3, settings, deployment_of)
-    filters = {"requestId": bytes.fromhex(request_id[2:])} if request_id else None
-    logs = registry.events.AccessRecorded().get_logs(from_block=0, argument_filters=filters)
-    return [dict(log["args"]) | {"blockNumber": log["blockNumber"]} for log in logs]
-
-
-def rows(client) -> list[AccessRequest]:  # type: ignore[no-untyped-def]
-    with Session(client.app.state.engine) as session:
-        return list(session.exec(select(AccessRequest)).all())
-
-
-def profiles(client, headers, categories, limit: int = 100, **filters):  # type: ignore[no-untyped-def]
-    body = {"purpose": "marketing", "categories": categories, "limit": limit, "filters": filters}
-    return client.post("/profiles", json=body, headers=headers)
 
 
 # ---------------------------------------------------------------------------------------------

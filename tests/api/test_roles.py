@@ -6,35 +6,12 @@ fails here, and so does a route whose dependencies let another role in.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from app.main import create_app
 from tests.conftest import make_brand, sign_in
+from tests.factories import ROLES, route_table, sample_url
 
-ROLES = ("customer", "brand", "auditor", "operator")
-
-
-def _routes() -> list[tuple[str, str, set[str]]]:
-    spec = create_app().openapi()
-    table = []
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            first = (operation.get("description") or "").strip().split("\n")[0]
-            # The last parenthesis naming a role: "(customer)", "(auditor or operator)", ...
-            stated = re.findall(r"\(((?:anyone|customer|brand|auditor|operator)[^()]*)\)", first)
-            assert stated, f"{method.upper()} {path} does not say who may call it: {first!r}"
-            words = set(re.findall(r"anyone|customer|brand|auditor|operator", stated[-1]))
-            table.append((method.upper(), path, set(ROLES) if "anyone" in words else words))
-    return table
-
-
-ROUTES = _routes()
-
-
-def _url(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", lambda m: "0x" + "ab" * 32 if "hash" in m.group(0) else "1", path)
+ROUTES = route_table()
 
 
 @pytest.fixture()
@@ -143,7 +120,7 @@ def test_routes_let_their_own_roles_in(client, tokens) -> None:
         if allowed == ANYONE or (method, path) in DESTRUCTIVE:
             continue
         for role in sorted(allowed):
-            response = client.request(method, _url(path), json={}, headers=tokens[role])
+            response = client.request(method, sample_url(path), json={}, headers=tokens[role])
             assert response.status_code not in (401, 403), f"{method} {path} as {role}: {response.text}"
             checked += 1
     assert checked >= 50
@@ -154,7 +131,7 @@ def test_routes_refuse_missing_credentials_and_other_roles(client, tokens) -> No
     for method, path, allowed in ROUTES:
         if allowed == set(ROLES):
             continue
-        url = _url(path)
+        url = sample_url(path)
         anonymous = client.request(method, url, json={})
         assert anonymous.status_code == 401, f"{method} {path} without credentials: {anonymous.status_code}"
         assert anonymous.json()["message"]

@@ -8,8 +8,8 @@ import pytest
 from app.chain.eip712 import sign_typed_data
 from app.domain import Purpose
 from tests import factories
-from tests.api.test_profiles import enrol, grant, people, profiles
 from tests.conftest import make_brand, sign_in
+from tests.factories import enrol, grant, people, profiles
 
 pytestmark = pytest.mark.chain
 

@@ -3,45 +3,17 @@ accepts what EIP-4361 allows (no statement, resources, a request id) and refuses
 
 from __future__ import annotations
 
-import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.paths import REPO_ROOT
+from app import clock
 from tests.conftest import DEV_KEYS
-
-SCRIPT = REPO_ROOT / "tests" / "interop" / "siwe_sign_in.mjs"
-
-
-def node_sign(private_key: str, *, fields: dict | None = None, text: str | None = None) -> dict:  # type: ignore[type-arg]
-    """{message, signature, address} from the npm siwe package and an ethers Wallet."""
-    request = {"privateKey": private_key, **({"fields": fields} if fields is not None else {"text": text})}
-    done = subprocess.run(
-        ["node", str(SCRIPT)], input=json.dumps(request), capture_output=True, text=True, timeout=60, cwd=REPO_ROOT
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+from tests.factories import node_sign, standard_fields
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def standard_fields(client, settings, address: str, **changes) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """The fields a dapp gives the siwe package: this service's domain, URI, chain and a fresh nonce."""
-    nonce = client.post("/auth/siwe/nonce", json={"address": address}).json()["nonce"]
-    fields = {
-        "domain": settings.siwe_domain,
-        "address": address,
-        "uri": settings.siwe_uri,
-        "version": "1",
-        "chainId": client.get("/pages/config").json()["chain_id"],
-        "nonce": nonce,
-        "issuedAt": _iso(datetime.now(UTC)),
-    }
-    return {**fields, **changes}
+    return clock.rfc3339(moment, digits=3)
 
 
 def _verify(client, signed: dict):  # type: ignore[no-untyped-def,type-arg]

@@ -5,22 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 from web3 import Web3
 from web3.contract import Contract
 
 from app import db
-from app.chain import eip712
 from app.chain.anvil import start_anvil, stop_anvil
-from app.chain.compiler import load_abis
-from app.chain.deployment import Deployment, ensure_deployed, load_deployment
+from app.chain.deployment import ensure_deployed
 from app.chain.indexer import ChainReorganized, Indexer, catch_up, decode_epoch, mirror_dump
-from app.chain.keys import RoleKeys
 from app.chain.transactions import Sender
 from app.config import Settings
 from app.errors import ChainMismatch
@@ -39,115 +34,20 @@ from app.models.mirror import (
     MirrorTransfer,
 )
 from tests.conftest import free_port
-from tests.factories import SaltedTree, publish_and_finalize, signature_timing
+from tests.factories import (
+    ANALYTICS,
+    BIG,
+    INTERESTS,
+    MARKETING,
+    Contracts,
+    contracts_of,
+    run_scenario,
+)
 
 pytestmark = pytest.mark.chain
 
-MARKETING, ANALYTICS = 1, 3
-INTERESTS, PURCHASES, STYLES = 1 << 4, 1 << 2, 1 << 5
-BIG = 10**30  # far above 2^63: amounts must survive the database exactly
-ZERO = "0x" + "00" * 32
-
 
 # -- helpers shared with tests/api/test_ledger.py ---------------------------------------------------
-
-
-@dataclass
-class Contracts:
-    deployment: Deployment
-    token: Contract
-    registry: Contract
-    distributor: Contract
-
-
-def contracts_of(w3: Web3, settings: Settings) -> Contracts:
-    deployment = load_deployment(w3, settings.deployments_dir)
-    assert deployment is not None
-    abis = load_abis()
-    return Contracts(
-        deployment,
-        w3.eth.contract(address=deployment.token, abi=abis["CashbackToken"]),
-        w3.eth.contract(address=deployment.registry, abi=abis["ConsentRegistry"]),
-        w3.eth.contract(address=deployment.distributor, abi=abis["RewardDistributor"]),
-    )
-
-
-def grant_by_sig(w3, c: Contracts, relayer, customer, brand, *, purpose, categories, price, expires_at=0):
-    terms = {
-        "customer": customer.address,
-        "brand": brand.address,
-        "purpose": purpose,
-        "categories": categories,
-        "expiresAt": expires_at,
-        "price": price,
-        "receiptHash": b"\x11" * 32,
-        "noticeHash": b"\x22" * 32,
-    }
-    timing = signature_timing(w3)
-    doc = eip712.typed_data("Grant", {**terms, **timing}, chain_id=w3.eth.chain_id, registry=c.registry.address)
-    signature = eip712.sign_typed_data(customer.key, doc)
-    return Sender(w3, relayer).send(
-        c.registry.functions.grantBySig(tuple(terms.values()), eip712.timing(timing), signature)
-    )
-
-
-def run_scenario(w3: Web3, c: Contracts, operator, relayer, accounts: list[LocalAccount], *, register=True) -> dict:
-    """Brands, grants (by signature and directly), a narrowing, accesses (one customer skipped), a
-    revocation, budgets funded above 2^63, reserved and withdrawn, an epoch finalised after its
-    challenge window, and claims. Returns what was owed per account."""
-    ops, relay = Sender(w3, operator), Sender(w3, relayer)
-    record = Sender(w3, RoleKeys.from_settings(Settings(environment="test")).recorder)
-    alice, bob, carol, brand, brand2 = accounts[0], accounts[1], accounts[2], accounts[5], accounts[6]
-    if register:
-        ops.send(c.registry.functions.registerBrand(brand.address))
-    ops.send(c.registry.functions.registerBrand(brand2.address))
-    ops.send(c.registry.functions.deregisterBrand(brand2.address))
-
-    price = 250 * 10**18
-    grant_by_sig(w3, c, relayer, alice, brand, purpose=MARKETING, categories=INTERESTS | PURCHASES, price=price)
-    far = int(time.time()) + 10 * 86_400
-    grant_by_sig(w3, c, relayer, bob, brand, purpose=MARKETING, categories=INTERESTS | STYLES, price=7, expires_at=far)
-    # Carol grants directly, from her own key, then narrows and keeps it; Bob revokes after an access.
-    terms = (
-        carol.address,
-        brand.address,
-        ANALYTICS,
-        INTERESTS | PURCHASES | STYLES,
-        0,
-        2**96 - 1,
-        b"\x33" * 32,
-        ZERO,
-    )
-    Sender(w3, carol).send(c.registry.functions.grant(terms))
-    Sender(w3, carol).send(c.registry.functions.narrow(carol.address, brand.address, ANALYTICS, INTERESTS, 0))
-
-    budget = 1_000 * 10**18
-    ops.send(c.distributor.functions.fund(brand.address, budget + BIG, b"\x0f" * 32))
-    brand_sender = Sender(w3, brand)
-    brand_sender.send(c.distributor.functions.withdraw(BIG, accounts[7].address))
-    brand_sender.send(c.registry.functions.setAccessLimits((budget, 2**96 - 1)))
-    record.send(
-        c.registry.functions.recordAccess(
-            brand.address, MARKETING, INTERESTS, [alice.address, bob.address], [price, 7], b"\x01" * 32
-        )
-    )
-    # Carol's price is above what the brand allows the recorder to charge: she is skipped and reported.
-    record.send(
-        c.registry.functions.recordAccess(
-            brand.address, ANALYTICS, INTERESTS, [carol.address], [2**96 - 1], b"\x02" * 32
-        )
-    )
-    Sender(w3, bob).send(c.registry.functions.revoke(bob.address, brand.address, MARKETING))
-    brand_sender.send(c.distributor.functions.withdraw(10**18, brand.address))
-
-    owed = {alice.address: price, bob.address: 7, carol.address: 40 * 10**18}
-    tree = SaltedTree(owed)
-    debit = (brand.address, price + 7, 40 * 10**18)  # the accesses from the reserve, the rest from the budget
-    publish_and_finalize(w3, c.deployment, operator, 1, tree.root, [debit])
-    Sender(w3, alice).send(c.distributor.functions.claim(*tree.claim_args(alice.address)))
-    rest = [tree.claim_args(a) for a in sorted(owed) if a != alice.address]
-    relay.send(c.distributor.functions.claimMany(*(list(column) for column in zip(*rest, strict=True))))
-    return owed
 
 
 def assert_mirror_matches_chain(engine: Engine, c: Contracts) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,8 @@ from app.chain.merkle import (
     verify_multiproof,
 )
 from app.chain.proofs import TreeFiles, write_tree
-from app.paths import REPO_ROOT
+from tests.factories import openzeppelin
 
-SCRIPT = Path(__file__).with_name("standard_tree.mjs")
 KEY = b"test-leaf-salt-key"
 UNIT = 5 * 10**15  # rewards are multiples of this: what made unsalted leaves guessable
 
@@ -39,16 +37,6 @@ def leaves(n: int, *, salted: bool = True, seed: int = 1) -> list[Leaf]:
     if n > 2:
         amounts[1] = (amounts[1][0], 2**256 - 1)  # the largest uint256 a leaf can hold
     return epoch_leaves(amounts, epoch=7, key=KEY if salted else None)
-
-
-def openzeppelin(payload: dict, tmp_path: Path) -> dict:
-    source = tmp_path / "tree-input.json"
-    source.write_text(json.dumps(payload))
-    done = subprocess.run(
-        ["node", str(SCRIPT), str(source)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def hexes(nodes: list[bytes]) -> list[str]:

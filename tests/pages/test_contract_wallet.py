@@ -17,8 +17,8 @@ from app.chain.compiler import load_abis
 from app.chain.deployment import load_deployment
 from app.chain.eip712 import sign_typed_data
 from app.domain import Category, Purpose
-from tests.api.test_contract_wallets import deploy_wallet
 from tests.conftest import DEV_KEYS, make_brand
+from tests.factories import deploy_wallet
 from tests.pages.conftest import assert_clean, new_page, shot
 
 pytestmark = pytest.mark.chain

@@ -26,7 +26,7 @@ from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
 from app.models.mirror import MirrorAccess
 from app.services.epochs import EpochRunner
-from app.services.rewards import finalize_due
+from app.services.wallet import finalize_due
 from tests import factories
 
 pytestmark = pytest.mark.chain

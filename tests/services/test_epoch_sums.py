@@ -20,7 +20,7 @@ from app.errors import Conflict
 from app.models.accounts import Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.purchases import PurchaseVoid
-from app.services import rewards as rewards_service
+from app.services import wallet
 from app.services.epochs import EpochRunner
 from app.services.voids import void_purchase
 from tests import factories
@@ -95,10 +95,10 @@ def test_huge_purchases_stop_the_epoch_clearly_until_voided_then_it_settles_and_
         assert [(v.purchase_id, v.voided_by.split(":")[0]) for v in voids] == [(huge, "cli"), (big, "test")]
         # The customer's own breakdown leaves the voided purchases out as the epoch did.
         alice_row = session.get(Customer, a)
-        assert alice_row is not None and rewards_service.reward_lines(session, alice_row, 1) == []
+        assert alice_row is not None and wallet.reward_lines(session, alice_row, 1) == []
         bob_row = session.get(Customer, b)
         assert bob_row is not None
-        assert [line.reward for line in rewards_service.reward_lines(session, bob_row, 1)] == [fine]
+        assert [line.reward for line in wallet.reward_lines(session, bob_row, 1)] == [fine]
     report = verify(settings, engine)
     assert report["ok"], [c for c in report["checks"] if c["status"] != "ok"]
 

@@ -14,7 +14,7 @@ from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
 from app.models.epochs import Epoch, EpochCarry, EpochDebit, EpochReward, EpochScore, EpochShortfall
 from app.services.epochs import FULL_RUN_STEPS, EpochRunner
-from app.services.rewards import finalize_due
+from app.services.wallet import finalize_due
 from tests import factories
 
 pytestmark = pytest.mark.chain

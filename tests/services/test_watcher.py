@@ -17,7 +17,7 @@ from app.chain.errors import ContractRevert
 from app.chain.gateway import ChainGateway
 from app.chain.transactions import Sender
 from app.config import Settings
-from app.services import rewards
+from app.services import wallet
 from app.services.epochs import EpochRunner
 from app.services.watcher import Watcher
 from tests import factories
@@ -135,10 +135,10 @@ def test_a_bad_root_is_vetoed_and_never_paid_and_a_good_one_pays_after_the_windo
 
     # Inside the window the API says when it pays; after it, the claim is relayed and paid.
     with pytest.raises(Exception, match="claimable from"), db.session_scope(engine) as session:
-        rewards.relay_claim(session, settings, gateway, alice.address)
+        wallet.relay_claim(session, settings, gateway, alice.address)
     move_time_past(w3, int(epoch.finalises_at.timestamp()))
     with db.session_scope(engine) as session:
-        _, amount = rewards.relay_claim(session, settings, gateway, alice.address)
+        _, amount = wallet.relay_claim(session, settings, gateway, alice.address)
     assert amount == owed_alice and token.functions.balanceOf(alice.address).call() == owed_alice
     assert distributor.functions.claimableRoot().call() == bytes.fromhex(epoch.root[2:])
 

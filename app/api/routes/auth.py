@@ -6,35 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
 
 from app.api.deps import ChainDep, CurrentCustomer, SessionDep, SettingsDep, _bearer
-from app.api.schemas import DocumentedRoute, Timestamp, errors
-from app.models.types import Address, Signature
+from app.api.schemas import DocumentedRoute, errors
+from app.api.schemas.auth import NoncePublic, NonceRequest, SessionPublic, SignedInPublic, SiweVerify
 from app.services import auth
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=DocumentedRoute, responses=errors(400))
-
-
-class NonceRequest(BaseModel):
-    address: Address
-
-
-class NoncePublic(BaseModel):
-    nonce: str
-    message: str = Field(description="The EIP-4361 message to sign with personal_sign")
-
-
-class SiweVerify(BaseModel):
-    # EIP-4361 messages are a few hundred characters; the grammar parser's time grows with the length.
-    message: str = Field(max_length=2000)
-    signature: Signature
-
-
-class SessionPublic(BaseModel):
-    token: str
-    expires_at: Timestamp
-    address: str
 
 
 @router.post("/siwe/nonce")
@@ -65,6 +43,6 @@ def logout(
 
 
 @router.get("/me")
-def read_me(*, customer: CurrentCustomer) -> dict[str, str]:
+def read_me(*, customer: CurrentCustomer) -> SignedInPublic:
     """The signed-in customer's address (customer)."""
-    return {"address": customer.address}
+    return SignedInPublic.model_validate(customer, from_attributes=True)

@@ -5,45 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
 
 from app.api.deps import ChainDep, CurrentBrand, OperatorDep, SessionDep
-from app.api.schemas import DocumentedRoute, Id, Timestamp, errors
-from app.models.types import Address
+from app.api.schemas import DocumentedRoute, Id, Merged, errors
+from app.api.schemas.brands import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, BrandCreate, BrandPublic
 from app.services import auth, brands
 
 router = APIRouter(prefix="/brands", tags=["brands"], route_class=DocumentedRoute, responses=errors(404, 409))
 
 BrandId = Annotated[Id, Path(description="The brand's id")]
-
-
-class BrandCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    address: Address
-
-
-class BrandPublic(BaseModel):
-    id: int
-    name: str
-    address: str
-    created_at: Timestamp
-
-
-class ApiKeyCreate(BaseModel):
-    label: str = Field(default="", max_length=100)
-
-
-class ApiKeyPublic(BaseModel):
-    id: int
-    brand_id: int
-    prefix: str
-    label: str
-    created_at: Timestamp
-    revoked_at: Timestamp | None
-
-
-class ApiKeyCreated(ApiKeyPublic):
-    key: str = Field(description="Shown once; only its hash is stored")
 
 
 @router.post("", status_code=201)
@@ -69,7 +39,7 @@ def read_own_brand(*, brand: CurrentBrand) -> BrandPublic:
 def create_api_key(*, brand_id: BrandId, body: ApiKeyCreate, session: SessionDep, _: OperatorDep) -> ApiKeyCreated:
     """A new API key for the brand, shown once (operator)."""
     record, key = auth.create_api_key(session, brands.get_brand(session, brand_id), body.label)
-    return ApiKeyCreated(**record.model_dump(), key=key)
+    return ApiKeyCreated.model_validate(Merged(record, key=key), from_attributes=True)
 
 
 @router.delete("/{brand_id}/keys/{key_id}")

@@ -3,108 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any, cast
 
 import anyio.from_thread
 from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from app import ingestion
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
-from app.api.schemas import DECIMAL_INPUT, DecimalInt, DocumentedRoute, Timestamp, errors
+from app.api.schemas import DocumentedRoute, Merged, errors
+from app.api.schemas.ingest import (
+    EventRow,
+    InterestEventPublic,
+    PurchasePublic,
+    PurchaseRow,
+    PurchaseVoidCreate,
+    PurchaseVoidPublic,
+)
 from app.errors import PayloadTooLarge
 from app.ingestion import Format
-from app.models.purchases import DEFAULT_CURRENCY, InterestKind
 from app.services import voids
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], route_class=DocumentedRoute, responses=errors(415))
-
-
-class PurchaseItemPublic(BaseModel):
-    item_id: str
-    category: str | None
-    style: str | None
-    quantity: DecimalInt
-    unit_price: DecimalInt
-
-
-class PurchasePublic(BaseModel):
-    id: int
-    customer: str
-    brand_id: int
-    external_id: str
-    purchased_at: Timestamp
-    amount: DecimalInt = Field(description="Integer won")
-    currency: str
-    items: list[PurchaseItemPublic]
-    created_at: Timestamp
-    duplicate: bool
-
-
-class InterestEventPublic(BaseModel):
-    id: int
-    customer: str
-    brand_id: int
-    external_id: str
-    kind: str
-    item_id: str | None
-    category: str | None
-    style: str | None
-    occurred_at: Timestamp
-    created_at: Timestamp
-    duplicate: bool
-
-
-# -- the rows' request schemas: documentation of what app/ingestion/parse.py checks per line -------------
-
-Text = Annotated[str, Field(min_length=1, max_length=ingestion.MAX_TEXT)]
-Wide = Annotated[int | str, WithJsonSchema(DECIMAL_INPUT)]
-BrandRef = Annotated[
-    int | str, Field(description="The brand's id or its 0x address (the brand is registered beforehand)")
-]
-
-
-class PurchaseItemRow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    item_id: Text
-    category: Text | None = None
-    style: Text | None = None
-    quantity: Wide = Field(default=1, description="At least 1")
-    unit_price: Wide = Field(description="Integer won")
-
-
-class PurchaseRow(BaseModel):
-    """One purchase, as one JSON line of a bulk upload."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    customer: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-    brand: BrandRef
-    external_id: Text | int = Field(description="The brand's own order id; the same id again is a duplicate")
-    purchased_at: datetime = Field(description="RFC 3339 with its zone, not in the future")
-    amount: Wide = Field(description="Integer won")
-    currency: str = Field(default=DEFAULT_CURRENCY, description=f"Only {DEFAULT_CURRENCY}")
-    items: list[PurchaseItemRow] = Field(default_factory=list, max_length=ingestion.MAX_ITEMS)
-
-
-class EventRow(BaseModel):
-    """One interest event, as one JSON line of a bulk upload (names an item_id, a category or a style)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    customer: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
-    brand: BrandRef
-    external_id: Text | int
-    kind: InterestKind
-    item_id: Text | None = None
-    category: Text | None = None
-    style: Text | None = None
-    occurred_at: datetime = Field(description="RFC 3339 with its zone, not in the future")
 
 
 def _row_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -190,12 +113,8 @@ def ingest_purchase(
     stored = ingestion.ingest_purchase(session, body, settings)
     if not stored.created:
         response.status_code = 200
-    return PurchasePublic(
-        **stored.purchase.model_dump(exclude={"customer_id"}),
-        customer=stored.customer,
-        items=[PurchaseItemPublic.model_validate(i, from_attributes=True) for i in stored.items],
-        duplicate=not stored.created,
-    )
+    merged = Merged(stored.purchase, customer=stored.customer, items=stored.items, duplicate=not stored.created)
+    return PurchasePublic.model_validate(merged, from_attributes=True)
 
 
 @router.post("/events", status_code=201, openapi_extra=_row_doc(EventRow, EVENT_EXAMPLE), responses=errors(409))
@@ -212,9 +131,8 @@ def ingest_event(
     stored = ingestion.ingest_event(session, body, settings)
     if not stored.created:
         response.status_code = 200
-    return InterestEventPublic(
-        **stored.event.model_dump(exclude={"customer_id"}), customer=stored.customer, duplicate=not stored.created
-    )
+    merged = Merged(stored.event, customer=stored.customer, duplicate=not stored.created)
+    return InterestEventPublic.model_validate(merged, from_attributes=True)
 
 
 def _format(request: Request) -> Format:
@@ -292,18 +210,6 @@ async def ingest_events_bulk(
 ) -> JSONResponse:
     """Ingests a streamed upload of interest events, JSON lines or CSV, keeping good rows (operator)."""
     return await _ingest_bulk(request, session, settings, "events")
-
-
-class PurchaseVoidCreate(BaseModel):
-    reason: str = Field(min_length=3, max_length=voids.MAX_REASON, description="Why the purchase is voided")
-
-
-class PurchaseVoidPublic(BaseModel):
-    id: int
-    purchase_id: int
-    reason: str
-    voided_by: str
-    voided_at: Timestamp
 
 
 @router.post("/purchases/{purchase_id}/void", status_code=201, responses=errors(404, 409))

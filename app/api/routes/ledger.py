@@ -9,51 +9,47 @@ inclusive); the queries live in app/services/ledger.py.
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel
 
-from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
-from app.api.schemas import INT64_MAX, MAX_OFFSET, DecimalInt, DocumentedRoute, Timestamp, errors
+from app.api.deps import AuditorDep, ChainDep, FreshMirrorDep, SessionDep
+from app.api.schemas import INT64_MAX, MAX_OFFSET, DocumentedRoute, Merged, ZonedTime, errors
+from app.api.schemas.ledger import (
+    AccessPublic,
+    BudgetEventPublic,
+    BudgetKind,
+    ClaimPublic,
+    ConsentEventPublic,
+    EpochPublic,
+    LedgerStatus,
+    Page,
+    Paging,
+    RegisteredBrandPublic,
+    RegistryConsentPublic,
+    TrailPage,
+    TransferPublic,
+    trail_item,
+)
 from app.chain.indexer import read_status
-from app.domain import category_names
 from app.models.types import Address, Bytes32
 from app.services import ledger
-from app.services.ledger import TrailEntry, TrailKind, Window
+from app.services.ledger import TrailKind, Window
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=DocumentedRoute, responses=errors(404))
 
-T = TypeVar("T")
 MAX_PAGE = 1000
-
-
-def _iso_time(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"{value!r} is not an ISO-8601 time; write e.g. 2026-01-01T00:00:00Z (+ as %2B in a URL)"
-            ) from None
-    if isinstance(value, datetime) and value.tzinfo is None:
-        raise ValueError(f"{value.isoformat()} has no timezone; add Z or an offset such as +09:00")
-    return value
-
-
-IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
-"""A moment with its timezone; naive times are refused rather than guessed."""
+M = TypeVar("M", bound=BaseModel)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Rows per page (1-{MAX_PAGE})")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip (0-{MAX_OFFSET})")]
 Block = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="Block number (inclusive, 0 to 2^63-1)")]
 FromTime = Annotated[
-    IsoTime | None,
+    ZonedTime | None,
     Query(description="Earliest block time (inclusive), ISO-8601 with a timezone, e.g. 2026-01-01T00:00:00Z"),
 ]
-ToTime = Annotated[IsoTime | None, Query(description="Latest block time (inclusive), ISO-8601 with a timezone")]
+ToTime = Annotated[ZonedTime | None, Query(description="Latest block time (inclusive), ISO-8601 with a timezone")]
 AddressQuery = Annotated[Address | None, Query(description="A 0x address (any case)")]
 PurposeQuery = Annotated[int | None, Query(ge=0, le=255, description="The uint8 purpose")]
 
@@ -62,11 +58,6 @@ def _window(
     from_block: Block = None, to_block: Block = None, from_time: FromTime = None, to_time: ToTime = None
 ) -> Window:
     return Window(from_block, to_block, from_time, to_time)
-
-
-class Paging(BaseModel):
-    limit: int
-    offset: int
 
 
 def _paging(limit: Limit = 100, offset: Offset = 0) -> Paging:
@@ -78,278 +69,18 @@ WindowDep = Annotated[Window, Depends(_window)]
 PagingDep = Annotated[Paging, Depends(_paging)]
 
 
-# -- response models ------------------------------------------------------------------------------
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of rows and where the mirror stands."""
-
-    items: list[T]
-    total: int = Field(description="Rows matching the filters")
-    limit: int
-    offset: int
-    indexed_block: int | None = Field(description="Last block the mirror holds (None before the first run)")
-
-
-class OnChain(BaseModel):
-    block_number: int
-    log_index: int
-    block_hash: str
-    block_time: Timestamp
-    tx_hash: str
-
-
-class ConsentPublic(BaseModel):
-    customer: str
-    brand: str
-    purpose: int
-    status: Literal["active", "expired", "revoked"]
-    categories: DecimalInt = Field(description="uint64 bitmask")
-    category_names: list[str]
-    granted_at: Timestamp | None
-    expires_at: Timestamp | None = Field(description="None: no expiry")
-    price: str
-    receipt_hash: str
-    notice_hash: str
-    nonce: str
-    updated_block: int
-    updated_tx_hash: str
-
-
-class ConsentEventPublic(OnChain):
-    kind: Literal["granted", "narrowed", "revoked"]
-    customer: str
-    brand: str
-    purpose: int
-    categories: DecimalInt | None = Field(description="uint64 bitmask; None for a revocation")
-    expires_at: Timestamp | None
-    price: str | None
-    receipt_hash: str | None
-    notice_hash: str | None
-    nonce: str
-
-
-class AccessPublic(OnChain):
-    position: int
-    brand: str
-    purpose: int
-    request_id: str
-    categories: DecimalInt = Field(description="uint64 bitmask")
-    category_names: list[str]
-    customer: str
-    price: str
-    batch_size: int
-    batch_total: str
-
-
-class DebitPublic(BaseModel):
-    brand: str
-    amount: str
-
-
-class EpochPublic(OnChain):
-    epoch: int
-    root: str
-    commitment: str
-    total: str
-    debits: list[DebitPublic]
-
-
-class ClaimPublic(OnChain):
-    account: str
-    amount: str
-    cumulative_amount: str
-
-
-BudgetKind = Literal["funded", "deposited", "withdrawn", "reserved", "released", "returned"]
-
-
-class BudgetEventPublic(OnChain):
-    kind: BudgetKind
-    brand: str
-    counterparty: str | None = Field(description="Funder, depositor or recipient; none for reserves")
-    amount: str
-    reserved: str | None = Field(default=None, description="The brand's reserve afterwards (reserved, released)")
-
-
-class TransferPublic(OnChain):
-    from_address: str
-    to_address: str
-    amount: str
-
-
-class BrandPublic(BaseModel):
-    brand: str
-    registered: bool
-    first_registered_block: int
-    updated_block: int
-
-
-class LedgerStatus(BaseModel):
-    chain_id: int | None
-    genesis_hash: str | None
-    deployment_block: int | None
-    indexed_block: int | None
-    indexed_block_hash: str | None
-    updated_at: Timestamp | None
-    chain_head: int | None = Field(description="None when the chain does not answer")
-    confirmations: int
-    lag: int | None = Field(description="Blocks between the chain head and the indexed block")
-
-
-class TrailItemBase(BaseModel):
-    """Where the chain shows a trail item: the event's block, log index and transaction."""
-
-    block_number: int
-    log_index: int | None = Field(description="None only for an epoch the mirror has not reached yet")
-    block_hash: str | None
-    block_time: Timestamp
-    tx_hash: str
-
-
-class ConsentChangeItem(TrailItemBase):
-    kind: Literal["consent_granted", "consent_narrowed", "consent_revoked"]
-    brand: str
-    purpose: int
-    categories: DecimalInt | None = Field(description="uint64 bitmask; None for a revocation")
-    category_names: list[str]
-    expires_at: Timestamp | None
-    price: str | None
-    receipt_hash: str | None
-    notice_hash: str | None
-    nonce: str
-
-
-class AccessItem(TrailItemBase):
-    kind: Literal["access"]
-    brand: str
-    purpose: int
-    categories: DecimalInt = Field(description="uint64 bitmask")
-    category_names: list[str]
-    price: str
-    request_id: str
-    position: int = Field(description="The customer's place in the access batch")
-    batch_size: int
-
-
-class EpochCreditItem(TrailItemBase):
-    kind: Literal["epoch_credit"]
-    epoch: int
-    as_of: Timestamp
-    purchase_cashback: str
-    access_earnings: str
-    earned: str
-    cumulative: str
-    root: str | None
-
-
-class ClaimItem(TrailItemBase):
-    kind: Literal["claim"]
-    amount: str
-    cumulative_amount: str
-
-
-class TransferItem(TrailItemBase):
-    kind: Literal["transfer_in", "transfer_out"]
-    from_address: str
-    to_address: str
-    amount: str
-
-
-TrailItem = Annotated[
-    ConsentChangeItem | AccessItem | EpochCreditItem | ClaimItem | TransferItem, Field(discriminator="kind")
-]
-
-
-# -- helpers --------------------------------------------------------------------------------------
-
-
-def _seconds(value: int) -> Timestamp | None:
-    return datetime.fromtimestamp(value, UTC) if value else None
-
-
-def _on_chain(row: Any) -> dict[str, Any]:
-    return {
-        "block_number": row.block_number,
-        "log_index": row.log_index,
-        "block_hash": row.block_hash,
-        "block_time": row.block_time,
-        "tx_hash": row.tx_hash,
-    }
-
-
-def _page(rows: ledger.Rows[Any], items: list[T], page: Paging) -> Page[T]:
-    return Page(items=items, total=rows.total, limit=page.limit, offset=page.offset, indexed_block=rows.indexed_block)
-
-
-def _trail_item(entry: TrailEntry) -> TrailItem:
-    where: dict[str, Any] = {
-        "block_number": entry.block_number,
-        "log_index": entry.log_index,
-        "block_hash": entry.block_hash,
-        "block_time": entry.block_time,
-        "tx_hash": entry.tx_hash,
-    }
-    r = entry.row
-    if entry.kind.startswith("consent_"):
-        return ConsentChangeItem(
-            **where,
-            kind=entry.kind,  # type: ignore[arg-type]
-            brand=r.brand,
-            purpose=r.purpose,
-            categories=r.categories,
-            category_names=category_names(r.categories or 0),
-            expires_at=_seconds(r.expires_at) if r.expires_at is not None else None,
-            price=None if r.price is None else str(r.price),
-            receipt_hash=r.receipt_hash,
-            notice_hash=r.notice_hash,
-            nonce=str(r.nonce),
-        )
-    if entry.kind == "access":
-        return AccessItem(
-            **where,
-            kind="access",
-            brand=r.brand,
-            purpose=r.purpose,
-            categories=r.categories,
-            category_names=category_names(r.categories),
-            price=str(r.price),
-            request_id=r.request_id,
-            position=r.position,
-            batch_size=r.batch_size,
-        )
-    if entry.kind == "epoch_credit":
-        epoch, reward, published = r
-        return EpochCreditItem(
-            **where,
-            kind="epoch_credit",
-            epoch=epoch.number,
-            as_of=epoch.as_of,
-            purchase_cashback=str(reward.purchase_cashback),
-            access_earnings=str(reward.access_earnings),
-            earned=str(reward.earned),
-            cumulative=str(reward.cumulative),
-            root=published.root if published is not None else epoch.root,
-        )
-    if entry.kind == "claim":
-        return ClaimItem(**where, kind="claim", amount=str(r.amount), cumulative_amount=str(r.cumulative_amount))
-    return TransferItem(
-        **where,
-        kind=entry.kind,  # type: ignore[arg-type]
-        from_address=r.from_address,
-        to_address=r.to_address,
-        amount=str(r.amount),
-    )
-
-
 # -- routes ---------------------------------------------------------------------------------------
+
+
+def _page(rows: ledger.Rows[Any], model: type[M], paging: Paging) -> Page[M]:
+    """One page of mirror rows, each read into `model` by attribute."""
+    return Page[M].of(rows, [model.model_validate(r, from_attributes=True) for r in rows.items], paging)
 
 
 @router.get("/status")
 def read_ledger_status(*, session: SessionDep, chain: ChainDep, _: AuditorDep) -> LedgerStatus:
     """The indexer's cursor, the chain head and the lag between them (auditor or operator)."""
-    status = read_status(session, chain)
-    return LedgerStatus(**status.__dict__)
+    return LedgerStatus.model_validate(read_status(session, chain), from_attributes=True)
 
 
 @router.get("/consents")
@@ -362,34 +93,12 @@ def read_consents(
     purpose: PurposeQuery = None,
     status: Annotated[Literal["active", "revoked"] | None, Query(description="Stored status")] = None,
     page: PagingDep,
-) -> Page[ConsentPublic]:
+) -> Page[RegistryConsentPublic]:
     """Current terms of every (customer, brand, purpose) consent on chain (auditor or operator)."""
     rows = ledger.consents(
         session, customer=customer, brand=brand, purpose=purpose, status=status, limit=page.limit, offset=page.offset
     )
-    now = int(time.time())
-    items = []
-    for r in rows.items:
-        shown = "expired" if r.status == "active" and r.expires_at and r.expires_at <= now else r.status
-        items.append(
-            ConsentPublic(
-                customer=r.customer,
-                brand=r.brand,
-                purpose=r.purpose,
-                status=shown,  # type: ignore[arg-type]
-                categories=r.categories,
-                category_names=category_names(r.categories),
-                granted_at=_seconds(r.granted_at),
-                expires_at=_seconds(r.expires_at),
-                price=str(r.price),
-                receipt_hash=r.receipt_hash,
-                notice_hash=r.notice_hash,
-                nonce=str(r.nonce),
-                updated_block=r.updated_block,
-                updated_tx_hash=r.updated_tx_hash,
-            )
-        )
-    return _page(rows, items, page)
+    return _page(rows, RegistryConsentPublic, page)
 
 
 @router.get("/consent-events")
@@ -407,23 +116,7 @@ def read_consent_events(
     rows = ledger.consent_events(
         session, window, customer=customer, brand=brand, purpose=purpose, limit=page.limit, offset=page.offset
     )
-    items = [
-        ConsentEventPublic(
-            **_on_chain(r),
-            kind=r.kind,  # type: ignore[arg-type]
-            customer=r.customer,
-            brand=r.brand,
-            purpose=r.purpose,
-            categories=r.categories,
-            expires_at=_seconds(r.expires_at) if r.expires_at is not None else None,
-            price=None if r.price is None else str(r.price),
-            receipt_hash=r.receipt_hash,
-            notice_hash=r.notice_hash,
-            nonce=str(r.nonce),
-        )
-        for r in rows.items
-    ]
-    return _page(rows, items, page)
+    return _page(rows, ConsentEventPublic, page)
 
 
 @router.get("/accesses")
@@ -449,23 +142,7 @@ def read_accesses(
         limit=page.limit,
         offset=page.offset,
     )
-    items = [
-        AccessPublic(
-            **_on_chain(r),
-            position=r.position,
-            brand=r.brand,
-            purpose=r.purpose,
-            request_id=r.request_id,
-            categories=r.categories,
-            category_names=category_names(r.categories),
-            customer=r.customer,
-            price=str(r.price),
-            batch_size=r.batch_size,
-            batch_total=str(r.batch_total),
-        )
-        for r in rows.items
-    ]
-    return _page(rows, items, page)
+    return _page(rows, AccessPublic, page)
 
 
 @router.get("/epochs")
@@ -483,18 +160,8 @@ def read_epochs(
     epoch's as-of date: the mirror knows only what the chain says.
     """
     rows = ledger.epochs(session, window, brand=brand, limit=page.limit, offset=page.offset)
-    items = [
-        EpochPublic(
-            **_on_chain(r),
-            epoch=r.epoch,
-            root=r.root,
-            commitment=r.commitment,
-            total=str(r.total),
-            debits=[DebitPublic(brand=d.brand, amount=str(d.amount)) for d in debits],
-        )
-        for r, debits in rows.items
-    ]
-    return _page(rows, items, page)
+    items = [EpochPublic.model_validate(Merged(e, debits=debits), from_attributes=True) for e, debits in rows.items]
+    return Page.of(rows, items, page)
 
 
 @router.get("/claims")
@@ -508,16 +175,7 @@ def read_claims(
 ) -> Page[ClaimPublic]:
     """Rewards paid out by claims (auditor or operator)."""
     rows = ledger.claims(session, window, customer=customer, limit=page.limit, offset=page.offset)
-    items = [
-        ClaimPublic(
-            **_on_chain(r),
-            account=r.account,
-            amount=str(r.amount),
-            cumulative_amount=str(r.cumulative_amount),
-        )
-        for r in rows.items
-    ]
-    return _page(rows, items, page)
+    return _page(rows, ClaimPublic, page)
 
 
 @router.get("/budgets")
@@ -532,18 +190,7 @@ def read_budget_events(
 ) -> Page[BudgetEventPublic]:
     """Brands' budget fundings, deposits, withdrawals, reserves and returns (auditor or operator)."""
     rows = ledger.budget_events(session, window, brand=brand, kind=kind, limit=page.limit, offset=page.offset)
-    items = [
-        BudgetEventPublic(
-            **_on_chain(r),
-            kind=r.kind,  # type: ignore[arg-type]
-            brand=r.brand,
-            counterparty=r.counterparty,
-            amount=str(r.amount),
-            reserved=None if r.reserved is None else str(r.reserved),
-        )
-        for r in rows.items
-    ]
-    return _page(rows, items, page)
+    return _page(rows, BudgetEventPublic, page)
 
 
 @router.get("/transfers")
@@ -558,11 +205,7 @@ def read_transfers(
 ) -> Page[TransferPublic]:
     """CASH token transfers, mints included (from 0x0) (auditor or operator)."""
     rows = ledger.transfers(session, window, parties=(customer, brand), limit=page.limit, offset=page.offset)
-    items = [
-        TransferPublic(**_on_chain(r), from_address=r.from_address, to_address=r.to_address, amount=str(r.amount))
-        for r in rows.items
-    ]
-    return _page(rows, items, page)
+    return _page(rows, TransferPublic, page)
 
 
 @router.get("/brands")
@@ -572,33 +215,22 @@ def read_brands(
     _: AuditorDep,
     registered: Annotated[bool | None, Query()] = None,
     page: PagingDep,
-) -> Page[BrandPublic]:
+) -> Page[RegisteredBrandPublic]:
     """Brands the registry knows and whether they are registered now (auditor or operator)."""
     rows = ledger.brands(session, registered=registered, limit=page.limit, offset=page.offset)
-    items = [
-        BrandPublic(
-            brand=r.brand,
-            registered=r.registered,
-            first_registered_block=r.first_registered_block,
-            updated_block=r.updated_block,
-        )
-        for r in rows.items
-    ]
-    return _page(rows, items, page)
+    return _page(rows, RegisteredBrandPublic, page)
 
 
 @router.get("/customers/{address}/trail")
 def read_customer_trail(
     *,
     address: Annotated[Address, Path(description="The customer's 0x address (any case)")],
-    session: SessionDep,
-    settings: SettingsDep,
-    chain: ChainDep,
+    session: FreshMirrorDep,
     _: AuditorDep,
     kind: Annotated[list[TrailKind] | None, Query(description="Only these kinds (repeat the parameter)")] = None,
     window: WindowDep,
     page: PagingDep,
-) -> Page[TrailItem]:
+) -> TrailPage:
     """A customer's full trail: consent changes, accesses, epoch credits, claims, transfers (auditor or operator).
 
     One list in chain order (block, log index, place in an access batch), each item with its kind
@@ -606,7 +238,5 @@ def read_customer_trail(
     the customer) sits at the event that published the epoch; its time is that block's time. The
     mirror is caught up with the chain first, so the latest blocks are included.
     """
-    rows = ledger.trail(
-        session, settings, chain, address, kinds=kind, window=window, limit=page.limit, offset=page.offset
-    )
-    return _page(rows, [_trail_item(e) for e in rows.items], page)
+    rows = ledger.trail(session, address, kinds=kind, window=window, limit=page.limit, offset=page.offset)
+    return TrailPage.of(rows, [trail_item(e) for e in rows.items], page)

@@ -16,18 +16,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from app.api.deps import AuditorDep, ChainDep, SessionDep, SettingsDep
-from app.api.schemas import INT64_MAX, DocumentedRoute, Timestamp, errors
+from app.api.schemas import INT64_MAX, DocumentedRoute, errors
+from app.api.schemas.brands import BrandRef
+from app.api.schemas.pages import EpochRewardsTotal, PagesConfig, SegmentGrid, TransactionView
 from app.domain import Category, Purpose
 from app.errors import InvalidInput, NotFound
-from app.models.accounts import Brand
-from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.pages.contract_errors import page_module
 from app.paths import REPO_ROOT
+from app.services import brands, epoch_views
 
 router = APIRouter(tags=["pages"], route_class=DocumentedRoute, responses=errors(404))
 
@@ -118,21 +116,6 @@ def vendor_file(*, name: str) -> FileResponse:
 # -- what the pages need to know --------------------------------------------------------------
 
 
-class PagesConfig(BaseModel):
-    chain_id: int
-    registry: str = Field(description="ConsentRegistry: the EIP-712 verifying contract")
-    distributor: str = Field(description="RewardDistributor: where a customer's own wallet claims")
-    token: str
-    token_symbol: str = "CASH"
-    token_decimals: int
-    api_base: str = Field(description="Prefix of the API routes ('' when the pages are served by the API)")
-    environment: str
-    dev_wallet_allowed: bool = Field(description="The built-in development wallet is offered (local stack only)")
-    purposes: list[str]
-    categories: list[str]
-    tx_url: str = Field(description="Link template for a transaction, `{hash}` replaced")
-
-
 @lru_cache(maxsize=8)
 def _decimals(token: str, chain: ChainDep) -> int:
     return chain.token.decimals()
@@ -157,27 +140,10 @@ def read_pages_config(*, settings: SettingsDep, chain: ChainDep) -> PagesConfig:
     )
 
 
-class BrandListed(BaseModel):
-    id: int
-    name: str
-    address: str
-
-
 @router.get("/pages/brands")
-def read_listed_brands(*, session: SessionDep) -> list[BrandListed]:
+def read_listed_brands(*, session: SessionDep) -> list[BrandRef]:
     """Registered brands (id, name, address: public facts) a customer can grant consent to (anyone)."""
-    rows = session.exec(select(Brand).order_by(Brand.name)).all()  # type: ignore[arg-type]
-    return [BrandListed(id=b.id or 0, name=b.name, address=b.address) for b in rows]
-
-
-class TransactionView(BaseModel):
-    hash: str
-    status: str
-    block_number: int
-    from_address: str
-    to_address: str | None
-    gas_used: int
-    logs: int
+    return [BrandRef.model_validate(b, from_attributes=True) for b in brands.listed_brands(session)]
 
 
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -205,21 +171,6 @@ def read_transaction(*, tx_hash: str, chain: ChainDep) -> TransactionView:
 # -- auditor aggregates -----------------------------------------------------------------------
 
 
-class GridCell(BaseModel):
-    r: int
-    f: int
-    customers: int
-    segments: list[str]
-
-
-class SegmentGrid(BaseModel):
-    epoch: int | None = Field(description="None: no epoch computed yet")
-    scheme: str | None
-    max_score: int
-    cells: list[GridCell]
-    segments: dict[str, int] = Field(description="Customers per segment")
-
-
 @router.get("/pages/auditor/segment-grid")
 def read_segment_grid(
     *,
@@ -228,65 +179,10 @@ def read_segment_grid(
     epoch: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Default: the latest computed epoch")] = None,
 ) -> SegmentGrid:
     """Customers per (R, F) cell and per segment at an epoch's end (auditor or operator)."""
-    if epoch is None:
-        epoch = session.exec(select(func.max(EpochScore.epoch))).one()
-    row = session.get(Epoch, epoch) if epoch is not None else None
-    if epoch is None or row is None:
-        return SegmentGrid(epoch=None, scheme=None, max_score=3, cells=[], segments={})
-    s = EpochScore
-    counted = session.exec(
-        select(s.r, s.f, s.segment, func.count()).where(s.epoch == epoch).group_by(col(s.r), col(s.f), col(s.segment))
-    ).all()
-    cells: dict[tuple[int, int], GridCell] = {}
-    segments: dict[str, int] = {}
-    for r, f, segment, n in counted:
-        cell = cells.setdefault((r, f), GridCell(r=r, f=f, customers=0, segments=[]))
-        cell.customers += n
-        cell.segments.append(segment)
-        segments[segment] = segments.get(segment, 0) + n
-    max_score = 5 if row.scheme == "quintile" else 3
-    return SegmentGrid(
-        epoch=epoch,
-        scheme=row.scheme,
-        max_score=max_score,
-        cells=sorted(cells.values(), key=lambda c: (c.r, c.f)),
-        segments=dict(sorted(segments.items())),
-    )
-
-
-class EpochRewardsTotal(BaseModel):
-    epoch: int
-    status: str
-    as_of: Timestamp
-    from_block: int = Field(description="Accesses in blocks from_block..to_block are paid in this epoch")
-    to_block: int
-    accounts: int
-    purchase_cashback: str = Field(description="CASH smallest units, decimal string")
-    access_earnings: str
-    earned: str
+    return SegmentGrid.model_validate(epoch_views.segment_grid(session, epoch), from_attributes=True)
 
 
 @router.get("/pages/auditor/rewards-per-epoch")
 def read_rewards_per_epoch(*, session: SessionDep, _: AuditorDep) -> list[EpochRewardsTotal]:
     """Rewards of every computed epoch split by source (auditor or operator)."""
-    epochs = session.exec(select(Epoch).order_by(Epoch.number)).all()  # type: ignore[arg-type]
-    out = []
-    for e in epochs:
-        if e.status == EpochStatus.OPEN:
-            continue
-        rewards = session.exec(select(EpochReward).where(EpochReward.epoch == e.number)).all()
-        # Amounts are stored as decimal strings of uint256: summed as Python ints, never floats.
-        out.append(
-            EpochRewardsTotal(
-                epoch=e.number,
-                status=e.status,
-                as_of=e.as_of,
-                from_block=e.from_block,
-                to_block=e.to_block,
-                accounts=len(rewards),
-                purchase_cashback=str(sum(int(r.purchase_cashback) for r in rewards)),
-                access_earnings=str(sum(int(r.access_earnings) for r in rewards)),
-                earned=str(sum(int(r.earned) for r in rewards)),
-            )
-        )
-    return out
+    return [EpochRewardsTotal.model_validate(t, from_attributes=True) for t in epoch_views.rewards_per_epoch(session)]

@@ -1,4 +1,8 @@
-"""Types every API model shares: integers as JSON strings, zoned times, bounded ids, error bodies and their docs."""
+"""Types every API model shares: amounts as JSON strings, addresses, zoned times, bounded ids, error bodies.
+
+Each resource's request and response models live beside this module (`app/api/schemas/<resource>.py`,
+`XPublic` classes); routes map service results with `XPublic.model_validate(obj, from_attributes=True)`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, Strict, WithJsonSchema
 
+from app import clock
 from app.api.deps import get_gateway, get_principal
+from app.domain import Purpose, category_names
 
 # -- integers ------------------------------------------------------------------------------------
 
@@ -51,6 +57,15 @@ DecimalInt = Annotated[
 """A uint up to 256 bits: a decimal string in every response (JSON numbers lose digits past 2^53 in most
 clients), a decimal string or an integer on input."""
 
+Amount = Annotated[DecimalInt, Field(description="CASH smallest units (18 decimals) as decimal digits")]
+"""A token amount, balance or budget: a decimal string in JSON, never a float."""
+
+ChainAddress = Annotated[str, Field(description="A 0x-prefixed 20-byte address")]
+"""An address as the chain or the mirror holds it (responses; requests validate with app.models.types.Address)."""
+
+Hash32 = Annotated[str, Field(description="A 0x-prefixed 32-byte hash")]
+"""A transaction hash, a block hash, a root or a receipt hash."""
+
 Id = Annotated[int, Field(ge=1, le=INT64_MAX)]
 """A row id (brand, key, token, epoch number)."""
 
@@ -87,6 +102,46 @@ TypedDataDocument = Annotated[dict[str, Any], PlainSerializer(eip712_json, retur
 """An EIP-712 document (eth_signTypedData_v4 shape) whose wide integers are strings in JSON."""
 
 
+# -- the domain's vocabulary --------------------------------------------------------------------
+
+
+def _purpose_label(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # A purpose the chain holds but this release does not name is shown by its number.
+        return Purpose(value).name.lower() if value in Purpose._value2member_map_ else str(value)
+    return value
+
+
+def _category_labels(value: Any) -> Any:
+    return category_names(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+PurposeLabel = Annotated[str, BeforeValidator(_purpose_label), Field(description="marketing, personalisation, ...")]
+"""A purpose by its name (the chain's uint8 read into the domain's word)."""
+
+CategoryLabels = Annotated[list[str], BeforeValidator(_category_labels)]
+"""Data categories by name (the chain's uint64 bitmask read into the domain's words)."""
+
+
+class Merged:
+    """Several objects read as one by attribute, for `XPublic.model_validate(Merged(...), from_attributes=True)`:
+    keyword values first, then each source in order (the first that has the attribute wins)."""
+
+    def __init__(self, *sources: Any, **values: Any) -> None:
+        self._sources = sources
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._values:
+            return self._values[name]
+        for source in self._sources:
+            if hasattr(source, name):
+                return getattr(source, name)
+        raise AttributeError(name)
+
+
 # -- times ---------------------------------------------------------------------------------------
 
 
@@ -96,17 +151,35 @@ _LATEST_SECONDS = int(datetime.max.replace(tzinfo=UTC).timestamp())
 def _from_seconds(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):  # Unix seconds, as the chain keeps them
         # A uint40 expiry can lie past year 9999: shown as the last representable second.
-        return datetime.fromtimestamp(min(value, _LATEST_SECONDS), UTC)
+        return clock.from_unix(min(value, _LATEST_SECONDS))
     return value
 
 
-def _zoned(value: datetime) -> datetime:
-    # The database hands times back without their zone; every one was written in UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-Timestamp = Annotated[datetime, AfterValidator(_zoned), BeforeValidator(_from_seconds)]
+Timestamp = Annotated[datetime, AfterValidator(clock.as_utc), BeforeValidator(_from_seconds)]
 """A moment in every response: RFC 3339 in UTC with its zone (`2026-05-01T00:00:00Z`), never a bare local time."""
+
+
+def _zero_is_none(value: Any) -> Any:
+    return None if value == 0 and not isinstance(value, bool) else value
+
+
+ChainSeconds = Annotated[Timestamp | None, BeforeValidator(_zero_is_none)]
+"""A time the chain keeps in Unix seconds where 0 means "none" (no expiry, not granted): None in JSON then."""
+
+
+def _zoned_input(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return clock.parse_rfc3339(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (+ as %2B in a URL)") from None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"{value.isoformat()} has no timezone; add Z or an offset such as +09:00")
+    return value
+
+
+ZonedTime = Annotated[datetime, BeforeValidator(_zoned_input)]
+"""A moment on input with its timezone; naive times are refused rather than guessed."""
 
 
 # -- errors --------------------------------------------------------------------------------------

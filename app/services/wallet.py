@@ -1,13 +1,14 @@
-"""A customer's view of the programme: tier and scores with history, interests, rewards by source, claims."""
+"""The customer's wallet: scores and tier with history, interests, rewards by epoch and source, accesses, claims."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, func, not_
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.analytics.interests import interest_profile, top_styles
 from app.analytics.rules import ProgrammeRules, default_rules
 from app.analytics.store import analytics
@@ -173,7 +174,7 @@ def claim_status(session: Session, settings: Settings, chain: ChainGateway, addr
         max(cumulative - claimed, 0),
         proof,
         pending_epoch=int(pending) or None,
-        claimable_from=datetime.fromtimestamp(int(finalises_at), UTC) if pending else None,
+        claimable_from=clock.from_unix(int(finalises_at)) if pending else None,
     )
 
 
@@ -210,7 +211,3 @@ def relay_claim(session: Session, settings: Settings, chain: ChainGateway, addre
 
 def balance(chain: ChainGateway, address: str) -> int:
     return chain.token.balance_of(address)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
