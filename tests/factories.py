@@ -249,3 +249,36 @@ def signed_grant(client, headers: dict[str, str], account: LocalAccount, brand_i
     document = typed.json()
     signature = "0x" + eip712.sign_typed_data(account.key, document["typed_data"]).hex()
     return document, {"request_id": document["request_id"], "signature": signature}
+
+
+def fund_budget(w3: Web3, d: Deployment, operator: LocalAccount, brand: str, amount: int) -> None:
+    """The operator funds a registered brand's budget with `amount` CASH units."""
+    _, _, distributor = contracts(w3, d)
+    Sender(w3, operator).send(distributor.functions.fund(brand, amount, b"\x0f" * 32))
+
+
+def offer_body(kind: str, /, **changes: object) -> dict:
+    """A valid offer to create through the API (valid from 2020 for a year from now); a change set to None
+    drops the field."""
+    from datetime import UTC, timedelta
+
+    from app.models.accounts import utcnow
+
+    values = {
+        "cashback_bps": {"bps": 500, "budget_units": str(10**21)},
+        "fixed_bonus": {"bonus_units": str(10**18), "budget_units": str(10**21)},
+        "coupon": {"coupon_code": "SPRING-10", "discount": "10% off"},
+        "gift": {"discount": "a tote bag"},
+        "message": {"body": "Thank you for shopping with us"},
+        "page": {"body": "https://brand.example/spring"},
+    }[kind]
+    body: dict[str, object] = {
+        "name": f"{kind} offer",
+        "kind": kind,
+        "terms": "One per customer while the budget lasts.",
+        "valid_from": "2020-01-01T00:00:00Z",
+        "valid_until": (utcnow() + timedelta(days=365)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        **values,
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}

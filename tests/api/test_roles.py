@@ -115,6 +115,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/consents/invalidation", {"customer"}),
         ("POST", "/consents/invalidation/typed-data", {"customer"}),
         ("GET", "/ledger/epochs/{epoch}/tree", {"auditor", "operator"}),
+        ("GET", "/brands/me/offers", {"brand"}),
+        ("POST", "/brands/me/offers", {"brand"}),
+        ("GET", "/brands/me/offers/{offer_id}", {"brand"}),
+        ("POST", "/brands/me/offers/{offer_id}/end", {"brand"}),
     ]
 }
 # Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their
