@@ -282,3 +282,99 @@ def offer_body(kind: str, /, **changes: object) -> dict:
     }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
+
+
+class WebhookReceiver:
+    """A brand's real HTTP endpoint on loopback: answers scripted statuses in turn (then 200), verifies each
+    signature with `secret`, and processes each event id once (what an idempotent receiver does)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from app.channels import webhook
+
+        receiver = self
+        self.statuses = list(statuses or [])
+        self.secret = b""
+        self.requests: list[tuple[str, dict, bool]] = []  # (event id, body, signature valid)
+        self.processed: dict[str, dict] = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                import json
+
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = webhook.verify(receiver.secret, self.headers[webhook.SIGNATURE_HEADER], raw)
+                key = self.headers[webhook.EVENT_HEADER]
+                receiver.requests.append((key, json.loads(raw), ok))
+                status = receiver.statuses.pop(0) if receiver.statuses else (200 if ok else 401)
+                if status == 200:
+                    receiver.processed.setdefault(key, json.loads(raw))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) on a free loopback port keeping what it receives; refuses nobody@…"""
+
+    def __init__(self) -> None:
+        import email as email_lib
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        inbox = self
+        self.messages: list[tuple[list[str], email_lib.message.Message]] = []
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802, ANN001
+                if address.startswith("nobody@"):
+                    return "550 no such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001
+                inbox.messages.append((list(envelope.rcpt_tos), email_lib.message_from_bytes(envelope.content)))
+                return "250 Message accepted"
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        self.controller.start()
+        self.port = port
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def mirror_consent(engine: Engine, customer: str, brand: str, purpose: int, categories: int, **changes: object) -> None:
+    """A consent as the indexer mirrors it (active, no end, price 0) — for services that read the mirror."""
+    from app.models.mirror import MirrorConsent
+
+    row = dict(
+        customer=customer, brand=brand, purpose=purpose, status="active", categories=categories, granted_at=1,
+        expires_at=0, price=0, receipt_hash="0x" + "11" * 32, notice_hash="0x" + "22" * 32, nonce=1,
+        updated_block=1, updated_log_index=0, updated_tx_hash="0x" + "33" * 32,
+    )  # fmt: skip
+    row.update(changes)
+    with Session(engine) as session:
+        session.merge(MirrorConsent(**row))
+        session.commit()

@@ -245,3 +245,20 @@ def is_live(offer: Offer, at: datetime) -> bool:
     """Whether the offer is valid at `at`: inside [valid_from, end) where the end is the earlier of
     valid_until and when it was ended."""
     return _aware(offer.valid_from) <= _aware(at) < ends_at(offer)
+
+
+def describe(offer: Offer) -> str:
+    """What the offer gives, in one sentence for the customer (inbox, e-mail)."""
+    match offer.kind:
+        case OfferKind.CASHBACK_BPS:
+            return f"{(offer.bps or 0) / 100:g}% extra cashback on your purchases until {ends_at(offer):%Y-%m-%d}"
+        case OfferKind.FIXED_BONUS:
+            whole, part = divmod(offer.bonus_units or 0, 10**18)
+            amount = f"{whole}" + (f".{part:018d}".rstrip("0") if part else "")
+            return f"a bonus of {amount} CASH on your next purchase until {ends_at(offer):%Y-%m-%d}"
+        case OfferKind.COUPON:
+            return f"{offer.discount}: show code {offer.coupon_code} at the till"
+        case OfferKind.GIFT:
+            return f"a gift for you: {offer.discount}"
+        case _:
+            return offer.body or offer.name

@@ -90,3 +90,18 @@ def test_list_end_and_other_brands_offers(client, admin_headers, dev_accounts, b
     _, other = make_brand(client, admin_headers, dev_accounts[6], name="Other")
     assert client.get(f"/brands/me/offers/{ids[0]}", headers=other).status_code == 404
     assert client.get("/brands/me/offers", headers=other).json()["total"] == 0
+
+
+def test_brand_sets_its_webhook_with_a_secret_shown_once(client, brand) -> None:
+    _, headers = brand
+    assert client.get("/brands/me/webhook", headers=headers).status_code == 404
+    bad = client.put("/brands/me/webhook", json={"url": "ftp://brand.example/h"}, headers=headers)
+    assert bad.status_code == 422 and "body.url" in bad.text
+    created = client.put("/brands/me/webhook", json={"url": "https://brand.example/hooks"}, headers=headers).json()
+    assert len(created["secret"]) == 64
+    moved = client.put("/brands/me/webhook", json={"url": "https://brand.example/v2"}, headers=headers).json()
+    assert moved["secret"] is None and moved["url"] == "https://brand.example/v2"  # the secret is kept, not shown
+    rotated = client.put("/brands/me/webhook", json={"url": moved["url"], "rotate_secret": True}, headers=headers)
+    assert rotated.json()["secret"] not in (None, created["secret"])
+    shown = client.get("/brands/me/webhook", headers=headers).json()
+    assert shown["secret"] is None and (shown["pending"], shown["failed"]) == (0, 0)

@@ -116,6 +116,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/consents/invalidation/typed-data", {"customer"}),
         ("GET", "/ledger/epochs/{epoch}/tree", {"auditor", "operator"}),
         ("GET", "/brands/me/offers", {"brand"}),
+        ("GET", "/brands/me/webhook", {"brand"}),
+        ("PUT", "/brands/me/webhook", {"brand"}),
         ("POST", "/brands/me/offers", {"brand"}),
         ("GET", "/brands/me/offers/{offer_id}", {"brand"}),
         ("POST", "/brands/me/offers/{offer_id}/end", {"brand"}),
