@@ -378,3 +378,39 @@ def mirror_consent(engine: Engine, customer: str, brand: str, purpose: int, cate
     with Session(engine) as session:
         session.merge(MirrorConsent(**row))
         session.commit()
+
+
+def delivered_offer(
+    engine: Engine, brand_id: int, kind: str, customer_ids: list[int], at: datetime, **fields: object
+) -> int:
+    """An offer of `kind` (valid 2020 … 2100 unless `fields` say otherwise) delivered to the customers at `at`
+    through the inbox, reading no data (source `rule:0`)."""
+    from datetime import UTC
+
+    from app.models.crm import Delivery, Offer
+
+    values: dict[str, object] = {
+        "name": f"{kind} offer",
+        "terms": "While the budget lasts.",
+        "valid_from": datetime(2020, 1, 1, tzinfo=UTC),
+        "valid_until": datetime(2100, 1, 1, tzinfo=UTC),
+    }
+    values.update(fields)
+    with Session(engine) as session:
+        offer = Offer(brand_id=brand_id, kind=kind, **values)  # type: ignore[arg-type]
+        session.add(offer)
+        session.commit()
+        assert offer.id is not None
+        for customer_id in customer_ids:
+            session.add(
+                Delivery(
+                    offer_id=offer.id,
+                    customer_id=customer_id,
+                    source="rule:0",
+                    channel="inbox",
+                    why="{}",
+                    delivered_at=at,
+                )
+            )
+        session.commit()
+        return offer.id
