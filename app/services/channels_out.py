@@ -1,7 +1,8 @@
 """Where a delivered offer goes out: e-mail to a consented contact address, and each brand's webhook outbox.
 
-`send_email` is called by `deliveries.deliver` for a rule whose channel is e-mail; `enqueue_webhook` by
-whatever delivers or redeems (in the caller's transaction, so an event exists exactly when its record
+`delivered` is what `deliveries.deliver` calls after each batch: `send_email` for a rule whose channel is
+e-mail, an `offer.delivered` event per delivery, then one outbox pass for the brand. `enqueue_webhook` is
+called by whatever delivers or redeems (in the caller's transaction, so an event exists exactly when its record
 does); `run_webhooks` is the outbox worker's pass (`ledger crm webhooks`, and one after each delivery
 batch). Event ids are derived from the event itself, so enqueuing the same event twice keeps one, and
 the receiver can drop a retry it has seen (`X-Ledger-Event-Id`).
@@ -26,7 +27,7 @@ from app.config import Settings
 from app.domain import Category
 from app.errors import InvalidInput
 from app.models.accounts import Brand, Customer, utcnow
-from app.models.crm import Delivery, Offer, Webhook, WebhookEvent
+from app.models.crm import Channel, Delivery, Offer, Rule, Webhook, WebhookEvent
 from app.models.mirror import MirrorConsent
 from app.services.offers import describe
 
@@ -251,3 +252,39 @@ def _record(
             event.next_attempt_at = due
         session.add(event)
         session.commit()
+
+
+# -- after a delivery batch ----------------------------------------------------------------------
+
+
+def delivered_payload(delivery: Delivery, customer: Customer) -> dict[str, Any]:
+    """What the brand is told of one delivery (the customer by address: the brand's own pseudonym for them)."""
+    return {
+        "delivery_id": delivery.id,
+        "offer_id": delivery.offer_id,
+        "customer": customer.address,
+        "channel": delivery.channel,
+        "source": delivery.source,
+        "access_request_id": delivery.access_request_id,
+        "price": str(delivery.price),
+        "delivered_at": _aware(delivery.delivered_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+
+
+def delivered(
+    session: Session, settings: Settings, *, offer: Offer, rule: Rule | None, deliveries: list[Delivery]
+) -> list[EmailOutcome]:
+    """After `deliver` stored a batch: e-mails (the rule's channel is e-mail), one `offer.delivered` event
+    per delivery, then a pass of the brand's outbox. Returns the e-mail outcomes (empty for the inbox)."""
+    outcomes: list[EmailOutcome] = []
+    customers = {
+        c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_([d.customer_id for d in deliveries])))
+    }
+    for d in deliveries:
+        if rule is not None and rule.channel == Channel.EMAIL:
+            outcomes.append(send_email(session, settings, delivery=d, offer=offer, purpose=rule.purpose))
+        enqueue_webhook(session, offer.brand_id, "offer.delivered", delivered_payload(d, customers[d.customer_id]))
+    session.commit()
+    if session.get(Webhook, offer.brand_id) is not None:
+        run_webhooks(session.get_bind(), settings, brand_id=offer.brand_id)  # type: ignore[arg-type]
+    return outcomes

@@ -13,7 +13,7 @@ from app import db
 from app.config import Settings
 from app.domain import Category, Purpose
 from app.models.accounts import Brand, Customer
-from app.models.crm import Delivery, Offer, Webhook, WebhookEvent
+from app.models.crm import Delivery, Offer, Rule, Webhook, WebhookEvent
 from app.services import channels_out
 from tests import factories
 
@@ -183,3 +183,31 @@ def test_no_endpoint_no_event_and_a_bad_url_is_refused(store) -> None:
         with pytest.raises(Exception, match="https"):
             channels_out.set_webhook(session, production, brand, "http://brand.example/h", rotate_secret=False)
         assert session.exec(select(Webhook)).all() == []
+
+
+def test_after_a_delivery_batch_emails_go_out_and_the_brand_is_told_of_each(store, inbox, receiver) -> None:
+    settings, engine, delivery, offer = store
+    receiver.secret = _hook(engine, receiver.url).encode()
+    factories.mirror_consent(engine, KIM, BRAND, int(Purpose.MARKETING), int(Category.CONTACT))
+    with Session(engine) as session:
+        lee = Customer(address="0x" + "c2" * 20, email="lee@example.kr")  # consented to nothing
+        session.add(lee)
+        session.commit()
+        other = Delivery(offer_id=offer.id, customer_id=lee.id, source="rule:1", channel="email", why="{}")
+        session.add(other)
+        session.commit()
+        session.refresh(other)
+        other_id = other.id
+        rule = Rule(brand_id=offer.brand_id, offer_id=offer.id, name="spring", audience="{}", purpose=1,
+                    categories=int(Category.CONTACT), channel="email", trigger="date_window")  # fmt: skip
+        outcomes = channels_out.delivered(
+            session, settings, offer=session.get(Offer, offer.id), rule=rule,
+            deliveries=[session.get(Delivery, delivery.id), other],
+        )  # fmt: skip
+    assert [o.sent for o in outcomes] == [True, False]
+    assert [r for r, _ in inbox.messages] == [["kim@example.kr"]]
+    told = sorted((body["data"]["delivery_id"], body["data"]["customer"]) for body in receiver.processed.values())
+    assert told == [(delivery.id, KIM), (other_id, "0x" + "c2" * 20)]
+    assert all(ok for _, _, ok in receiver.requests)
+    with Session(engine) as session:
+        assert {e.status for e in session.exec(select(WebhookEvent))} == {"delivered"}
