@@ -211,3 +211,28 @@ def test_after_a_delivery_batch_emails_go_out_and_the_brand_is_told_of_each(stor
     assert all(ok for _, _, ok in receiver.requests)
     with Session(engine) as session:
         assert {e.status for e in session.exec(select(WebhookEvent))} == {"delivered"}
+
+
+def test_ledger_crm_webhooks_runs_one_pass(store, receiver, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    settings, engine, delivery, offer = store
+    receiver.secret = _hook(engine, receiver.url).encode()
+    with Session(engine) as session:
+        channels_out.enqueue_webhook(session, offer.brand_id, "offer.delivered", {"delivery_id": delivery.id})
+        session.commit()
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(cli, ["crm", "webhooks"])
+        assert done.exit_code == 0, done.output
+        assert "1 delivered, 0 to retry, 0 failed" in done.output
+        assert len(receiver.processed) == 1
+        again = CliRunner().invoke(cli, ["crm", "webhooks"])
+        assert "0 delivered" in again.output and len(receiver.requests) == 1
+    finally:
+        get_settings.cache_clear()
