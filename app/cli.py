@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from app.cli_crm import crm_cli
 from app.config import get_settings
 
 cli = typer.Typer(help="Loyalty and data-consent ledger: operator commands.", no_args_is_help=True)
@@ -233,6 +232,10 @@ def audit_watch(
         pass
 
 
+from app.cli_crm import crm_cli  # noqa: E402
+
+cli.add_typer(crm_cli, name="crm")
+
 purchases_cli = typer.Typer(help="Purchases: void an implausible one, with a reason.", no_args_is_help=True)
 cli.add_typer(purchases_cli, name="purchases")
 
@@ -349,9 +352,6 @@ def rewards_show(address: Annotated[str, typer.Argument(help="The customer's add
         console.print(
             f"claimed {cash(status.claimed)} CASH, claimable now {cash(status.claimable)} CASH (epoch {status.epoch})"
         )
-
-
-cli.add_typer(crm_cli, name="crm")
 
 
 def main() -> None:

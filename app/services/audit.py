@@ -38,7 +38,7 @@ from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
-from app.services import audit_voids
+from app.services import audit_offers, audit_voids
 from app.services.audit_confirmations import check_confirmations
 from app.services.audit_proofs import check_proof_files
 from app.services.audit_settlement import carry_shortfalls, live_publications
@@ -543,6 +543,7 @@ class Verifier:
         shipped = rules_hash(self.rules)
         cumulative: dict[str, int] = {}
         previous: dict[str, Any] | None = None  # the previous epoch's manifest
+        offer_audit = audit_offers.OfferRederivation(self.engine, scale=self.rules.epochs.cash_units_per_won // 10_000)
         broken_since: int | None = None  # first epoch that did not reproduce (its cumulative carries on)
         figures: list[EpochFigures] = []
         deployment_block = self.gateway.deployment.block
@@ -630,6 +631,9 @@ class Verifier:
                 if int(m["from_block"]) <= e.block <= int(m["to_block"]):
                     for customer, price in zip(e.args["customers"], e.args["prices"], strict=False):
                         lines[(customer.lower(), e.args["brand"].lower())][1] += int(price)
+            offer_fail = lambda extra, *a, at=where: fail(at | extra, *a)  # noqa: E731
+            for key, paid in offer_audit.epoch(number, m, covered, as_of, offer_fail).items():
+                lines[key][0] += paid  # offer bonuses are purchase cashback of the offer's brand
             carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a, at=where: fail(at, *a))
             lines = {k: v for k, v in lines.items() if v[0] + v[1] > 0}  # type: ignore[assignment]
             brand_debits: dict[str, int] = defaultdict(int)

@@ -10,12 +10,10 @@ consent, no access. Deliveries are idempotent by (offer, customer, source).
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -28,6 +26,7 @@ from app.models.accounts import Brand, Customer, utcnow
 from app.models.consents import ConsentReceipt
 from app.models.crm import Delivery, Offer, Rule
 from app.models.mirror import MirrorConsent
+from app.services import channels_out
 from app.services.access import brand_lock, limits_on_chain, mark_delivered, record_batch
 from app.services.audience import Candidate, Scope, chain_now, chunks, consenting, refresh_mirror
 
@@ -214,23 +213,12 @@ def _receipts(
     return {cid: (ids.get((cid, h)), h) for cid, h in hashes.items()}
 
 
-def _channels_out() -> ModuleType | None:
-    # The e-mail and webhook wiring belongs to the offers part (app/services/channels_out.py); until it is
-    # merged, deliveries reach the inbox only. Imported by name so this module stands without it.
-    try:
-        return importlib.import_module("app.services.channels_out")
-    except ModuleNotFoundError:
-        return None
-
-
 def _hand_to_channels(
     session: Session, settings: Settings, offer: Offer, rule: Rule, delivered: list[Delivery]
 ) -> None:
     """E-mail (channel `email`) and the brand's webhook outbox (`offer.delivered`); the inbox needs nothing."""
-    channels = _channels_out()
-    if channels is None or not delivered:
-        return
-    channels.delivered(session, settings, offer=offer, rule=rule, deliveries=delivered)
+    if delivered:
+        channels_out.delivered(session, settings, offer=offer, rule=rule, deliveries=delivered)
 
 
 def _aware(moment: datetime) -> datetime:

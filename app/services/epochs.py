@@ -53,7 +53,8 @@ from app.models.epochs import (
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
-from app.services import reward_trees, triggers, voids
+from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
+from app.services import epoch_offers, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -197,6 +198,8 @@ class EpochRunner:
                 EpochDebit,
                 EpochShortfall,
                 EpochCarry,
+                EpochOfferLine,
+                EpochOfferReward,
             ):
                 session.execute(delete(model).where(col(model.epoch) == n))
             session.commit()
@@ -210,12 +213,16 @@ class EpochRunner:
             self._store_scores(con, epoch)
             self.progress(f"epoch {n}: rewards and brand debits")
             self._covered_purchases(con, previous)
+            epoch_offers.compute(con, epoch, scale=self.rules.epochs.cash_units_per_won // 10_000)
             shortfalls = self._rewards(con, epoch)
             debits = [(brand, int(ae), int(pc)) for brand, ae, pc in con.execute(_DEBITS_SQL).fetchall()]
             # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
             voids.check_settleable([(brand, max(ae, pc)) for brand, ae, pc in debits])
             self.progress(f"epoch {n}: storing rewards and debits")
             self._store_rewards(con, epoch)
+            epoch_offers.store(con, epoch)
+            offers_manifest = epoch_offers.manifest(con)
+            epoch_offers.drop(con)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = _purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
@@ -252,6 +259,7 @@ class EpochRunner:
             ],
             # Brands whose unreserved budget could not pay their purchase cashback: carried to the next epoch.
             "shortfalls": [s.manifest() for s in shortfalls],
+            "offers": offers_manifest,  # monetary offers' lines (app/services/epoch_offers.py)
         }
         canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         with self._session() as session:
@@ -370,6 +378,8 @@ class EpochRunner:
                 UNION ALL
                 SELECT lower(account), lower(brand), CAST(amount AS HUGEINT) FROM store.epoch_carries
                 WHERE epoch = {n - 1}
+                UNION ALL
+                SELECT account, brand, pc FROM offer_paid
             )
             SELECT account, brand, sum(pc) AS pc FROM lines GROUP BY 1, 2 HAVING sum(pc) > 0"""
         )

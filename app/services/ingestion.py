@@ -20,7 +20,7 @@ from app.config import Settings
 from app.errors import Conflict, InvalidInput, PayloadTooLarge
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.purchases import DEFAULT_CURRENCY, InterestEvent, InterestKind, Purchase, PurchaseItem
-from app.services import triggers
+from app.services import coupons, triggers
 
 Resource = Literal["purchases", "events"]
 Format = Literal["ndjson", "csv"]
@@ -33,12 +33,13 @@ MAX_LINE_BYTES = 1 << 20
 MAX_REJECTED_LISTED = 1_000
 MAX_TEXT = 100
 MAX_ITEMS = 1_000
+MAX_COUPON_CODE = 40
 MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's BIGINT
 # Known customers' ids remembered during one upload; cleared when full so memory stays bounded.
 CUSTOMER_CACHE_LIMIT = 200_000
 ACCEPTED_CURRENCIES = frozenset({DEFAULT_CURRENCY})
 
-PURCHASE_FIELDS = ("customer", "brand", "external_id", "purchased_at", "amount", "currency", "items")
+PURCHASE_FIELDS = ("customer", "brand", "external_id", "purchased_at", "amount", "currency", "items", "coupon_code")
 PURCHASE_REQUIRED = ("customer", "brand", "external_id", "purchased_at", "amount")
 ITEM_FIELDS = ("item_id", "category", "style", "quantity", "unit_price")
 EVENT_FIELDS = ("customer", "brand", "external_id", "kind", "occurred_at", "item_id", "category", "style")
@@ -194,7 +195,7 @@ class BrandDirectory:
 
 
 # A validated purchase: (customer address lowered, brand, external id, purchased at, amount, currency, items)
-PurchaseRow = tuple[str, int, str, datetime, int, str, list[tuple[str, str | None, str | None, int, int]]]
+PurchaseRow = tuple[str, int, str, datetime, int, str, list[tuple[str, str | None, str | None, int, int]], str | None]
 # A validated event: (customer address lowered, brand, external id, kind, item, category, style, occurred at)
 EventRow = tuple[str, int, str, str, str | None, str | None, str | None, datetime]
 
@@ -271,7 +272,15 @@ def parse_purchase(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, 
         _won("amount", row["amount"], bounds=bounds),
         currency,
         _items(get("items"), text=text, bounds=bounds),
+        _coupon_code(get("coupon_code")),
     )
+
+
+def _coupon_code(value: Any) -> str | None:
+    code = _text("coupon_code", value, required=False)
+    if code is not None and len(code.strip()) > MAX_COUPON_CODE:
+        raise BadRow(f"coupon_code: must be at most {MAX_COUPON_CODE} characters")
+    return coupons.normalise(code) if code is not None and code.strip() else None
 
 
 def parse_event(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, *, text: bool = False) -> EventRow:
@@ -456,6 +465,7 @@ class Stored:
 
     inserted: int = 0
     conflicts: list[tuple[int, list[str], str]] = field(default_factory=list)  # (index in batch, fields, message)
+    coupons: list[tuple[int, coupons.CouponOutcome]] = field(default_factory=list)  # (index in batch, outcome)
 
 
 def _stored_instant(value: Any) -> datetime:
@@ -511,6 +521,7 @@ _PURCHASE_COLUMNS = (
     "amount",
     "currency",
     "created_at",
+    "coupon_code",
 )
 _ITEM_COLUMNS = ("purchase_id", "item_id", "category", "style", "quantity", "unit_price")
 _EVENT_COLUMNS = (
@@ -527,9 +538,9 @@ _EVENT_COLUMNS = (
 _ON_KEY_DO_NOTHING = "ON CONFLICT (brand_id, external_id) DO NOTHING"
 
 
-_PURCHASE_COMPARED = ("customer", "purchased_at", "amount", "currency", "items")
+_PURCHASE_COMPARED = ("customer", "purchased_at", "amount", "currency", "items", "coupon_code")
 _STORED_PURCHASES = (
-    "SELECT p.external_id, p.id, p.customer_id, p.purchased_at, p.amount, p.currency, c.erased_at "
+    "SELECT p.external_id, p.id, p.customer_id, p.purchased_at, p.amount, p.currency, c.erased_at, p.coupon_code "
     "FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE p.{where}"
 )
 _EVENT_COMPARED = ("customer", "kind", "item_id", "category", "style", "occurred_at")
@@ -551,38 +562,49 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
     # Items of an erased customer's purchase are gone: its items cannot be compared.
     items_of = sql.items_of([v[0] for v in found.values()]) if found else {}
     stored = {
-        key: (customer_id, _stored_instant(at), amount, currency, None if erased else items_of[pid])
-        for key, (pid, customer_id, at, amount, currency, erased) in found.items()
+        key: (customer_id, _stored_instant(at), amount, currency, None if erased else items_of[pid], code)
+        for key, (pid, customer_id, at, amount, currency, erased, code) in found.items()
     }
     result = Stored()
 
     def given(n: int) -> tuple[Any, ...]:
         r = rows[n]
-        return (ids[r[0]], r[3], r[4], r[5], tuple(r[6]))
+        return (ids[r[0]], r[3], r[4], r[5], tuple(r[6]), r[7])
 
-    new = [rows[n] for n in _new_rows(result, keys, _PURCHASE_COMPARED, given, stored)]
+    fresh = _new_rows(result, keys, _PURCHASE_COMPARED, given, stored)
+    new = [rows[n] for n in fresh]
+    uses: list[tuple[int, coupons.CouponUse]] = []  # (index in the batch, the code used)
     items: list[tuple[Any, ...]] = []
     if sql.sqlite:
         # Under the write lock nobody else inserts: number the new purchases ourselves (as SQLite would:
         # max(id) + 1 ...), and hang the items on those ids, all without RETURNING.
         next_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM purchases").scalar_one()
         values: list[tuple[Any, ...]] = []
-        for purchase_id, r in enumerate(new, next_id):
-            values.append((purchase_id, ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now))
+        for purchase_id, (n, r) in enumerate(zip(fresh, new, strict=True), next_id):
+            values.append((purchase_id, ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now, r[7]))
             items += [(purchase_id, *it) for it in r[6]]
+            if r[7]:
+                uses.append((n, coupons.CouponUse(purchase_id, ids[r[0]], r[1], r[7], r[3])))
         for _ in sql.insert("purchases", ("id", *_PURCHASE_COLUMNS), values):
             pass
         result.inserted = len(new)
     else:
         by_key = {(r[1], r[2]): r for r in new}
-        values = [(ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now) for r in new]
+        index_of = {(rows[n][1], rows[n][2]): n for n in fresh}
+        values = [(ids[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now, r[7]) for r in new]
         tail = f"{_ON_KEY_DO_NOTHING} RETURNING id, brand_id, external_id"
         for inserted in sql.insert("purchases", _PURCHASE_COLUMNS, values, tail):
             for purchase_id, brand_id, external_id in inserted:
                 result.inserted += 1
-                items += [(purchase_id, *it) for it in by_key[(brand_id, external_id)][6]]
+                r = by_key[(brand_id, external_id)]
+                items += [(purchase_id, *it) for it in r[6]]
+                if r[7]:
+                    use = coupons.CouponUse(purchase_id, ids[r[0]], brand_id, r[7], r[3])
+                    uses.append((index_of[(brand_id, external_id)], use))
     for _ in sql.insert("purchase_items", _ITEM_COLUMNS, items):
         pass
+    if uses:  # coupons redeem with their purchase, in its transaction (app/services/coupons.py)
+        result.coupons = list(zip((n for n, _ in uses), coupons.redeem(conn, [u for _, u in uses]), strict=True))
     return result
 
 
@@ -684,6 +706,17 @@ class IngestReport:
     rejected_total: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     lines: int = 0
+    coupons_redeemed: int = 0
+    coupons_not_redeemed: list[dict[str, Any]] = field(default_factory=list)  # first 1,000: line, code, reason
+    coupons_not_redeemed_total: int = 0
+
+    def coupon(self, line: int, outcome: coupons.CouponOutcome) -> None:
+        if outcome.redeemed:
+            self.coupons_redeemed += 1
+            return
+        self.coupons_not_redeemed_total += 1
+        if len(self.coupons_not_redeemed) < MAX_REJECTED_LISTED:
+            self.coupons_not_redeemed.append({"line": line, **outcome.public()})
 
     def reject(self, line: int, error: str) -> None:
         self.rejected_total += 1
@@ -707,6 +740,11 @@ class IngestReport:
             "rejected": self.rejected,
             "rejected_truncated": self.rejected_total > len(self.rejected),
             "lines": self.lines,
+            "coupons": {
+                "redeemed": self.coupons_redeemed,
+                "not_redeemed_total": self.coupons_not_redeemed_total,
+                "not_redeemed": sorted(self.coupons_not_redeemed, key=lambda c: c["line"]),
+            },
         }
         if self.status_code != 200:
             body["error"] = "conflict" if self.status_code == 409 else "invalid_input"
@@ -851,6 +889,8 @@ class _Writer(threading.Thread):
             self._report.accepted += stored.inserted
             self._report.duplicates += len(batch) - stored.inserted - len(stored.conflicts)
             self._conflicts += [(lines[n], message) for n, _, message in stored.conflicts]
+            for n, outcome in stored.coupons:
+                self._report.coupon(lines[n], outcome)
 
     def put(self, batch: list[Any], lines: list[int]) -> None:
         if self.error is not None:

@@ -15,10 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
 from app.api.schemas import DECIMAL_INPUT, DecimalInt, DocumentedRoute, Timestamp, errors
+from app.api.schemas.coupons import CouponPublic
 from app.errors import PayloadTooLarge
 from app.models.accounts import Customer
 from app.models.purchases import DEFAULT_CURRENCY, InterestKind
-from app.services import ingestion, voids
+from app.services import coupons, ingestion, voids
 from app.services.ingestion import Format
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], route_class=DocumentedRoute, responses=errors(415))
@@ -43,6 +44,8 @@ class PurchasePublic(BaseModel):
     items: list[PurchaseItemPublic]
     created_at: Timestamp
     duplicate: bool
+    coupon_code: str | None = None
+    coupon: CouponPublic | None = Field(default=None, description="What became of the coupon code, if one was given")
 
 
 class InterestEventPublic(BaseModel):
@@ -90,6 +93,7 @@ class PurchaseRow(BaseModel):
     amount: Wide = Field(description="Integer won")
     currency: str = Field(default=DEFAULT_CURRENCY, description=f"Only {DEFAULT_CURRENCY}")
     items: list[PurchaseItemRow] = Field(default_factory=list, max_length=ingestion.MAX_ITEMS)
+    coupon_code: str | None = Field(default=None, max_length=40, description="A coupon offer's code, if used")
 
 
 class EventRow(BaseModel):
@@ -197,6 +201,7 @@ def ingest_purchase(
         customer=customer.address,
         items=[PurchaseItemPublic.model_validate(i, from_attributes=True) for i in items],
         duplicate=not created,
+        coupon=CouponPublic.of(coupons.outcome_of(session, purchase)),
     )
 
 
