@@ -148,3 +148,54 @@ def test_an_expired_offer_or_another_brands_offer_is_refused(
     foreign = factories.offer(engine, other["id"])
     with Session(engine, expire_on_commit=False) as session, pytest.raises(InvalidInput, match="another brand"):
         deliver(session, settings, gateway, rule=rule, offer=foreign, customer_ids=ids, source="r")
+
+
+def test_an_email_rule_mails_the_consented_address_and_tells_the_brands_outbox(
+    settings, w3, operator, relayer, admin_headers, dev_accounts, deployment_of
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.models.accounts import Customer
+    from app.models.crm import Webhook, WebhookEvent
+
+    inbox, receiver = factories.SmtpInbox(), factories.WebhookReceiver()
+    receiver.secret = b"hook-secret"
+    mailing = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": inbox.port})
+    try:
+        with TestClient(create_app(mailing)) as client:
+            engine, brand, (alice, bob, _), _ = _setup(
+                client, mailing, w3, operator, relayer, admin_headers, dev_accounts, deployment_of
+            )
+            with Session(engine) as session:
+                for cid, address in ((alice, "alice@example.com"), (bob, "bob@example.com")):
+                    row = session.get(Customer, cid)
+                    assert row is not None
+                    row.email = address
+                    session.add(row)
+                session.commit()
+            with Session(engine) as session:
+                session.add(Webhook(brand_id=brand["id"], url=receiver.url, secret="hook-secret"))
+                session.commit()
+            offer = factories.offer(engine, brand["id"], name="Spring")
+            contact = int(Category.CONTACT)
+            rule = factories.rule(engine, brand["id"], offer.id, channel="email", categories=contact)
+            with Session(engine, expire_on_commit=False) as session:
+                report = deliver(
+                    session, mailing, client.app.state.gateway, rule=rule, offer=offer, customer_ids=[alice, bob],
+                    source="rule:mail",
+                )  # fmt: skip
+            # Both consent to contact (alice with segment too): both recorded, both mailed, to their own address.
+            assert sorted(d.customer_id for d in report.delivered) == [alice, bob]
+            assert sorted(to for to, _ in inbox.messages) == [["alice@example.com"], ["bob@example.com"]]
+            assert all("Spring" in message["Subject"] for _, message in inbox.messages)
+            # The brand's endpoint was told of each delivery, signed, once per event id.
+            told = sorted(body["data"]["delivery_id"] for body in receiver.processed.values())
+            assert told == sorted(d.id for d in report.delivered)
+            assert all(ok for _, _, ok in receiver.requests)
+            with Session(engine) as session:
+                events = session.exec(select(WebhookEvent).where(WebhookEvent.kind == "offer.delivered")).all()
+            assert {e.status for e in events} == {"delivered"}
+    finally:
+        inbox.close()
+        receiver.close()
