@@ -202,3 +202,37 @@ def test_date_window_rules_fire_once_per_customer_on_tick(
     assert result.exit_code == 0, result.output
     assert f"rule {open_now['id']} (rule:{open_now['id']}): 0 delivered, 2 already" in result.output
     assert len(_deliveries(engine)) == 2
+
+
+def test_a_rule_the_budget_cannot_pay_is_reported_and_the_others_still_fire(
+    client, settings, w3, operator, relayer, admin_headers, dev_accounts, deployment_of
+) -> None:
+    brand, headers = make_brand(client, admin_headers, dev_accounts[5], name="Acme")
+    engine = client.app.state.engine
+    factories.funded_brand(engine, w3, deployment_of(settings), operator, dev_accounts[5], "Acme", PRICE - 1)
+    alice = factories.customer(engine, dev_accounts[0].address)
+    factories.purchase(engine, alice, brand["id"], T0, 10_000, "p")
+    factories.grant_by_signature(
+        w3, deployment_of(settings), relayer, dev_accounts[0], brand["address"], MARKETING, int(Category.SEGMENT), PRICE
+    )
+    offer = factories.offer(engine, brand["id"])
+    now = datetime.now(UTC)
+    window = {"kind": "date_window", "window_start": (now - timedelta(days=1)).isoformat(),
+              "window_end": (now + timedelta(days=1)).isoformat()}  # fmt: skip
+    for name, audience in (("Bronze", {"tier": "bronze"}), ("All", {"everyone": True})):
+        body = {"name": name, "offer_id": offer.id, "audience": audience, "trigger": window}
+        assert client.post("/brands/me/rules", json=body, headers=headers).status_code == 201
+    from app.models.epochs import EpochScore
+
+    with Session(engine) as session:
+        session.add(
+            EpochScore(
+                epoch=1, customer_id=alice, recency_days=1, frequency=1, monetary_total=10_000, monetary_avg=10_000,
+                r=5, f=1, m=1, segment="new", tier="bronze", cashback_bps=100,
+            )
+        )  # fmt: skip
+        session.commit()
+    fired = client.post("/crm/tick", headers=admin_headers).json()["fired"]
+    assert fired[0]["delivered"] == 0 and "budget cannot pay" in fired[0]["error"]
+    assert (fired[1]["delivered"], fired[1]["error"]) == (1, None)  # reads no data: costs nothing
+    assert [d.rule_id for d in _deliveries(engine)] == [fired[1]["rule_id"]]
