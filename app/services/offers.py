@@ -133,26 +133,27 @@ def create_offer(session: Session, chain: ChainGateway, brand: Brand, draft: Off
     """Checks the draft (kind's fields, dates, budget against the chain, coupon code) and records it."""
     if draft.coupon_code is not None:
         draft = replace(draft, coupon_code=draft.coupon_code.strip().upper())
-    _refuse(_problems(draft, utcnow()))
-    if draft.kind == OfferKind.COUPON:
+    problems = _problems(draft, utcnow())
+    if draft.kind == OfferKind.COUPON and draft.coupon_code:
         taken = session.exec(
             select(Offer.id).where(Offer.brand_id == brand.id, Offer.coupon_code == draft.coupon_code)
         ).first()
         if taken is not None:
-            _refuse([{"where": "body.coupon_code", "problem": f"offer {taken} of this brand already uses this code"}])
-    if draft.kind in MONETARY_KINDS:
+            problems.append(
+                {"where": "body.coupon_code", "problem": f"offer {taken} of this brand already uses this code"}
+            )
+    if draft.kind in MONETARY_KINDS and draft.budget_units > 0:
         budget, reserved = budget_on_chain(chain, brand)
         unreserved = max(budget - reserved, 0)
         if draft.budget_units > unreserved:
-            _refuse(
-                [
-                    {
-                        "where": "body.budget_units",
-                        "problem": f"an offer over budget: the cap {draft.budget_units} is above the brand's "
-                        f"unreserved budget on chain, {unreserved} (budget {budget}, reserved {reserved})",
-                    }
-                ]
+            problems.append(
+                {
+                    "where": "body.budget_units",
+                    "problem": f"an offer over budget: the cap {draft.budget_units} is above the brand's "
+                    f"unreserved budget on chain, {unreserved} (budget {budget}, reserved {reserved})",
+                }
             )
+    _refuse(problems)
     offer = Offer(
         brand_id=brand.id,  # type: ignore[arg-type]
         name=draft.name.strip(),
@@ -189,14 +190,16 @@ def _views(session: Session, offers: list[Offer]) -> list[OfferView]:
         spent[offer_id] = spent.get(offer_id, 0) + int(paid)
     delivered = dict(
         session.exec(  # type: ignore[call-overload]
-            select(Delivery.offer_id, func.count()).where(col(Delivery.offer_id).in_(ids)).group_by(Delivery.offer_id)
+            select(Delivery.offer_id, func.count())
+            .where(col(Delivery.offer_id).in_(ids))
+            .group_by(col(Delivery.offer_id))
         ).all()
     )
     redeemed = dict(
         session.exec(  # type: ignore[call-overload]
             select(Redemption.offer_id, func.count())
             .where(col(Redemption.offer_id).in_(ids))
-            .group_by(Redemption.offer_id)
+            .group_by(col(Redemption.offer_id))
         ).all()
     )
     return [

@@ -132,7 +132,7 @@ def test_parse_purchase_normalises(engine, brand_id) -> None:
         brands,
         ingestion.Bounds.of(),
     )
-    assert row == (ALICE, brand_id, "1001", datetime(2024, 5, 1, 3, tzinfo=UTC), 59_000, "KRW", [])
+    assert row == (ALICE, brand_id, "1001", datetime(2024, 5, 1, 3, tzinfo=UTC), 59_000, "KRW", [], None)
 
 
 def test_bulk_json_lines_keeps_good_rows_and_reports_each_bad_line(engine, brand_id) -> None:

@@ -19,9 +19,9 @@ class OfferCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text = Field(min_length=1)
+    name: Text = Field(description="Refused when blank")
     kind: OfferKind
-    terms: StrictStr = Field(min_length=1, max_length=5_000, description="Shown to the customer")
+    terms: StrictStr = Field(max_length=5_000, description="Shown to the customer; refused when blank")
     valid_from: AwareDatetime
     valid_until: AwareDatetime = Field(description="Exclusive end; after valid_from")
     budget_units: DecimalInt = Field(default=0, description="Cap on what a monetary offer pays, CASH units")

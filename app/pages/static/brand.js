@@ -5,6 +5,7 @@ import {
   table, toUnits, txLink,
 } from "./common.js";
 import { loadCocMap } from "./brand-coc.js";
+import { initOffers } from "./brand-offers.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
 const state = { cfg: null, key: null, brand: null };
@@ -34,7 +35,7 @@ async function signIn(key) {
   $("#sign-out").hidden = false;
   $("#who").textContent = brand.name;
   $("#who").title = brand.address;
-  await Promise.all([loadAccount(), loadHistory(), loadCocMap(call)]);
+  await Promise.all([loadAccount(), loadHistory(), initOffers(key, state.cfg.token_decimals), loadCocMap(call)]);
   document.body.dataset.loaded = "true";
 }
 

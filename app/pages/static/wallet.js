@@ -4,6 +4,7 @@ import {
   $, api, busy, cashNumber, chips, clear, config, el, explain, fill, formatCash, formatDate, formatWon,
   makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
+import { loadInbox } from "./wallet-inbox.js";
 
 const ethers = window.ethers;
 const DEV_KEY = "ledger.devWallet.key"; // localStorage: the development wallet's private key
@@ -150,7 +151,7 @@ async function loadAll() {
     state.brandList = [];
   }
   fillGrantForm();
-  await Promise.all([loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards()]);
+  await Promise.all([loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards(), loadInbox(state.token, 0)]);
   document.body.dataset.loaded = "true";
 }
 
