@@ -251,6 +251,64 @@ def signed_grant(client, headers: dict[str, str], account: LocalAccount, brand_i
     return document, {"request_id": document["request_id"], "signature": signature}
 
 
+def api_grant(client, account: LocalAccount, brand_id: int, categories: list[str], **terms: object) -> str:  # type: ignore[no-untyped-def]
+    """The customer signs in, signs a grant through the API (so it has a real receipt) and has it relayed;
+    returns the receipt id."""
+    from tests.conftest import sign_in
+
+    headers = sign_in(client, account)
+    typed, body = signed_grant(client, headers, account, brand_id, categories=categories, **terms)
+    relayed = client.post("/consents", json=body, headers=headers)
+    assert relayed.status_code == 200, relayed.text
+    return str(typed["receipt_id"])
+
+
+def offer(engine: Engine, brand_id: int, /, **changes: object):  # type: ignore[no-untyped-def]
+    """A message offer of the brand valid from a day ago for thirty days (fields overridable)."""
+    from datetime import UTC, timedelta
+
+    from app.models.crm import Offer
+
+    now = datetime.now(UTC)
+    fields: dict[str, object] = {
+        "brand_id": brand_id,
+        "name": "Welcome back",
+        "kind": "message",
+        "terms": "A note from the brand.",
+        "body": "We miss you.",
+        "valid_from": now - timedelta(days=1),
+        "valid_until": now + timedelta(days=30),
+    }
+    with Session(engine, expire_on_commit=False) as session:
+        row = Offer(**(fields | changes))
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
+def rule(engine: Engine, brand_id: int, offer_id: int, /, **changes: object):  # type: ignore[no-untyped-def]
+    """A rule row (marketing, inbox, date window, everyone) as stored, fields overridable."""
+    from app.models.crm import Rule
+
+    fields: dict[str, object] = {
+        "brand_id": brand_id,
+        "offer_id": offer_id,
+        "name": "Rule",
+        "audience": '{"everyone":true}',
+        "purpose": 1,
+        "categories": 0,
+        "channel": "inbox",
+        "trigger": "date_window",
+    }
+    with Session(engine, expire_on_commit=False) as session:
+        row = Rule(**(fields | changes))
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
 def fund_budget(w3: Web3, d: Deployment, operator: LocalAccount, brand: str, amount: int) -> None:
     """The operator funds a registered brand's budget with `amount` CASH units."""
     _, _, distributor = contracts(w3, d)

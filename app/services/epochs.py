@@ -54,7 +54,7 @@ from app.models.epochs import (
 )
 from app.models.mirror import IndexerCursor
 from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
-from app.services import epoch_offers, reward_trees, voids
+from app.services import epoch_offers, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -136,6 +136,7 @@ class EpochRunner:
         if epoch.status == EpochStatus.PUBLISHED:
             epoch = self._store_proofs(epoch)
             steps.append("proofs stored")
+            triggers.after_epoch(self.settings, self.engine, self.gateway, epoch.number)  # behaviour rules fire
         return EpochOutcome(epoch, steps)
 
     def _session(self) -> Session:
