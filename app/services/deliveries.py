@@ -29,6 +29,7 @@ from app.models.mirror import MirrorConsent
 from app.services import channels_out
 from app.services.access import brand_lock, limits_on_chain, mark_delivered, record_batch
 from app.services.audience import Candidate, Scope, chain_now, chunks, consenting, refresh_mirror
+from app.services.offers import ends_at, is_live
 
 
 @dataclass
@@ -47,9 +48,8 @@ class DeliveryReport:
 
 
 def offer_live(offer: Offer, at: datetime | None = None) -> bool:
-    """Whether the offer may be delivered at `at` (now): inside [valid_from, valid_until)."""
-    moment = at or utcnow()
-    return _aware(offer.valid_from) <= moment < _aware(offer.valid_until)
+    """Whether the offer may be delivered at `at` (now): inside its validity, which an early end cuts short."""
+    return is_live(offer, at or utcnow())
 
 
 def deliver(
@@ -75,7 +75,7 @@ def deliver(
     if not offer_live(offer):
         raise Conflict(
             f"offer {offer.id} is valid from {_aware(offer.valid_from):%Y-%m-%dT%H:%M:%SZ} until "
-            f"{_aware(offer.valid_until):%Y-%m-%dT%H:%M:%SZ}; it cannot be delivered now"
+            f"{ends_at(offer):%Y-%m-%dT%H:%M:%SZ}; it cannot be delivered now"
         )
     brand = session.get(Brand, rule.brand_id)
     assert brand is not None and brand.id is not None
