@@ -11,6 +11,7 @@ re-derived root.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,7 +25,6 @@ from app.analytics.rfm import utc_naive
 from app.models.accounts import Brand
 from app.models.crm import MONETARY_KINDS, Delivery, Offer
 from app.models.offer_payouts import EpochOfferLine
-from app.services.epoch_offers import lines_hash
 
 if TYPE_CHECKING:
     from app.services.audit import PurchaseRecord
@@ -94,7 +94,7 @@ class OfferRederivation:
         return dict(paid)
 
     def _check(self, number: int, manifest: dict[str, Any], lines: list[reference.Line], fail: Fail) -> None:
-        recomputed = lines_hash((x.offer_id, x.customer_id, x.purchase_id, x.owed, x.paid) for x in lines)
+        recomputed = _lines_hash(lines)
         committed = (manifest.get("offers") or {}).get("lines_hash")
         if committed is None and lines:
             fail(
@@ -130,6 +130,14 @@ class OfferRederivation:
                 "",
                 f"… and {len(wrong) - MAX_LINES_LISTED} more offer lines of epoch {number} differ",
             )
+
+
+def _lines_hash(lines: list[reference.Line]) -> str:
+    """The committed `offers.lines_hash`, written apart from the epoch job's (docs/crm.md): sha256 of one
+    `offer_id|customer_id|purchase_id|owed|paid` line per offer line, in (offer, purchase id) order."""
+    ordered = sorted(lines, key=lambda x: (x.offer_id, x.purchase_id))
+    text = "\n".join(f"{x.offer_id}|{x.customer_id}|{x.purchase_id}|{x.owed}|{x.paid}" for x in ordered)
+    return "0x" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _line(value: tuple[int, int, int] | None) -> str:

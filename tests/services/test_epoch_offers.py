@@ -152,3 +152,40 @@ def test_a_delivered_cashback_offer_pays_what_the_reference_says_within_its_cap_
     assert len(named) == 1 and named[0]["epoch"] == 1
     assert named[0]["record"]["offer_id"] == cashback and named[0]["record"]["customer_id"] == ids[alice.address]
     assert f"paid {2_000 * UNITS}" in named[0]["evidence"] and f"paid {1_000 * UNITS}" in named[0]["evidence"]
+
+
+def test_a_short_brands_offer_bonus_is_carried_with_its_cashback_and_paid_once_funded(
+    settings, engine, w3, deployment_of, operator, dev_accounts
+) -> None:
+    d = deployment_of(settings)
+    _, _, distributor = factories.contracts(w3, d)
+    alice, brand_key = dev_accounts[0], dev_accounts[5]
+    brand = factories.funded_brand(engine, w3, d, operator, brand_key, "Short", 5 * UNITS)
+    customer = factories.customer(engine, alice.address)
+    bonus = factories.delivered_offer(
+        engine, brand, "fixed_bonus", [customer], T0, bonus_units=100 * UNITS, budget_units=1_000 * UNITS
+    )
+    first_buy = factories.purchase(engine, customer, brand, T0 + timedelta(days=1), 1_000, "a1")  # 10 CASH back
+    runner = EpochRunner(settings, engine, ChainGateway(settings))
+    first = runner.run(T0 + timedelta(days=30)).epoch
+    owed = 1_000 * BASE_BPS * SCALE + 100 * UNITS
+    manifest = json.loads(first.manifest or "{}")
+    assert [(s["owed"], s["carried"]) for s in manifest["shortfalls"]] == [(str(owed), str(owed))]
+    with Session(engine) as session:
+        assert session.exec(select(EpochReward).where(EpochReward.epoch == 1)).all() == []  # nothing paid now
+    assert _lines(engine, 1) == [(bonus, customer, first_buy, 100 * UNITS, 100 * UNITS)]  # the cap's share is allotted
+    factories.pass_challenge_window(w3, int(first.finalises_at.timestamp()))
+
+    Sender(w3, operator).send(distributor.functions.fund(brand_key.address, 1_000 * UNITS, b"\x01" * 32))
+    factories.purchase(engine, customer, brand, T0 + timedelta(days=40), 1_000, "a2")
+    second = runner.run(T0 + timedelta(days=60)).epoch
+    assert _lines(engine, 2) == []  # the bonus is paid once, never again
+    with Session(engine) as session:
+        reward = session.get(EpochReward, (2, alice.address.lower()))
+        score = session.get(EpochScore, (1, customer))
+        assert reward is not None and score is not None
+        assert reward.cumulative == owed + 1_000 * score.cashback_bps * SCALE
+    factories.pass_challenge_window(w3, int(second.finalises_at.timestamp()))
+    report = Verifier(settings, engine, ChainGateway(settings)).run()
+    epochs = next(c for c in report["checks"] if c["check"] == "epoch_root")
+    assert epochs["status"] == "ok", epochs["discrepancies"]
