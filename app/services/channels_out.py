@@ -197,11 +197,18 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def run_webhooks(engine: Engine, settings: Settings, *, brand_id: int | None = None) -> OutboxPass:
+INLINE_TIMEOUT_SECONDS = 2.0
+
+
+def run_webhooks(
+    engine: Engine, settings: Settings, *, brand_id: int | None = None, inline: bool = False
+) -> OutboxPass:
     """One pass: every pending event due now is POSTed (HMAC-signed, retried with backoff within the pass);
     one not taken is due again after an exponential backoff, and failed after WEBHOOK_MAX_ATTEMPTS.
 
-    No database lock is held while an endpoint is called."""
+    `inline`: the pass made inside a request (after a delivery batch or a redemption) tries each event once
+    with a short timeout, so a brand's endpoint that is down never holds the caller; `ledger crm webhooks`
+    retries the rest. No database lock is held while an endpoint is called."""
     now = utcnow()
     with Session(engine) as session:
         query = select(WebhookEvent).where(WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now)
@@ -220,9 +227,11 @@ def run_webhooks(engine: Engine, settings: Settings, *, brand_id: int | None = N
             target[0],
             target[1].encode(),
             webhook.WebhookEvent(event.event_id, event.kind, json.loads(event.payload)),
-            attempts=settings.webhook_attempts_per_pass,
+            attempts=1 if inline else settings.webhook_attempts_per_pass,
             backoff_seconds=settings.webhook_backoff_seconds,
-            timeout=settings.webhook_timeout_seconds,
+            timeout=min(settings.webhook_timeout_seconds, INLINE_TIMEOUT_SECONDS)
+            if inline
+            else settings.webhook_timeout_seconds,
         )
         attempts = event.attempts + outcome.attempts
         if outcome.delivered:
@@ -286,5 +295,5 @@ def delivered(
         enqueue_webhook(session, offer.brand_id, "offer.delivered", delivered_payload(d, customers[d.customer_id]))
     session.commit()
     if session.get(Webhook, offer.brand_id) is not None:
-        run_webhooks(session.get_bind(), settings, brand_id=offer.brand_id)  # type: ignore[arg-type]
+        run_webhooks(session.get_bind(), settings, brand_id=offer.brand_id, inline=True)  # type: ignore[arg-type]
     return outcomes

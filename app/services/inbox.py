@@ -212,7 +212,7 @@ def redeem(session: Session, settings: Settings, customer: Customer, delivery_id
     session.commit()
     session.refresh(redemption)
     if channels_out.get_webhook(session, found.brand) is not None:
-        channels_out.run_webhooks(session.get_bind(), settings, brand_id=offer.brand_id)  # type: ignore[arg-type]
+        channels_out.run_webhooks(session.get_bind(), settings, brand_id=offer.brand_id, inline=True)  # type: ignore[arg-type]
     return RedeemResult(
         _items(session, customer, [delivery])[0],
         redemption,

@@ -236,3 +236,22 @@ def test_ledger_crm_webhooks_runs_one_pass(store, receiver, monkeypatch) -> None
         assert "0 delivered" in again.output and len(receiver.requests) == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_the_inline_pass_tries_each_event_once_and_leaves_the_rest_to_the_worker(store, receiver) -> None:
+    settings, engine, delivery, offer = store
+    receiver.secret = _hook(engine, receiver.url).encode()
+    with Session(engine) as session:
+        channels_out.enqueue_webhook(session, offer.brand_id, "offer.delivered", {"delivery_id": delivery.id})
+        session.commit()
+    receiver.statuses = [503, 503, 503]
+    inline = channels_out.run_webhooks(engine, settings, inline=True)
+    assert len(inline.retrying) == 1 and len(receiver.requests) == 1  # one try: the caller is not held
+    with Session(engine) as session:
+        event = session.exec(select(WebhookEvent)).one()
+        event.next_attempt_at = datetime.now(UTC)
+        session.add(event)
+        session.commit()
+    receiver.statuses = [503]
+    assert len(channels_out.run_webhooks(engine, settings).delivered) == 1  # the worker's pass retries
+    assert len(receiver.requests) == 3
