@@ -232,6 +232,10 @@ def audit_watch(
         pass
 
 
+from app.cli_crm import crm_cli  # noqa: E402
+
+cli.add_typer(crm_cli, name="crm")
+
 purchases_cli = typer.Typer(help="Purchases: void an implausible one, with a reason.", no_args_is_help=True)
 cli.add_typer(purchases_cli, name="purchases")
 

@@ -111,6 +111,19 @@ class Settings(BaseSettings):
     audience_epsilon_per_period: float = Field(default=10.0, gt=0, le=10_000_000)
     audience_period_days: int = Field(default=30, ge=1, le=366)
 
+    # CRM channels (docs/crm.md): offers by e-mail through this SMTP server (empty host: no e-mail is
+    # sent, inbox only); brands' webhooks retried with backoff, in a pass and across passes.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_sender: str = "offers@ledger.local"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    webhook_attempts_per_pass: int = Field(default=3, ge=1, le=10)
+    webhook_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)  # then the event is marked failed
+
     @field_validator("rate_limit_per_client", "rate_limit_per_identity", "rate_limit_sign_in")
     @classmethod
     def _rate_limit(cls, value: str) -> str:

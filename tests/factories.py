@@ -543,3 +543,226 @@ def route_table() -> list[tuple[str, str, set[str]]]:
 def sample_url(path: str) -> str:
     """`path` with every parameter filled in (a 32-byte hash, or 1)."""
     return re.sub(r"\{[^}]+\}", lambda m: "0x" + "ab" * 32 if "hash" in m.group(0) else "1", path)
+
+
+def api_grant(client, account: LocalAccount, brand_id: int, categories: list[str], **terms: object) -> str:  # type: ignore[no-untyped-def]
+    """The customer signs in, signs a grant through the API (so it has a real receipt) and has it relayed;
+    returns the receipt id."""
+    from tests.conftest import sign_in
+
+    headers = sign_in(client, account)
+    typed, body = signed_grant(client, headers, account, brand_id, categories=categories, **terms)
+    relayed = client.post("/consents", json=body, headers=headers)
+    assert relayed.status_code == 200, relayed.text
+    return str(typed["receipt_id"])
+
+
+def offer(engine: Engine, brand_id: int, /, **changes: object):  # type: ignore[no-untyped-def]
+    """A message offer of the brand valid from a day ago for thirty days (fields overridable)."""
+    from datetime import UTC, timedelta
+
+    from app.models.crm import Offer
+
+    now = datetime.now(UTC)
+    fields: dict[str, object] = {
+        "brand_id": brand_id,
+        "name": "Welcome back",
+        "kind": "message",
+        "terms": "A note from the brand.",
+        "body": "We miss you.",
+        "valid_from": now - timedelta(days=1),
+        "valid_until": now + timedelta(days=30),
+    }
+    with Session(engine, expire_on_commit=False) as session:
+        row = Offer(**(fields | changes))
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
+def rule(engine: Engine, brand_id: int, offer_id: int, /, **changes: object):  # type: ignore[no-untyped-def]
+    """A rule row (marketing, inbox, date window, everyone) as stored, fields overridable."""
+    from app.models.crm import Rule
+
+    fields: dict[str, object] = {
+        "brand_id": brand_id,
+        "offer_id": offer_id,
+        "name": "Rule",
+        "audience": '{"everyone":true}',
+        "purpose": 1,
+        "categories": 0,
+        "channel": "inbox",
+        "trigger": "date_window",
+    }
+    with Session(engine, expire_on_commit=False) as session:
+        row = Rule(**(fields | changes))
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
+def fund_budget(w3: Web3, d: Deployment, operator: LocalAccount, brand: str, amount: int) -> None:
+    """The operator funds a registered brand's budget with `amount` CASH units."""
+    _, _, distributor = contracts(w3, d)
+    Sender(w3, operator).send(distributor.functions.fund(brand, amount, b"\x0f" * 32))
+
+
+def offer_body(kind: str, /, **changes: object) -> dict:
+    """A valid offer to create through the API (valid from 2020 for a year from now); a change set to None
+    drops the field."""
+    from datetime import UTC, timedelta
+
+    from app.models.accounts import utcnow
+
+    values = {
+        "cashback_bps": {"bps": 500, "budget_units": str(10**21)},
+        "fixed_bonus": {"bonus_units": str(10**18), "budget_units": str(10**21)},
+        "coupon": {"coupon_code": "SPRING-10", "discount": "10% off"},
+        "gift": {"discount": "a tote bag"},
+        "message": {"body": "Thank you for shopping with us"},
+        "page": {"body": "https://brand.example/spring"},
+    }[kind]
+    body: dict[str, object] = {
+        "name": f"{kind} offer",
+        "kind": kind,
+        "terms": "One per customer while the budget lasts.",
+        "valid_from": "2020-01-01T00:00:00Z",
+        "valid_until": (utcnow() + timedelta(days=365)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        **values,
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+class WebhookReceiver:
+    """A brand's real HTTP endpoint on loopback: answers scripted statuses in turn (then 200), verifies each
+    signature with `secret`, and processes each event id once (what an idempotent receiver does)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from app.channels import webhook
+
+        receiver = self
+        self.statuses = list(statuses or [])
+        self.secret = b""
+        self.requests: list[tuple[str, dict, bool]] = []  # (event id, body, signature valid)
+        self.processed: dict[str, dict] = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                import json
+
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = webhook.verify(receiver.secret, self.headers[webhook.SIGNATURE_HEADER], raw)
+                key = self.headers[webhook.EVENT_HEADER]
+                receiver.requests.append((key, json.loads(raw), ok))
+                status = receiver.statuses.pop(0) if receiver.statuses else (200 if ok else 401)
+                if status == 200:
+                    receiver.processed.setdefault(key, json.loads(raw))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) on a free loopback port keeping what it receives; refuses nobody@…"""
+
+    def __init__(self) -> None:
+        import email as email_lib
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        inbox = self
+        self.messages: list[tuple[list[str], email_lib.message.Message]] = []
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802, ANN001
+                if address.startswith("nobody@"):
+                    return "550 no such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001
+                inbox.messages.append((list(envelope.rcpt_tos), email_lib.message_from_bytes(envelope.content)))
+                return "250 Message accepted"
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        self.controller.start()
+        self.port = port
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def mirror_consent(engine: Engine, customer: str, brand: str, purpose: int, categories: int, **changes: object) -> None:
+    """A consent as the indexer mirrors it (active, no end, price 0) — for services that read the mirror."""
+    from app.models.mirror import MirrorConsent
+
+    row = dict(
+        customer=customer, brand=brand, purpose=purpose, status="active", categories=categories, granted_at=1,
+        expires_at=0, price=0, receipt_hash="0x" + "11" * 32, notice_hash="0x" + "22" * 32, nonce=1,
+        updated_block=1, updated_log_index=0, updated_tx_hash="0x" + "33" * 32,
+    )  # fmt: skip
+    row.update(changes)
+    with Session(engine) as session:
+        session.merge(MirrorConsent(**row))
+        session.commit()
+
+
+def delivered_offer(
+    engine: Engine, brand_id: int, kind: str, customer_ids: list[int], at: datetime, **fields: object
+) -> int:
+    """An offer of `kind` (valid 2020 … 2100 unless `fields` say otherwise) delivered to the customers at `at`
+    through the inbox, reading no data (source `rule:0`)."""
+    from datetime import UTC
+
+    from app.models.crm import Delivery, Offer
+
+    values: dict[str, object] = {
+        "name": f"{kind} offer",
+        "terms": "While the budget lasts.",
+        "valid_from": datetime(2020, 1, 1, tzinfo=UTC),
+        "valid_until": datetime(2100, 1, 1, tzinfo=UTC),
+    }
+    values.update(fields)
+    with Session(engine) as session:
+        offer = Offer(brand_id=brand_id, kind=kind, **values)  # type: ignore[arg-type]
+        session.add(offer)
+        session.commit()
+        assert offer.id is not None
+        for customer_id in customer_ids:
+            session.add(
+                Delivery(
+                    offer_id=offer.id,
+                    customer_id=customer_id,
+                    source="rule:0",
+                    channel="inbox",
+                    why="{}",
+                    delivered_at=at,
+                )
+            )
+        session.commit()
+        return offer.id

@@ -46,10 +46,17 @@ def cover(con: duckdb.DuckDBPyConnection, previous: tuple[int, datetime] | None)
 
 
 def earnings(
-    con: duckdb.DuckDBPyConnection, *, epoch: int, from_block: int, to_block: int, rules: ProgrammeRules
+    con: duckdb.DuckDBPyConnection,
+    *,
+    epoch: int,
+    from_block: int,
+    to_block: int,
+    rules: ProgrammeRules,
+    bonuses: str | None = None,
 ) -> list[tuple[str, int]]:
     """Each line an account earns from a brand: purchase cashback (`pc_lines`, with what the previous epoch
-    carried) and access prices (`access_lines`); returns each brand's purchase cashback owed, by brand.
+    carried and the `bonuses` table's (account, brand, pc) lines, e.g. monetary offers' `offer_paid`) and
+    access prices (`access_lines`); returns each brand's purchase cashback owed, by brand.
 
     Cashback is won * bps * (cash_units_per_won / 10,000): exact (the rules require the divisor), so it is
     summed in won * bps on 64-bit integers and scaled to token units only per account and brand, where
@@ -58,6 +65,8 @@ def earnings(
     """
     base_bps = rules.tiers[-1].cashback_bps
     scale = rules.epochs.cash_units_per_won // 10_000
+    # Bonuses are purchase cashback of their brand: debited from its budget and carried with it when short.
+    extra = f"\n            UNION ALL SELECT account, brand, pc FROM {bonuses}" if bonuses else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE cashback AS
         WITH rates AS (SELECT customer_id, cashback_bps FROM store.epoch_scores WHERE epoch = {epoch - 1}),
@@ -80,7 +89,7 @@ def earnings(
             GROUP BY 1, 2
             UNION ALL
             SELECT lower(account), lower(brand), CAST(amount AS HUGEINT) FROM store.epoch_carries
-            WHERE epoch = {epoch - 1}
+            WHERE epoch = {epoch - 1}{extra}
         )
         SELECT account, brand, sum(pc) AS pc FROM lines GROUP BY 1, 2 HAVING sum(pc) > 0"""
     )

@@ -11,7 +11,8 @@ Three steps, one module each, and the public surface in `ingest`:
 After rows are stored, `store.after_stored(conn, new)` is called with the rows each store step inserted
 (`NewRows`: as parsed, with their new ids and customer ids; never duplicates or conflicts) inside the
 step's transaction, for one row and for each bulk batch alike: the one place for what must follow a stored
-purchase or event (coupon redemption, cart events). What it writes commits with the rows, and an
+purchase or event (coupon codes redeem there; cart abandons are counted there and their rules fired by
+`ingest` once the rows are committed). What it writes commits with the rows, and an
 exception there refuses them (one row: the request; bulk: that batch and the rest of the upload).
 """
 
@@ -25,6 +26,7 @@ from app.ingestion.ingest import (
 )
 from app.ingestion.parse import (
     EVENT_FIELDS,
+    MAX_COUPON_CODE,
     MAX_INT,
     MAX_ITEMS,
     MAX_TEXT,
@@ -39,6 +41,7 @@ from app.ingestion.stream import Format, IngestReport
 __all__ = [
     "BATCH_ROWS",
     "EVENT_FIELDS",
+    "MAX_COUPON_CODE",
     "MAX_INT",
     "MAX_ITEMS",
     "MAX_TEXT",

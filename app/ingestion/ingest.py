@@ -27,6 +27,7 @@ from app.ingestion.store import BrandDirectory, CustomerDirectory, Stored, Write
 from app.ingestion.stream import Format, IngestReport, body_lines, csv_records, json_records
 from app.models.accounts import Customer
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
+from app.services import coupons, triggers
 
 # Rows per transaction: fewer commits against memory and write-lock time per batch.
 BATCH_ROWS = 10_000
@@ -40,6 +41,7 @@ class IngestedPurchase:
     items: list[PurchaseItem]
     customer: str
     created: bool
+    coupon: coupons.CouponOutcome | None = None  # what became of its coupon code, if it carried one
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,10 @@ def ingest_purchase(session: Session, row: dict[str, Any], settings: Settings | 
     items = session.scalars(
         select(PurchaseItem).where(PurchaseItem.purchase_id == purchase.id).order_by(PurchaseItem.id)  # type: ignore[arg-type]
     ).all()
-    return IngestedPurchase(purchase, list(items), _address_of(session, purchase.customer_id), bool(stored.inserted))
+    customer = _address_of(session, purchase.customer_id)
+    return IngestedPurchase(
+        purchase, list(items), customer, bool(stored.inserted), coupons.outcome_of(session, purchase)
+    )
 
 
 def ingest_event(session: Session, row: dict[str, Any], settings: Settings | None = None) -> IngestedEvent:
@@ -98,6 +103,8 @@ def ingest_event(session: Session, row: dict[str, Any], settings: Settings | Non
     event = session.scalars(
         select(InterestEvent).where(InterestEvent.brand_id == parsed[1], InterestEvent.external_id == parsed[2])  # type: ignore[arg-type]
     ).one()
+    if stored.cart_abandons and settings is not None:
+        triggers.cart_abandoned(settings, session.get_bind())  # type: ignore[arg-type]
     return IngestedEvent(event, _address_of(session, event.customer_id), bool(stored.inserted))
 
 
@@ -173,4 +180,6 @@ def ingest_bulk(
     if batch:
         writer.put(batch, numbers)
     writer.finish()
+    if writer.cart_abandons and settings is not None:
+        triggers.cart_abandoned(settings, engine)  # cart_abandoned rules fire on what was stored
     return report

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from app.config import Settings
 from app.models.accounts import utcnow
 from app.models.purchases import DEFAULT_CURRENCY, InterestKind
+from app.services import coupons
 
 if TYPE_CHECKING:
     from app.ingestion.store import BrandDirectory
@@ -20,10 +21,11 @@ Resource = Literal["purchases", "events"]
 
 MAX_TEXT = 100
 MAX_ITEMS = 1_000
+MAX_COUPON_CODE = 40
 MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's BIGINT
 ACCEPTED_CURRENCIES = frozenset({DEFAULT_CURRENCY})
 
-PURCHASE_FIELDS = ("customer", "brand", "external_id", "purchased_at", "amount", "currency", "items")
+PURCHASE_FIELDS = ("customer", "brand", "external_id", "purchased_at", "amount", "currency", "items", "coupon_code")
 PURCHASE_REQUIRED = ("customer", "brand", "external_id", "purchased_at", "amount")
 ITEM_FIELDS = ("item_id", "category", "style", "quantity", "unit_price")
 EVENT_FIELDS = ("customer", "brand", "external_id", "kind", "occurred_at", "item_id", "category", "style")
@@ -148,8 +150,9 @@ def _unknown(keys: Iterable[str], allowed: frozenset[str], where: str = "") -> N
         raise BadRow(f"{where}unknown field(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
 
 
-# A validated purchase: (customer address lowered, brand, external id, purchased at, amount, currency, items)
-PurchaseRow = tuple[str, int, str, datetime, int, str, list[tuple[str, str | None, str | None, int, int]]]
+# A validated purchase: (customer address lowered, brand, external id, purchased at, amount, currency, items,
+# coupon code normalised or None)
+PurchaseRow = tuple[str, int, str, datetime, int, str, list[tuple[str, str | None, str | None, int, int]], str | None]
 # A validated event: (customer address lowered, brand, external id, kind, item, category, style, occurred at)
 EventRow = tuple[str, int, str, str, str | None, str | None, str | None, datetime]
 
@@ -226,7 +229,15 @@ def parse_purchase(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, 
         _won("amount", row["amount"], bounds=bounds),
         currency,
         _items(get("items"), text=text, bounds=bounds),
+        _coupon_code(get("coupon_code")),
     )
+
+
+def _coupon_code(value: Any) -> str | None:
+    code = _text("coupon_code", value, required=False)
+    if code is not None and len(code.strip()) > MAX_COUPON_CODE:
+        raise BadRow(f"coupon_code: must be at most {MAX_COUPON_CODE} characters")
+    return coupons.normalise(code) if code is not None and code.strip() else None
 
 
 def parse_event(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, *, text: bool = False) -> EventRow:

@@ -15,6 +15,8 @@ from app.chain.addresses import checksum_lower as checksum_address
 from app.ingestion.parse import ADDRESS, BadRow, EventRow, PurchaseRow, Resource, show
 from app.ingestion.stream import IngestReport
 from app.models.accounts import Brand, Customer, utcnow
+from app.models.purchases import InterestKind
+from app.services import coupons
 
 # Known customers' ids remembered during one upload; cleared when full so memory stays bounded.
 CUSTOMER_CACHE_LIMIT = 200_000
@@ -193,6 +195,8 @@ class Stored:
 
     inserted: int = 0
     conflicts: list[tuple[int, list[str], str]] = field(default_factory=list)  # (index in batch, fields, message)
+    coupons: list[tuple[int, coupons.CouponOutcome]] = field(default_factory=list)  # (index in batch, outcome)
+    cart_abandons: int = 0  # new cart abandons: their rules fire after the commit (ingest.py)
 
 
 def _stored_instant(value: Any) -> datetime:
@@ -248,6 +252,7 @@ _PURCHASE_COLUMNS = (
     "amount",
     "currency",
     "created_at",
+    "coupon_code",
 )
 _ITEM_COLUMNS = ("purchase_id", "item_id", "category", "style", "quantity", "unit_price")
 _EVENT_COLUMNS = (
@@ -265,9 +270,9 @@ _EVENT_COLUMNS = (
 _RETURNING_KEY = "ON CONFLICT (brand_id, external_id) DO NOTHING RETURNING id, brand_id, external_id"
 
 
-_PURCHASE_COMPARED = ("customer", "purchased_at", "amount", "currency", "items")
+_PURCHASE_COMPARED = ("customer", "purchased_at", "amount", "currency", "items", "coupon_code")
 _STORED_PURCHASES = (
-    "SELECT p.external_id, p.id, p.customer_id, p.purchased_at, p.amount, p.currency, c.erased_at "
+    "SELECT p.external_id, p.id, p.customer_id, p.purchased_at, p.amount, p.currency, c.erased_at, p.coupon_code "
     "FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE p.{where}"
 )
 _EVENT_COMPARED = ("customer", "kind", "item_id", "category", "style", "occurred_at")
@@ -287,10 +292,31 @@ class NewRows:
     customer_ids: list[int]
 
 
-def after_stored(conn: Connection, new: NewRows) -> None:
+@dataclass(frozen=True)
+class Followed:
+    """What followed storing rows: each coupon code's outcome by its row's position in `NewRows.rows`, and
+    how many new rows were cart abandons."""
+
+    coupons: list[tuple[int, coupons.CouponOutcome]]
+    cart_abandons: int = 0
+
+
+def after_stored(conn: Connection, new: NewRows) -> Followed:
     """What follows storing rows: called by every store step (bulk batch or single row) with the rows it
     inserted, in their transaction before its commit, so what it writes stands or falls with them and an
-    exception refuses them. Nothing follows yet; coupon redemption and cart events go here."""
+    exception refuses them. Coupon codes redeem here (app/services/coupons.py); cart abandons are only
+    counted: their rules deliver through the chain and their own sessions, which must not run inside this
+    write transaction, so the caller fires them once the rows are committed."""
+    if new.resource == "events":
+        abandons = sum(1 for r in new.rows if r[3] == InterestKind.CART_ABANDON.value)
+        return Followed([], abandons)
+    uses = [
+        (n, coupons.CouponUse(purchase_id, customer_id, r[1], r[7], r[3]))  # type: ignore[arg-type]
+        for n, (r, purchase_id, customer_id) in enumerate(zip(new.rows, new.ids, new.customer_ids, strict=True))
+        if r[7]
+    ]
+    outcomes = coupons.redeem(conn, [u for _, u in uses]) if uses else []
+    return Followed(list(zip((n for n, _ in uses), outcomes, strict=True)))
 
 
 def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: CustomerDirectory) -> Stored:
@@ -306,16 +332,17 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
     # Items of an erased customer's purchase are gone: its items cannot be compared.
     items_of = sql.items_of([v[0] for v in found.values()]) if found else {}
     stored = {
-        key: (customer_id, _stored_instant(at), amount, currency, None if erased else items_of[pid])
-        for key, (pid, customer_id, at, amount, currency, erased) in found.items()
+        key: (customer_id, _stored_instant(at), amount, currency, None if erased else items_of[pid], code)
+        for key, (pid, customer_id, at, amount, currency, erased, code) in found.items()
     }
     result = Stored()
 
     def given(n: int) -> tuple[Any, ...]:
         r = rows[n]
-        return (customer_of[r[0]], r[3], r[4], r[5], tuple(r[6]))
+        return (customer_of[r[0]], r[3], r[4], r[5], tuple(r[6]), r[7])
 
-    new = [rows[n] for n in _new_rows(result, keys, _PURCHASE_COMPARED, given, stored)]
+    fresh = _new_rows(result, keys, _PURCHASE_COMPARED, given, stored)
+    new = [rows[n] for n in fresh]
     items: list[tuple[Any, ...]] = []
     if sql.sqlite:
         # Under the write lock nobody else inserts: number the new purchases ourselves (as SQLite would:
@@ -324,12 +351,12 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
         ids = list(range(next_id, next_id + len(new)))
         values: list[tuple[Any, ...]] = []
         for purchase_id, r in zip(ids, new, strict=True):
-            values.append((purchase_id, customer_of[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now))
+            values.append((purchase_id, customer_of[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now, r[7]))
             items += [(purchase_id, *it) for it in r[6]]
         for _ in sql.insert("purchases", ("id", *_PURCHASE_COLUMNS), values):
             pass
     else:
-        values = [(customer_of[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now) for r in new]
+        values = [(customer_of[r[0]], r[1], r[2], instant(r[3]), r[4], r[5], now, r[7]) for r in new]
         new, ids = _returned(new, sql.insert("purchases", _PURCHASE_COLUMNS, values, _RETURNING_KEY))
         for purchase_id, r in zip(ids, new, strict=True):
             items += [(purchase_id, *it) for it in r[6]]
@@ -337,7 +364,9 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
         pass
     result.inserted = len(new)
     if new:
-        after_stored(conn, NewRows("purchases", new, ids, [customer_of[r[0]] for r in new]))
+        followed = after_stored(conn, NewRows("purchases", new, ids, [customer_of[r[0]] for r in new]))
+        index_of = {keys[n]: n for n in fresh}
+        result.coupons = [(index_of[(new[i][1], new[i][2])], outcome) for i, outcome in followed.coupons]
     return result
 
 
@@ -373,7 +402,9 @@ def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDire
         new, ids = _returned(new, sql.insert("interest_events", _EVENT_COLUMNS, values, _RETURNING_KEY))
     result.inserted = len(new)
     if new:
-        after_stored(conn, NewRows("events", new, ids, [customer_of[r[0]] for r in new]))
+        result.cart_abandons = after_stored(
+            conn, NewRows("events", new, ids, [customer_of[r[0]] for r in new])
+        ).cart_abandons
     return result
 
 
@@ -395,6 +426,7 @@ class Writer(threading.Thread):
         # Each batch with its rows' line numbers; bounds memory to ~3 batches.
         self._queue: queue.Queue[tuple[list[Any], list[int]] | None] = queue.Queue(maxsize=2)
         self._conflicts: list[tuple[int, str]] = []  # (line, message), reported by the parsing thread
+        self.cart_abandons = 0  # new cart abandons stored, their rules fired after the upload
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -410,6 +442,9 @@ class Writer(threading.Thread):
             self._report.accepted += stored.inserted
             self._report.duplicates += len(batch) - stored.inserted - len(stored.conflicts)
             self._conflicts += [(lines[n], message) for n, _, message in stored.conflicts]
+            for n, outcome in stored.coupons:
+                self._report.coupon(lines[n], outcome)
+            self.cart_abandons += stored.cart_abandons
 
     def put(self, batch: list[Any], lines: list[int]) -> None:
         if self.error is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.errors import InvalidInput, PayloadTooLarge
+from app.services.coupons import CouponOutcome
 
 Format = Literal["ndjson", "csv"]
 
@@ -30,6 +31,17 @@ class IngestReport:
     rejected_total: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     lines: int = 0
+    coupons_redeemed: int = 0
+    coupons_not_redeemed: list[dict[str, Any]] = field(default_factory=list)  # first 1,000: line, code, reason
+    coupons_not_redeemed_total: int = 0
+
+    def coupon(self, line: int, outcome: CouponOutcome) -> None:
+        if outcome.redeemed:
+            self.coupons_redeemed += 1
+            return
+        self.coupons_not_redeemed_total += 1
+        if len(self.coupons_not_redeemed) < MAX_REJECTED_LISTED:
+            self.coupons_not_redeemed.append({"line": line, **outcome.public()})
 
     def reject(self, line: int, error: str) -> None:
         self.rejected_total += 1
@@ -53,6 +65,11 @@ class IngestReport:
             "rejected": self.rejected,
             "rejected_truncated": self.rejected_total > len(self.rejected),
             "lines": self.lines,
+            "coupons": {
+                "redeemed": self.coupons_redeemed,
+                "not_redeemed_total": self.coupons_not_redeemed_total,
+                "not_redeemed": sorted(self.coupons_not_redeemed, key=lambda c: c["line"]),
+            },
         }
         if self.status_code != 200:
             body["error"] = "conflict" if self.status_code == 409 else "invalid_input"

@@ -9,6 +9,7 @@ from app.models import (  # noqa: F401
     crm,
     epochs,
     mirror,
+    offer_payouts,
     purchases,
     signed,
 )

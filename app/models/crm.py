@@ -56,6 +56,7 @@ class Offer(SQLModel, table=True):
     per_customer: int = Field(default=1, description="Redemptions allowed per customer (coupon, gift)")
     valid_from: datetime = Field(sa_type=_AWARE)
     valid_until: datetime = Field(sa_type=_AWARE)
+    ended_at: datetime | None = Field(default=None, sa_type=_AWARE, description="Ended early by the brand")
     created_at: datetime = Field(default_factory=utcnow, sa_type=_AWARE)
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import statistics
 import threading
 import uuid
 from collections import defaultdict
@@ -39,24 +38,17 @@ from app.chain.gateway import ChainGateway
 from app.chain.transactions import Sent, TransactionFailed
 from app.clock import utcnow
 from app.config import Settings
-from app.domain import Category, Purpose
+from app.domain import Category
 from app.errors import ChainRefused, ChainUnavailable, Conflict, InsufficientBudget, InvalidInput
 from app.models.access import AccessRequest, AccessStatus
 from app.models.accounts import Brand, Customer
-from app.models.epochs import EpochScore, EpochShortfall
-from app.models.mirror import (
-    IndexerCursor,
-    MirrorBudgetEvent,
-    MirrorConsent,
-    MirrorEpochDebit,
-)
+from app.models.epochs import EpochScore
 from app.models.purchases import InterestEvent, InterestKind, Purchase
 from app.services.audience import (
     Candidate,
     Filters,
     Interests,
     Scope,
-    ShownCount,
     chain_now,
     check_filters,
     chunks,
@@ -65,7 +57,6 @@ from app.services.audience import (
     latest_scores,
     matches,
     needs_interests,
-    shown,
 )
 
 MAX_LIMIT = 1000
@@ -75,7 +66,8 @@ _locks_guard = threading.Lock()
 _brand_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 
 
-def _brand_lock(brand_id: int) -> threading.Lock:
+def brand_lock(brand_id: int) -> threading.Lock:
+    """Held while a brand's access batch is priced and recorded, so two batches cannot spend one budget."""
     with _locks_guard:
         return _brand_locks[brand_id]
 
@@ -115,88 +107,135 @@ def request_profiles(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     check_filters(scope, filters)
-    with _brand_lock(brand.id):  # type: ignore[arg-type]
+    with brand_lock(brand.id):  # type: ignore[arg-type]
         allowance, max_price, limited = limits_on_chain(chain, brand)
         now = chain_now(chain)
         candidates = consenting(session, brand, scope, now.timestamp)
         if limited:  # the brand pays no customer above its own maximum: they are not asked for
             candidates = [c for c in candidates if c.price <= max_price]
-        scores, interests = _dimensions(session, settings, scope, filters, candidates)
+        scores, interests = dimensions(session, settings, scope, filters, candidates)
         chosen = [c for c in candidates if matches(c, filters, scores, interests)][:limit]
         if not chosen:
             return _result(None, scope, filters, limit, [], [], 0, attempts=0)
-        cost = sum(c.price for c in chosen)
-        budget, reserved = budget_on_chain(chain, brand)
-        available = budget - reserved
-        if available < cost:
-            raise InsufficientBudget(
-                f"the budget cannot pay this request: it costs {cost} for {len(chosen)} customers, the budget "
-                f"is {budget} of which {reserved} is reserved for accesses not yet settled; ask the operator to "
-                "fund it (RewardDistributor.fund) or ask for fewer customers",
-                cost=str(cost),
-                budget=str(budget),
-                committed=str(reserved),
-                available=str(max(available, 0)),
-            )
-        if allowance < cost:
-            raise InsufficientBudget(
-                f"the allowance you gave the recorder cannot pay this request: it costs {cost} for {len(chosen)} "
-                f"customers, the allowance left is {allowance}"
-                + ("" if limited else " (you have not set access limits yet)")
-                + "; set it with POST /brands/me/access-limits",
-                cost=str(cost),
-                allowance=str(allowance),
-            )
-        record = _open(session, brand, scope, filters, limit)
-        record.attempts = 1
-        record.customers, record.cost = len(chosen), cost
-        session.add(record)
-        session.commit()
-        try:
-            sent = chain.registry.record_access(
-                brand.address,
-                scope.purpose,
-                scope.categories,
-                [c.address for c in chosen],
-                [c.price for c in chosen],  # the price the brand is charged here: never more
-                record.request_id,
-            )
-        except ChainRefused as exc:
-            _close(session, record, AccessStatus.REFUSED, exc.message)
-            raise Conflict(
-                f"the registry refused to record the access ({exc.detail.get('error')}); nothing was returned",
-                request_id=record.request_id,
-                refusal=exc.detail,
-            ) from None
-        except TransactionFailed as exc:
-            _close(session, record, AccessStatus.REFUSED, str(exc))
-            raise Conflict(
-                "the access batch reverted (the registry was paused, or a brand-wide condition changed); "
-                "nothing was returned, ask again",
-                request_id=record.request_id,
-            ) from None
-        except ChainUnavailable as exc:
-            _close(session, record, AccessStatus.FAILED, exc.message)
-            raise
-        return _deliver(session, settings, chain, brand, scope, filters, limit, record, sent, chosen, scores, interests)
+        batch = record_batch(
+            session,
+            chain,
+            brand,
+            scope,
+            chosen,
+            allowance=allowance,
+            limited=limited,
+            what=filters.as_dict(),
+            limit=limit,
+        )
+        profiles = build_profiles(session, scope, batch.recorded, batch.prices, scores, interests)
+        mark_delivered(session, batch.record)
+        return _result(batch.record, scope, filters, limit, profiles, batch.skipped, batch.total, attempts=1)
 
 
-def _dimensions(
+@dataclass(frozen=True)
+class RecordedBatch:
+    """One recordAccess batch as mined: whom the registry recorded (at what price) and whom it skipped."""
+
+    record: AccessRequest
+    recorded: list[Candidate]
+    prices: dict[str, int]
+    skipped: list[dict[str, str]]  # {"address", "reason"} per customer the registry skipped
+    total: int
+
+
+def record_batch(
+    session: Session,
+    chain: ChainGateway,
+    brand: Brand,
+    scope: Scope,
+    chosen: list[Candidate],
+    *,
+    allowance: int,
+    limited: bool,
+    what: dict[str, Any],
+    limit: int,
+) -> RecordedBatch:
+    """Checks the batch is payable (402 otherwise), writes its `access_requests` row and sends ONE
+    recordAccess by the recorder at each candidate's price; the mined events say who was recorded.
+
+    Shared by profile requests and offer deliveries (app/services/deliveries.py); the caller holds
+    brand_lock(brand) and reads a fresh mirror. The row is left `recorded`: the caller marks it
+    delivered once it has handed over what the access was for.
+    """
+    cost = sum(c.price for c in chosen)
+    budget, reserved = budget_on_chain(chain, brand)
+    available = budget - reserved
+    if available < cost:
+        raise InsufficientBudget(
+            f"the budget cannot pay this request: it costs {cost} for {len(chosen)} customers, the budget "
+            f"is {budget} of which {reserved} is reserved for accesses not yet settled; ask the operator to "
+            "fund it (RewardDistributor.fund) or ask for fewer customers",
+            cost=str(cost),
+            budget=str(budget),
+            committed=str(reserved),
+            available=str(max(available, 0)),
+        )
+    if allowance < cost:
+        raise InsufficientBudget(
+            f"the allowance you gave the recorder cannot pay this request: it costs {cost} for {len(chosen)} "
+            f"customers, the allowance left is {allowance}"
+            + ("" if limited else " (you have not set access limits yet)")
+            + "; set it with POST /brands/me/access-limits",
+            cost=str(cost),
+            allowance=str(allowance),
+        )
+    record = _open(session, brand, scope, what, limit)
+    record.attempts = 1
+    record.customers, record.cost = len(chosen), cost
+    session.add(record)
+    session.commit()
+    try:
+        sent = chain.registry.record_access(
+            brand.address,
+            scope.purpose,
+            scope.categories,
+            [c.address for c in chosen],
+            [c.price for c in chosen],  # the price the brand is charged here: never more
+            record.request_id,
+        )
+    except ChainRefused as exc:
+        _close(session, record, AccessStatus.REFUSED, exc.message)
+        raise Conflict(
+            f"the registry refused to record the access ({exc.detail.get('error')}); nothing was returned",
+            request_id=record.request_id,
+            refusal=exc.detail,
+        ) from None
+    except TransactionFailed as exc:
+        _close(session, record, AccessStatus.REFUSED, str(exc))
+        raise Conflict(
+            "the access batch reverted (the registry was paused, or a brand-wide condition changed); "
+            "nothing was returned, ask again",
+            request_id=record.request_id,
+        ) from None
+    except ChainUnavailable as exc:
+        _close(session, record, AccessStatus.FAILED, exc.message)
+        raise
+    return _recorded(session, chain, record, sent, chosen)
+
+
+def dimensions(
     session: Session, settings: Settings, scope: Scope, filters: Filters, candidates: list[Candidate]
 ) -> tuple[dict[int, EpochScore], Interests]:
+    """The latest scores and the interest scores of the candidates, each only if the scope or filters use it."""
     ids = [c.customer_id for c in candidates]
     scores = latest_scores(session, ids) if scope.categories & Category.SEGMENT else {}
     interests = interests_of(settings, ids) if needs_interests(scope, filters) and ids else Interests()
     return scores, interests
 
 
-def _open(session: Session, brand: Brand, scope: Scope, filters: Filters, limit: int) -> AccessRequest:
+def _open(session: Session, brand: Brand, scope: Scope, what: dict[str, Any], limit: int) -> AccessRequest:
     record = AccessRequest(
         id=str(uuid.uuid4()),
         brand_id=brand.id,  # type: ignore[arg-type]
         purpose=scope.purpose,
         categories=scope.categories,
-        filters=json.dumps(filters.as_dict(), sort_keys=True, separators=(",", ":")),
+        filters=json.dumps(what, sort_keys=True, separators=(",", ":")),
         requested_limit=limit,
         request_id="0x" + secrets.token_bytes(32).hex(),
         status=AccessStatus.PENDING,
@@ -214,20 +253,9 @@ def _close(session: Session, record: AccessRequest, status: AccessStatus, error:
     session.commit()
 
 
-def _deliver(
-    session: Session,
-    settings: Settings,
-    chain: ChainGateway,
-    brand: Brand,
-    scope: Scope,
-    filters: Filters,
-    limit: int,
-    record: AccessRequest,
-    sent: Sent,
-    chosen: list[Candidate],
-    scores: dict[int, EpochScore],
-    interests: Interests,
-) -> ProfileBatch:
+def _recorded(
+    session: Session, chain: ChainGateway, record: AccessRequest, sent: Sent, chosen: list[Candidate]
+) -> RecordedBatch:
     # The mined events, not our candidate list, say whose access was recorded, at what price, and who
     # was skipped.
     events, skips = chain.registry.accesses_in(sent, record.request_id)
@@ -250,12 +278,14 @@ def _deliver(
     record.recorded_at = utcnow()
     session.add(record)
     session.commit()
-    profiles = build_profiles(session, scope, recorded, prices, scores, interests)
+    return RecordedBatch(record, recorded, prices, skipped, batch.total)
+
+
+def mark_delivered(session: Session, record: AccessRequest) -> None:
     record.status = AccessStatus.DELIVERED
     record.delivered_at = utcnow()
     session.add(record)
     session.commit()
-    return _result(record, scope, filters, limit, profiles, skipped, batch.total, attempts=record.attempts)
 
 
 @dataclass(frozen=True)
@@ -377,141 +407,3 @@ def _cart_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]
             counts = found.setdefault(customer_id, [0, 0])
             counts[0 if kind == InterestKind.CART_ADD else 1] = int(count)
     return {k: (v[0], v[1]) for k, v in found.items()}
-
-
-# -- the brand's account and history ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CarriedShortfall:
-    epoch: int
-    owed: int
-    available: int
-    carried: int
-
-
-@dataclass(frozen=True)
-class Budget:
-    deposited: int
-    withdrawn: int
-    spent: int
-    on_chain: int
-    committed: int
-    remaining: int
-    shortfall: int
-    funded: int
-    allowance: int
-    max_price: int
-    carried: list[CarriedShortfall]
-
-
-@dataclass(frozen=True)
-class PriceSpread:
-    """Consent prices for one purpose, shown only from k_min consents up."""
-
-    purpose: str
-    consents: ShownCount
-    min: int | None
-    median: int | None
-    max: int | None
-
-
-@dataclass(frozen=True)
-class AccessTotals:
-    requests: int
-    customers: int
-
-
-@dataclass(frozen=True)
-class BrandAccount:
-    brand: str
-    indexed_block: int | None
-    budget: Budget
-    prices: list[PriceSpread]
-    accesses: AccessTotals
-
-
-def brand_account(session: Session, settings: Settings, chain: ChainGateway, brand: Brand) -> BrandAccount:
-    """Budget (deposited, withdrawn, spent, on chain, committed, remaining), consent prices, access totals."""
-    events = session.exec(
-        select(MirrorBudgetEvent.kind, MirrorBudgetEvent.amount).where(MirrorBudgetEvent.brand == brand.address)
-    ).all()
-    deposited = sum(int(a) for kind, a in events if kind in ("funded", "deposited"))
-    withdrawn = sum(int(a) for kind, a in events if kind == "withdrawn")
-    spent = sum(
-        int(a) for a in session.exec(select(MirrorEpochDebit.amount).where(MirrorEpochDebit.brand == brand.address))
-    )
-    budget, owed = budget_on_chain(chain, brand)
-    allowance, max_price, _ = limits_on_chain(chain, brand)
-    funded = sum(int(a) for kind, a in events if kind == "funded")
-    shortfalls = session.exec(
-        select(EpochShortfall).where(func.lower(EpochShortfall.brand) == brand.address.lower())
-    ).all()
-    now = chain_now(chain)
-    k = settings.audience_k_min
-    prices: list[PriceSpread] = []
-    for purpose in Purpose:
-        values = sorted(
-            int(price)
-            for categories, expires_at, price in session.exec(
-                select(MirrorConsent.categories, MirrorConsent.expires_at, MirrorConsent.price).where(
-                    MirrorConsent.brand == brand.address,
-                    MirrorConsent.purpose == int(purpose),
-                    MirrorConsent.status == "active",
-                )
-            ).all()
-            if int(categories) and (expires_at == 0 or expires_at > now.timestamp)
-        )
-        enough = len(values) >= k
-        prices.append(
-            PriceSpread(
-                purpose=purpose.name.lower(),
-                consents=shown(len(values), k),
-                min=values[0] if enough else None,
-                median=statistics.median_low(values) if enough else None,
-                max=values[-1] if enough else None,
-            )
-        )
-    delivered = session.exec(
-        select(func.count(), func.sum(AccessRequest.customers)).where(
-            AccessRequest.brand_id == brand.id, AccessRequest.status == AccessStatus.DELIVERED
-        )
-    ).one()
-    cursor = session.get(IndexerCursor, 1)
-    carried = [
-        CarriedShortfall(s.epoch, int(s.owed), int(s.available), int(s.carried))
-        for s in sorted(shortfalls, key=lambda s: s.epoch)
-    ]
-    return BrandAccount(
-        brand=brand.address,
-        indexed_block=cursor.last_block if cursor else None,
-        budget=Budget(
-            deposited=deposited,
-            withdrawn=withdrawn,
-            spent=spent,
-            on_chain=budget,
-            committed=owed,
-            remaining=max(budget - owed, 0),
-            shortfall=max(owed - budget, 0),
-            funded=funded,
-            allowance=allowance,
-            max_price=max_price,
-            carried=carried,
-        ),
-        prices=prices,
-        accesses=AccessTotals(requests=int(delivered[0] or 0), customers=int(delivered[1] or 0)),
-    )
-
-
-def access_history(session: Session, brand: Brand, limit: int, offset: int) -> tuple[list[AccessRequest], int]:
-    """The brand's own profile requests, newest first."""
-    where = AccessRequest.brand_id == brand.id
-    total = session.exec(select(func.count()).select_from(AccessRequest).where(where)).one()
-    rows = session.exec(
-        select(AccessRequest)
-        .where(where)
-        .order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), int(total)

@@ -53,7 +53,8 @@ from app.models.epochs import (
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
-from app.services import reward_trees, voids
+from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
+from app.services import epoch_offers, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -135,6 +136,7 @@ class EpochRunner:
         if epoch.status == EpochStatus.PUBLISHED:
             epoch = self._store_proofs(epoch)
             steps.append("proofs stored")
+            triggers.after_epoch(self.settings, self.engine, self.gateway, epoch.number)  # behaviour rules fire
         return EpochOutcome(epoch, steps)
 
     def _session(self) -> Session:
@@ -196,6 +198,8 @@ class EpochRunner:
                 EpochDebit,
                 EpochShortfall,
                 EpochCarry,
+                EpochOfferLine,
+                EpochOfferReward,
             ):
                 session.execute(delete(model).where(col(model.epoch) == n))
             session.commit()
@@ -214,12 +218,16 @@ class EpochRunner:
             self._store_scores(con, epoch)
             self.progress(f"epoch {n}: rewards and brand debits")
             rewards.cover(con, (previous.max_purchase_id, previous.as_of) if previous else None)
+            epoch_offers.compute(con, epoch, scale=self.rules.epochs.cash_units_per_won // 10_000)
             shortfalls = self._rewards(con, epoch)
             debits = rewards.debits(con)
             # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
             voids.check_settleable([(brand, max(ae, pc)) for brand, ae, pc in debits])
             self.progress(f"epoch {n}: storing rewards and debits")
             rewards.store_rewards(con, n)
+            epoch_offers.store(con, epoch)
+            offers_manifest = epoch_offers.manifest(con)
+            epoch_offers.drop(con)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = rewards.purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
@@ -254,6 +262,7 @@ class EpochRunner:
             ],
             # Brands whose unreserved budget could not pay their purchase cashback: carried to the next epoch.
             "shortfalls": [s.manifest() for s in shortfalls],
+            "offers": offers_manifest,  # monetary offers' lines (app/services/epoch_offers.py)
         }
         canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         with self._session() as session:
@@ -322,7 +331,12 @@ class EpochRunner:
         usual. Returns the short brands.
         """
         owed = rewards.earnings(
-            con, epoch=epoch.number, from_block=epoch.from_block, to_block=epoch.to_block, rules=self.rules
+            con,
+            epoch=epoch.number,
+            from_block=epoch.from_block,
+            to_block=epoch.to_block,
+            rules=self.rules,
+            bonuses="offer_paid",  # monetary offers' lines (epoch_offers.compute), paid as purchase cashback
         )
         # Owed beyond what one epoch's debit can carry is bad data, not a short budget: no funding could ever
         # pay it, so carrying it would hold that brand's customers forever. Stop and name it (void the rows).

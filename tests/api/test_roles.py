@@ -92,6 +92,22 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/consents/invalidation", {"customer"}),
         ("POST", "/consents/invalidation/typed-data", {"customer"}),
         ("GET", "/ledger/epochs/{epoch}/tree", {"auditor", "operator"}),
+        ("GET", "/brands/me/rules", {"brand"}),
+        ("POST", "/brands/me/rules", {"brand"}),
+        ("GET", "/brands/me/rules/{rule_id}", {"brand"}),
+        ("POST", "/brands/me/rules/{rule_id}/pause", {"brand"}),
+        ("GET", "/brands/me/coc-map", {"brand"}),
+        ("POST", "/crm/tick", {"operator"}),
+        ("GET", "/brands/me/offers", {"brand"}),
+        ("GET", "/me/inbox", {"customer"}),
+        ("GET", "/me/inbox/{delivery_id}", {"customer"}),
+        ("POST", "/me/inbox/{delivery_id}/read", {"customer"}),
+        ("POST", "/me/inbox/{delivery_id}/redeem", {"customer"}),
+        ("GET", "/brands/me/webhook", {"brand"}),
+        ("PUT", "/brands/me/webhook", {"brand"}),
+        ("POST", "/brands/me/offers", {"brand"}),
+        ("GET", "/brands/me/offers/{offer_id}", {"brand"}),
+        ("POST", "/brands/me/offers/{offer_id}/end", {"brand"}),
     ]
 }
 # Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their

@@ -144,6 +144,15 @@ def test_a_bug_in_the_audits_rederivation_is_named_too(
 # That app.audit reaches none of the epoch job's scoring, reward SQL or tree building is a contract in
 # .importlinter (`audit-independent`), run by the test command; these pin what import-linter cannot say.
 LOADER = {"ProgrammeRules", "Scheme", "default_rules", "rules_hash"}  # rules as data, from programme.toml
+# The offer bonuses' plain-Python re-derivation, written apart from the job's SQL (app.analytics.offers) for
+# the audit (checks/offers.py): the audit may read it, so long as it shares nothing with the job's code.
+OFFERS_REFERENCE = "app.analytics.offers_reference"
+
+
+def test_the_offers_reference_shares_no_code_with_the_epoch_jobs_offers(graph) -> None:
+    imported = graph.find_modules_directly_imported_by(OFFERS_REFERENCE)
+    assert {m for m in imported if m.startswith("app.")} == set()
+    assert not graph.find_shortest_chain(importer=OFFERS_REFERENCE, imported="app.analytics.offers")
 
 
 @pytest.fixture()
@@ -156,6 +165,8 @@ def test_the_audit_reads_only_the_rules_loader_from_the_analytics(graph) -> None
     for module in sorted(audit_modules):
         for imported in graph.find_modules_directly_imported_by(module):
             if not imported.startswith("app.analytics"):
+                continue
+            if imported == OFFERS_REFERENCE:
                 continue
             assert imported == "app.analytics.rules", f"{module} imports {imported}"
             for detail in graph.get_import_details(importer=module, imported=imported):

@@ -132,7 +132,7 @@ def test_parse_purchase_normalises(engine, brand_id) -> None:
         brands,
         parse.Bounds.of(),
     )
-    assert row == (ALICE, brand_id, "1001", datetime(2024, 5, 1, 3, tzinfo=UTC), 59_000, "KRW", [])
+    assert row == (ALICE, brand_id, "1001", datetime(2024, 5, 1, 3, tzinfo=UTC), 59_000, "KRW", [], None)
 
 
 def test_bulk_json_lines_keeps_good_rows_and_reports_each_bad_line(engine, brand_id) -> None:
@@ -357,12 +357,13 @@ def hooked(monkeypatch) -> list[store.NewRows]:
     """Every call of the after-stored hook, with the rows visible to it in its own transaction."""
     calls: list[store.NewRows] = []
 
-    def record(conn, new: store.NewRows) -> None:
+    def record(conn, new: store.NewRows) -> store.Followed:
         table = "purchases" if new.resource == "purchases" else "interest_events"
         marks = ", ".join("?" * len(new.ids))
         visible = conn.exec_driver_sql(f"SELECT count(*) FROM {table} WHERE id IN ({marks})", tuple(new.ids))
         assert visible.scalar_one() == len(new.ids)  # called after the insert, before the commit
         calls.append(new)
+        return store.Followed([])
 
     monkeypatch.setattr(store, "after_stored", record)
     return calls
@@ -413,9 +414,10 @@ def test_after_stored_gets_new_events_with_their_ids(engine, brand_id, hooked) -
 def test_after_stored_failing_refuses_the_rows_it_was_given(engine, brand_id, monkeypatch) -> None:
     monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
 
-    def refuse_o_2(conn, new: store.NewRows) -> None:
+    def refuse_o_2(conn, new: store.NewRows) -> store.Followed:
         if any(r[2] == "o-2" for r in new.rows):
             raise RuntimeError("coupon service down")
+        return store.Followed([])
 
     monkeypatch.setattr(store, "after_stored", refuse_o_2)
     with Session(engine) as session, pytest.raises(RuntimeError, match="coupon service down"):

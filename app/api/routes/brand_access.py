@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import ChainDep, CurrentBrand, FreshMirrorDep, SessionDep, SettingsDep
 from app.api.schemas import MAX_OFFSET, DocumentedRoute, errors
 from app.api.schemas.access import AccessPage, AccessRequestPublic, Audience, BrandAccount, ProfileRequest, Profiles
-from app.services import access, audience
+from app.services import access, audience, brand_account
 from app.services.audience import Filters
 
 router = APIRouter(tags=["brand access"], route_class=DocumentedRoute, responses=errors(402, 409))
@@ -64,7 +64,9 @@ def read_brand_account(
     minted); a brand holding CASH may also `deposit` it with its own key. The recorder charges the
     budget only within the allowance and maximum price the brand signed (POST /brands/me/access-limits).
     """
-    return BrandAccount.model_validate(access.brand_account(session, settings, chain, brand), from_attributes=True)
+    return BrandAccount.model_validate(
+        brand_account.brand_account(session, settings, chain, brand), from_attributes=True
+    )
 
 
 @router.get("/brands/me/accesses")
@@ -76,6 +78,6 @@ def read_brand_accesses(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccessPage:
     """The calling brand's own profile requests, newest first, with their on-chain records (brand)."""
-    rows, total = access.access_history(session, brand, limit, offset)
+    rows, total = brand_account.access_history(session, brand, limit, offset)
     items = [AccessRequestPublic.model_validate(r, from_attributes=True) for r in rows]
     return AccessPage(items=items, total=total, limit=limit, offset=offset)

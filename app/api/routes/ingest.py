@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app import ingestion
 from app.api.deps import OperatorDep, SessionDep, SettingsDep
 from app.api.schemas import DocumentedRoute, Merged, errors
+from app.api.schemas.coupons import CouponPublic
 from app.api.schemas.ingest import (
     EventRow,
     InterestEventPublic,
@@ -113,7 +114,13 @@ def ingest_purchase(
     stored = ingestion.ingest_purchase(session, body, settings)
     if not stored.created:
         response.status_code = 200
-    merged = Merged(stored.purchase, customer=stored.customer, items=stored.items, duplicate=not stored.created)
+    merged = Merged(
+        stored.purchase,
+        customer=stored.customer,
+        items=stored.items,
+        duplicate=not stored.created,
+        coupon=CouponPublic.of(stored.coupon),
+    )
     return PurchasePublic.model_validate(merged, from_attributes=True)
 
 

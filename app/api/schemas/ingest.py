@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app import ingestion
 from app.api.schemas import DECIMAL_INPUT, ChainAddress, DecimalInt, Timestamp
+from app.api.schemas.coupons import CouponPublic
 from app.models.purchases import DEFAULT_CURRENCY, InterestKind
 from app.services import voids
 
@@ -32,6 +33,8 @@ class PurchasePublic(BaseModel):
     items: list[PurchaseItemPublic]
     created_at: Timestamp
     duplicate: bool
+    coupon_code: str | None = None
+    coupon: CouponPublic | None = Field(default=None, description="What became of the coupon code, if one was given")
 
 
 class InterestEventPublic(BaseModel):
@@ -79,6 +82,9 @@ class PurchaseRow(BaseModel):
     amount: Wide = Field(description="Integer won")
     currency: str = Field(default=DEFAULT_CURRENCY, description=f"Only {DEFAULT_CURRENCY}")
     items: list[PurchaseItemRow] = Field(default_factory=list, max_length=ingestion.MAX_ITEMS)
+    coupon_code: str | None = Field(
+        default=None, max_length=ingestion.MAX_COUPON_CODE, description="A coupon offer's code, if used"
+    )
 
 
 class EventRow(BaseModel):

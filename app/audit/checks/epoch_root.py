@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from app import clock
 from app.analytics.rules import ProgrammeRules, rules_hash
 from app.audit import merkle, records, rederive
 from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
-from app.audit.checks import voids
+from app.audit.checks import offers, voids
 from app.audit.checks.settlement import carry_shortfalls, live_publications
 from app.audit.records import PurchaseRecord
 from app.audit.report import CheckResult
@@ -66,8 +67,9 @@ def merkle_root(settings: Settings, number: int, cumulative: dict[str, int]) -> 
     return "0x" + merkle.root(leaves).hex(), len(leaves)
 
 
-def _parse_iso(value: str | None) -> datetime | None:
-    return None if value is None else datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+def _manifest_time(value: str | None) -> datetime | None:
+    """A manifest's RFC 3339 time as naive UTC (the shape the audit's records hold)."""
+    return None if value is None else clock.parse_rfc3339(value).replace(tzinfo=None)
 
 
 def check_epoch_roots(
@@ -91,6 +93,7 @@ def check_epoch_roots(
     previous: dict[str, Any] | None = None  # the previous epoch's manifest
     broken_since: int | None = None  # first epoch that did not reproduce (its cumulative carries on)
     figures: list[EpochFigures] = []
+    offer_audit = offers.OfferRederivation(engine, scale=rules.epochs.cash_units_per_won // 10_000)
     for expected_number, (event, (number, root, commitment, total, debits)) in enumerate(published, start=1):
         where = {"epoch": number, "block": event.block, "log_index": event.log_index, "tx_hash": event.tx_hash}
         before = len(result.discrepancies)
@@ -125,7 +128,7 @@ def check_epoch_roots(
             broken_since = broken_since or number
             previous = m
             continue
-        as_of = _parse_iso(m["as_of"])
+        as_of = _manifest_time(m["as_of"])
         assert as_of is not None
         _continuity(fail, where, m, previous, deployment_block, event.block)
 
@@ -145,7 +148,7 @@ def check_epoch_roots(
             max_purchase_id=int(m["max_purchase_id"]),
             as_of=as_of,
             previous_max_purchase_id=int(m["previous_max_purchase_id"]),
-            previous_as_of=_parse_iso(m["period_start"]),
+            previous_as_of=_manifest_time(m["period_start"]),
         )
         recomputed_hash = records.purchases_hash(covered)
 
@@ -154,7 +157,7 @@ def check_epoch_roots(
             rederive.tier_rates(
                 [p for p in purchases if p.id not in previously_voided],
                 max_purchase_id=int(previous["max_purchase_id"]),
-                as_of=_parse_iso(previous["as_of"]),  # type: ignore[arg-type]
+                as_of=_manifest_time(previous["as_of"]),  # type: ignore[arg-type]
                 scheme=previous["scheme"],
                 rules=rules,
             )
@@ -168,6 +171,9 @@ def check_epoch_roots(
             for customer, price in zip(e.args["customers"], e.args["prices"], strict=False)
         ]
         lines = rederive.reward_lines(covered, in_range, rates=rates, rules=rules)
+        offer_fail = lambda extra, *a, at=where: fail(at | extra, *a)  # noqa: E731
+        for key, paid in offer_audit.epoch(number, m, covered, as_of, offer_fail).items():
+            lines[key][0] += paid  # offer bonuses are purchase cashback of the offer's brand
         carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a, at=where: fail(at, *a))
         lines = {k: v for k, v in lines.items() if v[0] + v[1] > 0}
         brand_debits: dict[str, int] = defaultdict(int)

@@ -4,6 +4,8 @@ import {
   $, api, busy, chips, el, explain, fill, formatDate, makeChart, PALETTE, plural, stat, table, toUnits, txLink,
 } from "./common.js";
 import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.js";
+import { loadCocMap } from "./brand-coc.js";
+import { initOffers } from "./brand-offers.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
 
@@ -217,6 +219,6 @@ startPage(async (cfg) => {
     check: (key) => api("/brands/me", { token: key }),
     invalid: "That API key is not valid (mistyped, or revoked by the operator).",
     enter: (brand) => enterView({ gate: "#signin", view: "#console", who: brand.name, title: brand.address },
-      () => Promise.all([loadAccount(), loadHistory()])),
+      () => Promise.all([loadAccount(), loadHistory(), initOffers(session.token, session.cfg.token_decimals), loadCocMap(call)])),
   });
 });

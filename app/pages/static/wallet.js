@@ -5,6 +5,7 @@ import {
   makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
 import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js";
+import { loadInbox } from "./wallet-inbox.js";
 
 const ethers = window.ethers;
 const DEV_KEY = "ledger.devWallet.key"; // localStorage: the development wallet's private key
@@ -143,7 +144,9 @@ async function loadAll() {
     state.brandList = [];
   }
   fillGrantForm();
-  await Promise.all([loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards()]);
+  await Promise.all([
+    loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards(), loadInbox(session.token, 0),
+  ]);
 }
 
 // Each section fails on its own, with its own sentence, and the rest of the page still works.
