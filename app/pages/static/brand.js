@@ -5,6 +5,7 @@ import {
   table, toUnits, txLink,
 } from "./common.js";
 import { loadCocMap } from "./brand-coc.js";
+import { initRules } from "./brand-rules.js";
 import { initOffers } from "./brand-offers.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
@@ -35,7 +36,10 @@ async function signIn(key) {
   $("#sign-out").hidden = false;
   $("#who").textContent = brand.name;
   $("#who").title = brand.address;
-  await Promise.all([loadAccount(), loadHistory(), initOffers(key, state.cfg.token_decimals), loadCocMap(call)]);
+  await Promise.all([
+    loadAccount(), loadHistory(), initOffers(key, state.cfg.token_decimals), loadCocMap(call),
+    initRules(call, () => loadCocMap(call)),
+  ]);
   document.body.dataset.loaded = "true";
 }
 
