@@ -82,6 +82,9 @@ def fuzzed(tmp_path_factory, anvil_url, w3, role_keys, dev_accounts) -> Iterator
         rpc_url=anvil_url,
         start_anvil=False,
         challenge_window_seconds=TEST_CHALLENGE_WINDOW,
+        # Every role's run comes from the one TestClient address: together they pass the default per-client
+        # limit within a minute (then each later role would only be answered 429). Per identity it holds.
+        rate_limit_per_client="20000/minute",
     )
     ensure_deployed(w3, role_keys, s.deployments_dir, challenge_window=s.challenge_window_seconds)
     app = create_app(s)

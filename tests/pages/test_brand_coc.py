@@ -69,3 +69,40 @@ def test_the_console_shows_the_map_with_reach_and_results(live, browser, engine,
     phone.locator("#coc").scroll_into_view_if_needed()
     assert fits_width(phone)
     assert_clean(phone, live.url, "brand console on a phone (C-O-C map)")
+
+
+def test_a_rule_is_made_in_the_console_shows_what_it_reads_and_is_paused(live, browser, engine, dev_accounts) -> None:
+    admin = {"Authorization": f"Bearer {live.settings.admin_key.get_secret_value()}"}
+    _, headers = make_brand(live.api, admin, dev_accounts[6], name="Bold")
+    api_key = headers["Authorization"].removeprefix("Bearer ")
+    me = live.api.get("/brands/me", headers=headers).json()
+    factories.offer(engine, me["id"], name="Come back")
+
+    page = new_page(browser, DESKTOP)
+    page.goto(f"{live.url}/brand")
+    page.fill("#api-key", api_key)
+    page.click("#signin-submit")
+    page.wait_for_selector("body[data-loaded=true]")
+    page.click("#rule-box summary")
+    page.fill("#rule-name", "Quiet champions")
+    page.select_option("#rule-offer", label="Come back (message)")
+    page.select_option("#rule-audience-kind", "rfm")
+    page.fill("#rule-audience-value", "1,9,9")
+    page.select_option("#rule-channel", "email")
+    page.select_option("#rule-trigger", "behaviour")
+    page.select_option("#rule-event", "high_value_gone_quiet")
+    page.click("#rule-submit")
+    page.wait_for_selector("#rule-msg .notice.error")
+    assert "RFM cell" in page.inner_text("#rule-msg")  # the server's refusal, said in its words
+    page.fill("#rule-audience-value", "1,3,3")
+    page.click("#rule-submit")
+    page.wait_for_selector("#rules-body tr[data-rule]")
+    row = page.locator("#rules-body tr[data-rule]")
+    assert row.locator(".rule-reads").inner_text().split() == ["contact", "segment"]
+    assert "on high_value_gone_quiet" in row.inner_text() and "rfm 1,3,3" in row.inner_text()
+    page.wait_for_selector('#coc-body tr[data-audience="rfm 1,3,3 · on high_value_gone_quiet"]')
+    row.get_by_role("button", name="Pause").click()
+    page.wait_for_selector("#rules-body tr[data-rule] .badge")
+    assert page.locator("#rules-body tr[data-rule] .rule-status").inner_text().strip() == "paused"
+    shot(page, "brand-rules")
+    assert_clean(page, live.url, "brand console (rules)")

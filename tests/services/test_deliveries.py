@@ -199,3 +199,39 @@ def test_an_email_rule_mails_the_consented_address_and_tells_the_brands_outbox(
     finally:
         inbox.close()
         receiver.close()
+
+
+def test_when_the_mirror_lags_only_those_the_registry_records_get_the_offer(
+    settings, w3, operator, relayer, admin_headers, dev_accounts, deployment_of
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    # Two confirmations: the mirror does not see a revoke in the latest blocks; the registry does, skips
+    # that customer with its reason, and only the recorded one is delivered to (and paid).
+    lagging = settings.model_copy(update={"confirmations": 2})
+    with TestClient(create_app(lagging)) as client:
+        engine, brand, (alice, _, _), _ = _setup(
+            client, lagging, w3, operator, relayer, admin_headers, dev_accounts, deployment_of
+        )
+        carol = dev_accounts[2]
+        d = deployment_of(lagging)
+        factories.grant_by_signature(w3, d, relayer, carol, brand["address"], MARKETING, SEGMENT, PRICE)
+        for _ in range(3):
+            w3.provider.make_request("evm_mine", [])  # the grants are confirmed
+        registry = factories.contracts(w3, d)[1]
+        Sender(w3, carol).send(registry.functions.revoke(carol.address, brand["address"], MARKETING))
+        carol_id = factories.customer(engine, carol.address)
+        offer = factories.offer(engine, brand["id"])
+        rule = factories.rule(engine, brand["id"], offer.id, categories=SEGMENT)
+        with Session(engine, expire_on_commit=False) as session:
+            report = deliver(
+                session, lagging, client.app.state.gateway, rule=rule, offer=offer, customer_ids=[alice, carol_id],
+                source="rule:lag",
+            )  # fmt: skip
+        assert [x.customer_id for x in report.delivered] == [alice]
+        assert report.not_covered == [carol_id] and report.reasons == {carol_id: "not_covered"}
+        assert report.cost == PRICE
+        (event,) = _accesses(w3, lagging, deployment_of)
+        assert list(event["customers"]) == [dev_accounts[0].address]

@@ -5,6 +5,7 @@ import {
 } from "./common.js";
 import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.js";
 import { loadCocMap } from "./brand-coc.js";
+import { initRules } from "./brand-rules.js";
 import { initOffers } from "./brand-offers.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
@@ -219,6 +220,9 @@ startPage(async (cfg) => {
     check: (key) => api("/brands/me", { token: key }),
     invalid: "That API key is not valid (mistyped, or revoked by the operator).",
     enter: (brand) => enterView({ gate: "#signin", view: "#console", who: brand.name, title: brand.address },
-      () => Promise.all([loadAccount(), loadHistory(), initOffers(session.token, session.cfg.token_decimals), loadCocMap(call)])),
+      () => Promise.all([
+        loadAccount(), loadHistory(), initOffers(session.token, session.cfg.token_decimals), loadCocMap(call),
+        initRules(call, () => loadCocMap(call)),
+      ])),
   });
 });
