@@ -91,9 +91,16 @@ class ChainGateway:
     def _abis(self) -> dict[str, list[dict[str, Any]]]:
         return load_abis()
 
-    def contract(self, name: Literal["CashbackToken", "ConsentRegistry", "RewardDistributor"]) -> Contract:
+    def contract(
+        self, name: Literal["CashbackToken", "ConsentRegistry", "RewardDistributor", "CampaignRegistry"]
+    ) -> Contract:
         d = self.deployment
-        address = {"CashbackToken": d.token, "ConsentRegistry": d.registry, "RewardDistributor": d.distributor}[name]
+        address = {
+            "CashbackToken": d.token,
+            "ConsentRegistry": d.registry,
+            "RewardDistributor": d.distributor,
+            "CampaignRegistry": d.campaigns,
+        }[name]
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._abis[name])
 
     @property
