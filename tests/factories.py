@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
@@ -15,6 +15,7 @@ from app.chain.compiler import compile_contracts
 from app.chain.deployment import Deployment
 from app.chain.transactions import Sender, Sent
 from app.models.accounts import Brand, Customer
+from app.models.crm import Offer, Rule
 from app.models.purchases import Purchase
 
 
@@ -249,3 +250,43 @@ def signed_grant(client, headers: dict[str, str], account: LocalAccount, brand_i
     document = typed.json()
     signature = "0x" + eip712.sign_typed_data(account.key, document["typed_data"]).hex()
     return document, {"request_id": document["request_id"], "signature": signature}
+
+
+def offer(engine: Engine, brand_id: int, **changes: object) -> int:
+    """An offer of the brand (a message unless `kind` says otherwise), valid from a day ago for a year."""
+    now = datetime.now(UTC)
+    fields: dict[str, object] = {
+        "brand_id": brand_id,
+        "name": "Spring offer",
+        "kind": "message",
+        "terms": "Ten percent off your next visit",
+        "body": "Come back soon",
+        "valid_from": now - timedelta(days=1),
+        "valid_until": now + timedelta(days=365),
+    } | changes
+    with Session(engine) as session:
+        row = Offer(**fields)
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        return row.id
+
+
+def rule(engine: Engine, brand_id: int, offer_id: int, **changes: object) -> int:
+    """A rule of the brand reaching every customer of it (reads no data) unless `categories` says otherwise."""
+    fields: dict[str, object] = {
+        "brand_id": brand_id,
+        "offer_id": offer_id,
+        "name": "Everyone",
+        "audience": "{}",
+        "purpose": 1,
+        "categories": 0,
+        "channel": "inbox",
+        "trigger": "date_window",
+    } | changes
+    with Session(engine) as session:
+        row = Rule(**fields)
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        return row.id

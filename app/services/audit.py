@@ -40,6 +40,7 @@ from app.models.mirror import MIRROR_TABLES, IndexerCursor
 from app.models.purchases import Purchase
 from app.services import audit_voids
 from app.services.audit_confirmations import check_confirmations
+from app.services.audit_campaigns import check_campaigns
 from app.services.audit_proofs import check_proof_files
 from app.services.audit_settlement import carry_shortfalls, live_publications
 from app.services.reward_trees import leaves_for
@@ -491,6 +492,11 @@ class Verifier:
                 "confirmations",
                 "Every consent change the store holds as in force is confirmed by the chain",
                 lambda c: check_confirmations(c, self.engine, events, head),
+            ),
+            self._guarded(
+                "campaigns",
+                "Every revealed campaign opens its commitment, re-derives its arms and results, and kept its holdout",
+                lambda c: check_campaigns(c, self.engine, self.gateway),
             ),
         ]
         counts: dict[str, int] = defaultdict(int)
