@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli_crm import crm_cli
 from app.config import get_settings
 
 cli = typer.Typer(help="Loyalty and data-consent ledger: operator commands.", no_args_is_help=True)
@@ -348,6 +349,9 @@ def rewards_show(address: Annotated[str, typer.Argument(help="The customer's add
         console.print(
             f"claimed {cash(status.claimed)} CASH, claimable now {cash(status.claimable)} CASH (epoch {status.epoch})"
         )
+
+
+cli.add_typer(crm_cli, name="crm")
 
 
 def main() -> None:

@@ -14,7 +14,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import db
 from app.api.limits import install_rate_limits
 from app.api.routes import audit as audit_routes
-from app.api.routes import auditors, auth, brand_access, brands, consents, crm_campaigns, epoch_trees, health, me, signed
+from app.api.routes import (
+    auditors,
+    auth,
+    brand_access,
+    brands,
+    consents,
+    crm_campaigns,
+    crm_rules,
+    epoch_trees,
+    health,
+    me,
+    signed,
+)
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.api.routes import pages as page_routes
@@ -108,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(ingest_routes.router)
     app.include_router(brand_access.router)
+    app.include_router(crm_rules.router)
     app.include_router(crm_campaigns.router)
     app.include_router(crm_campaigns.operations)
     app.include_router(page_routes.router)

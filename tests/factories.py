@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
@@ -15,7 +15,6 @@ from app.chain.compiler import compile_contracts
 from app.chain.deployment import Deployment
 from app.chain.transactions import Sender, Sent
 from app.models.accounts import Brand, Customer
-from app.models.crm import Offer, Rule
 from app.models.purchases import Purchase
 
 
@@ -252,41 +251,59 @@ def signed_grant(client, headers: dict[str, str], account: LocalAccount, brand_i
     return document, {"request_id": document["request_id"], "signature": signature}
 
 
-def offer(engine: Engine, brand_id: int, **changes: object) -> int:
-    """An offer of the brand (a message unless `kind` says otherwise), valid from a day ago for a year."""
+def api_grant(client, account: LocalAccount, brand_id: int, categories: list[str], **terms: object) -> str:  # type: ignore[no-untyped-def]
+    """The customer signs in, signs a grant through the API (so it has a real receipt) and has it relayed;
+    returns the receipt id."""
+    from tests.conftest import sign_in
+
+    headers = sign_in(client, account)
+    typed, body = signed_grant(client, headers, account, brand_id, categories=categories, **terms)
+    relayed = client.post("/consents", json=body, headers=headers)
+    assert relayed.status_code == 200, relayed.text
+    return str(typed["receipt_id"])
+
+
+def offer(engine: Engine, brand_id: int, /, **changes: object):  # type: ignore[no-untyped-def]
+    """A message offer of the brand valid from a day ago for thirty days (fields overridable)."""
+    from datetime import UTC, timedelta
+
+    from app.models.crm import Offer
+
     now = datetime.now(UTC)
     fields: dict[str, object] = {
         "brand_id": brand_id,
-        "name": "Spring offer",
+        "name": "Welcome back",
         "kind": "message",
-        "terms": "Ten percent off your next visit",
-        "body": "Come back soon",
+        "terms": "A note from the brand.",
+        "body": "We miss you.",
         "valid_from": now - timedelta(days=1),
-        "valid_until": now + timedelta(days=365),
-    } | changes
-    with Session(engine) as session:
-        row = Offer(**fields)
+        "valid_until": now + timedelta(days=30),
+    }
+    with Session(engine, expire_on_commit=False) as session:
+        row = Offer(**(fields | changes))
         session.add(row)
         session.commit()
-        assert row.id is not None
-        return row.id
+        session.refresh(row)
+        return row
 
 
-def rule(engine: Engine, brand_id: int, offer_id: int, **changes: object) -> int:
-    """A rule of the brand reaching every customer of it (reads no data) unless `categories` says otherwise."""
+def rule(engine: Engine, brand_id: int, offer_id: int, /, **changes: object):  # type: ignore[no-untyped-def]
+    """A rule row (marketing, inbox, date window, everyone) as stored, fields overridable."""
+    from app.models.crm import Rule
+
     fields: dict[str, object] = {
         "brand_id": brand_id,
         "offer_id": offer_id,
-        "name": "Everyone",
-        "audience": "{}",
+        "name": "Rule",
+        "audience": '{"everyone":true}',
         "purpose": 1,
         "categories": 0,
         "channel": "inbox",
         "trigger": "date_window",
-    } | changes
-    with Session(engine) as session:
-        row = Rule(**fields)
+    }
+    with Session(engine, expire_on_commit=False) as session:
+        row = Rule(**(fields | changes))
         session.add(row)
         session.commit()
-        assert row.id is not None
-        return row.id
+        session.refresh(row)
+        return row

@@ -29,6 +29,7 @@ import statistics
 import threading
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
@@ -74,7 +75,8 @@ _locks_guard = threading.Lock()
 _brand_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 
 
-def _brand_lock(brand_id: int) -> threading.Lock:
+def brand_lock(brand_id: int) -> threading.Lock:
+    """Held while a brand's access batch is priced and recorded, so two batches cannot spend one budget."""
     with _locks_guard:
         return _brand_locks[brand_id]
 
@@ -116,92 +118,139 @@ def request_profiles(
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     check_filters(scope, filters)
     engine = session.get_bind()
-    with _brand_lock(brand.id):  # type: ignore[arg-type]
+    with brand_lock(brand.id):  # type: ignore[arg-type]
         refresh_mirror(settings, engine, chain)  # type: ignore[arg-type]
         allowance, max_price, limited = limits_on_chain(chain, brand)
         now = chain_now(chain)
         candidates = consenting(session, brand, scope, now.timestamp)
         if limited:  # the brand pays no customer above its own maximum: they are not asked for
             candidates = [c for c in candidates if c.price <= max_price]
-        scores, interests = _dimensions(session, settings, scope, filters, candidates)
+        scores, interests = dimensions(session, settings, scope, filters, candidates)
         chosen = [c for c in candidates if matches(c, filters, scores, interests)][:limit]
         if not chosen:
             return _result(None, scope, filters, limit, [], [], 0, attempts=0)
-        cost = sum(c.price for c in chosen)
-        budget, reserved = budget_on_chain(chain, brand)
-        available = budget - reserved
-        if available < cost:
-            raise InsufficientBudget(
-                f"the budget cannot pay this request: it costs {cost} for {len(chosen)} customers, the budget "
-                f"is {budget} of which {reserved} is reserved for accesses not yet settled; ask the operator to "
-                "fund it (RewardDistributor.fund) or ask for fewer customers",
-                cost=str(cost),
-                budget=str(budget),
-                committed=str(reserved),
-                available=str(max(available, 0)),
-            )
-        if allowance < cost:
-            raise InsufficientBudget(
-                f"the allowance you gave the recorder cannot pay this request: it costs {cost} for {len(chosen)} "
-                f"customers, the allowance left is {allowance}"
-                + ("" if limited else " (you have not set access limits yet)")
-                + "; set it with POST /brands/me/access-limits",
-                cost=str(cost),
-                allowance=str(allowance),
-            )
-        record = _open(session, brand, scope, filters, limit)
-        record.attempts = 1
-        record.customers, record.cost = len(chosen), cost
-        session.add(record)
-        session.commit()
-        try:
-            sent = chain.send(
-                chain.registry.functions.recordAccess(
-                    brand.address,
-                    scope.purpose,
-                    scope.categories,
-                    [c.address for c in chosen],
-                    [c.price for c in chosen],  # the price the brand is charged here: never more
-                    bytes.fromhex(record.request_id[2:]),
-                ),
-                role="recorder",
-            )
-        except ChainRefused as exc:
-            _close(session, record, AccessStatus.REFUSED, exc.message)
-            raise Conflict(
-                f"the registry refused to record the access ({exc.detail.get('error')}); nothing was returned",
-                request_id=record.request_id,
-                refusal=exc.detail,
-            ) from None
-        except TransactionFailed as exc:
-            _close(session, record, AccessStatus.REFUSED, str(exc))
-            raise Conflict(
-                "the access batch reverted (the registry was paused, or a brand-wide condition changed); "
-                "nothing was returned, ask again",
-                request_id=record.request_id,
-            ) from None
-        except ChainUnavailable as exc:
-            _close(session, record, AccessStatus.FAILED, exc.message)
-            raise
-        return _deliver(session, settings, chain, brand, scope, filters, limit, record, sent, chosen, scores, interests)
+        batch = record_batch(
+            session,
+            chain,
+            brand,
+            scope,
+            chosen,
+            allowance=allowance,
+            limited=limited,
+            what=filters.as_dict(),
+            limit=limit,
+        )
+        profiles = build_profiles(session, scope, batch.recorded, batch.prices, scores, interests)
+        mark_delivered(session, batch.record)
+        return _result(batch.record, scope, filters, limit, profiles, batch.skipped, batch.total, attempts=1)
 
 
-def _dimensions(
+@dataclass(frozen=True)
+class RecordedBatch:
+    """One recordAccess batch as mined: whom the registry recorded (at what price) and whom it skipped."""
+
+    record: AccessRequest
+    recorded: list[Candidate]
+    prices: dict[str, int]
+    skipped: list[dict[str, str]]  # {"address", "reason"} per customer the registry skipped
+    total: int
+
+
+def record_batch(
+    session: Session,
+    chain: ChainGateway,
+    brand: Brand,
+    scope: Scope,
+    chosen: list[Candidate],
+    *,
+    allowance: int,
+    limited: bool,
+    what: dict[str, Any],
+    limit: int,
+) -> RecordedBatch:
+    """Checks the batch is payable (402 otherwise), writes its `access_requests` row and sends ONE
+    recordAccess by the recorder at each candidate's price; the mined events say who was recorded.
+
+    Shared by profile requests and offer deliveries (app/services/deliveries.py); the caller holds
+    brand_lock(brand) and has refreshed the mirror. The row is left `recorded`: the caller marks it
+    delivered once it has handed over what the access was for.
+    """
+    cost = sum(c.price for c in chosen)
+    budget, reserved = budget_on_chain(chain, brand)
+    available = budget - reserved
+    if available < cost:
+        raise InsufficientBudget(
+            f"the budget cannot pay this request: it costs {cost} for {len(chosen)} customers, the budget "
+            f"is {budget} of which {reserved} is reserved for accesses not yet settled; ask the operator to "
+            "fund it (RewardDistributor.fund) or ask for fewer customers",
+            cost=str(cost),
+            budget=str(budget),
+            committed=str(reserved),
+            available=str(max(available, 0)),
+        )
+    if allowance < cost:
+        raise InsufficientBudget(
+            f"the allowance you gave the recorder cannot pay this request: it costs {cost} for {len(chosen)} "
+            f"customers, the allowance left is {allowance}"
+            + ("" if limited else " (you have not set access limits yet)")
+            + "; set it with POST /brands/me/access-limits",
+            cost=str(cost),
+            allowance=str(allowance),
+        )
+    record = _open(session, brand, scope, what, limit)
+    record.attempts = 1
+    record.customers, record.cost = len(chosen), cost
+    session.add(record)
+    session.commit()
+    try:
+        sent = chain.send(
+            chain.registry.functions.recordAccess(
+                brand.address,
+                scope.purpose,
+                scope.categories,
+                [c.address for c in chosen],
+                [c.price for c in chosen],  # the price the brand is charged here: never more
+                bytes.fromhex(record.request_id[2:]),
+            ),
+            role="recorder",
+        )
+    except ChainRefused as exc:
+        _close(session, record, AccessStatus.REFUSED, exc.message)
+        raise Conflict(
+            f"the registry refused to record the access ({exc.detail.get('error')}); nothing was returned",
+            request_id=record.request_id,
+            refusal=exc.detail,
+        ) from None
+    except TransactionFailed as exc:
+        _close(session, record, AccessStatus.REFUSED, str(exc))
+        raise Conflict(
+            "the access batch reverted (the registry was paused, or a brand-wide condition changed); "
+            "nothing was returned, ask again",
+            request_id=record.request_id,
+        ) from None
+    except ChainUnavailable as exc:
+        _close(session, record, AccessStatus.FAILED, exc.message)
+        raise
+    return _recorded(session, chain, record, sent, chosen)
+
+
+def dimensions(
     session: Session, settings: Settings, scope: Scope, filters: Filters, candidates: list[Candidate]
 ) -> tuple[dict[int, EpochScore], Interests]:
+    """The latest scores and the interest scores of the candidates, each only if the scope or filters use it."""
     ids = [c.customer_id for c in candidates]
     scores = latest_scores(session, ids) if scope.categories & Category.SEGMENT else {}
     interests = interests_of(settings, ids) if needs_interests(scope, filters) and ids else Interests()
     return scores, interests
 
 
-def _open(session: Session, brand: Brand, scope: Scope, filters: Filters, limit: int) -> AccessRequest:
+def _open(session: Session, brand: Brand, scope: Scope, what: dict[str, Any], limit: int) -> AccessRequest:
     record = AccessRequest(
         id=str(uuid.uuid4()),
         brand_id=brand.id,  # type: ignore[arg-type]
         purpose=scope.purpose,
         categories=scope.categories,
-        filters=json.dumps(filters.as_dict(), sort_keys=True, separators=(",", ":")),
+        filters=json.dumps(what, sort_keys=True, separators=(",", ":")),
         requested_limit=limit,
         request_id="0x" + secrets.token_bytes(32).hex(),
         status=AccessStatus.PENDING,
@@ -219,20 +268,9 @@ def _close(session: Session, record: AccessRequest, status: AccessStatus, error:
     session.commit()
 
 
-def _deliver(
-    session: Session,
-    settings: Settings,
-    chain: ChainGateway,
-    brand: Brand,
-    scope: Scope,
-    filters: Filters,
-    limit: int,
-    record: AccessRequest,
-    sent: Any,
-    chosen: list[Candidate],
-    scores: dict[int, EpochScore],
-    interests: Interests,
-) -> dict[str, Any]:
+def _recorded(
+    session: Session, chain: ChainGateway, record: AccessRequest, sent: Any, chosen: list[Candidate]
+) -> RecordedBatch:
     # The mined events, not our candidate list, say whose access was recorded, at what price, and who
     # was skipped.
     def of_request(name: str) -> list[Any]:
@@ -263,12 +301,14 @@ def _deliver(
     record.recorded_at = utcnow()
     session.add(record)
     session.commit()
-    profiles = build_profiles(session, scope, recorded, prices, scores, interests)
+    return RecordedBatch(record, recorded, prices, skipped, int(args["total"]))
+
+
+def mark_delivered(session: Session, record: AccessRequest) -> None:
     record.status = AccessStatus.DELIVERED
     record.delivered_at = utcnow()
     session.add(record)
     session.commit()
-    return _result(record, scope, filters, limit, profiles, skipped, int(args["total"]), attempts=record.attempts)
 
 
 def _result(

@@ -48,6 +48,8 @@ class Filters:
     category: str | None = None
     style: str | None = None
     min_interest: float | None = None
+    rfm: str | None = None  # an RFM cell "r,f,m" at the latest epoch (rules' targeting)
+    min_style: float | None = None  # least score in `style`
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -112,6 +114,8 @@ def check_filters(scope: Scope, filters: Filters, rules: ProgrammeRules | None =
         "category": Category.INTERESTS,
         "min_interest": Category.INTERESTS,
         "style": Category.STYLES,
+        "rfm": Category.SEGMENT,
+        "min_style": Category.STYLES,
     }
     for name in filters.as_dict():
         if not scope.categories & needs[name]:
@@ -127,6 +131,8 @@ def check_filters(scope: Scope, filters: Filters, rules: ProgrammeRules | None =
         raise InvalidInput(f"unknown tier {filters.tier!r}; known: {', '.join(tiers)}")
     if filters.min_interest is not None and filters.category is None:
         raise InvalidInput("min_interest applies to an interest category: give `category` too")
+    if filters.min_style is not None and filters.style is None:
+        raise InvalidInput("min_style applies to a style: give `style` too")
 
 
 def segment_names(rules: ProgrammeRules) -> list[str]:
@@ -236,13 +242,15 @@ def matches(candidate: Candidate, filters: Filters, scores: dict[int, EpochScore
         return False
     if filters.tier is not None and (score is None or score.tier != filters.tier):
         return False
+    if filters.rfm is not None and (score is None or f"{score.r},{score.f},{score.m}" != filters.rfm):
+        return False
     if filters.category is not None:
         level = interests.categories.get(candidate.customer_id, {}).get(filters.category)
         if level is None or level <= 0 or (filters.min_interest is not None and level < filters.min_interest):
             return False
     if filters.style is not None:
-        styles = dict(interests.styles.get(candidate.customer_id, []))
-        if styles.get(filters.style, 0) <= 0:
+        level = dict(interests.styles.get(candidate.customer_id, [])).get(filters.style, 0)
+        if level <= 0 or (filters.min_style is not None and level < filters.min_style):
             return False
     return True
 

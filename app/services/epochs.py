@@ -53,7 +53,7 @@ from app.models.epochs import (
     EpochStatus,
 )
 from app.models.mirror import IndexerCursor
-from app.services import reward_trees, voids
+from app.services import reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -135,6 +135,7 @@ class EpochRunner:
         if epoch.status == EpochStatus.PUBLISHED:
             epoch = self._store_proofs(epoch)
             steps.append("proofs stored")
+            triggers.after_epoch(self.settings, self.engine, self.gateway, epoch.number)  # behaviour rules fire
         return EpochOutcome(epoch, steps)
 
     def _session(self) -> Session:

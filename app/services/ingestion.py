@@ -20,6 +20,7 @@ from app.config import Settings
 from app.errors import Conflict, InvalidInput, PayloadTooLarge
 from app.models.accounts import Brand, Customer, utcnow
 from app.models.purchases import DEFAULT_CURRENCY, InterestEvent, InterestKind, Purchase, PurchaseItem
+from app.services import triggers
 
 Resource = Literal["purchases", "events"]
 Format = Literal["ndjson", "csv"]
@@ -662,6 +663,8 @@ def ingest_event(session: Session, row: dict[str, Any], settings: Settings | Non
     event = session.scalars(
         select(InterestEvent).where(InterestEvent.brand_id == parsed[1], InterestEvent.external_id == parsed[2])  # type: ignore[arg-type]
     ).one()
+    if created and event.kind == InterestKind.CART_ABANDON and settings is not None:
+        triggers.cart_abandoned(settings, session.get_bind())  # type: ignore[arg-type]
     return event, bool(created)
 
 
@@ -938,4 +941,6 @@ def ingest_bulk(
     if batch:
         writer.put(batch, numbers)
     writer.finish()
+    if resource == "events" and report.accepted and settings is not None:
+        triggers.cart_abandoned(settings, engine)  # cart_abandoned rules fire on what was stored
     return report

@@ -115,6 +115,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/consents/invalidation", {"customer"}),
         ("POST", "/consents/invalidation/typed-data", {"customer"}),
         ("GET", "/ledger/epochs/{epoch}/tree", {"auditor", "operator"}),
+        ("GET", "/brands/me/rules", {"brand"}),
+        ("POST", "/brands/me/rules", {"brand"}),
+        ("GET", "/brands/me/rules/{rule_id}", {"brand"}),
+        ("POST", "/brands/me/rules/{rule_id}/pause", {"brand"}),
+        ("GET", "/brands/me/coc-map", {"brand"}),
+        ("POST", "/crm/tick", {"operator"}),
     ]
 }
 # Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their

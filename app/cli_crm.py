@@ -1,0 +1,31 @@
+"""`ledger crm …`: the CRM loop's operator commands (date-window rules fire on `tick`)."""
+
+from __future__ import annotations
+
+import typer
+
+from app.config import get_settings
+
+crm_cli = typer.Typer(help="The CRM loop: rules, triggers and deliveries.", no_args_is_help=True)
+
+
+@crm_cli.command("tick")
+def crm_tick() -> None:
+    """Fire every date-window rule whose window holds now, once per customer of its audience."""
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.services import triggers
+
+    settings = get_settings()
+    db.migrate(settings)
+    fired = triggers.tick(settings, db.get_engine(), ChainGateway(settings))
+    for f in fired:
+        outcome = (
+            f"error: {f.error}"
+            if f.error
+            else f"{f.delivered} delivered, {f.already} already, {f.not_covered} not covered, cost {f.cost}"
+        )
+        typer.echo(f"rule {f.rule_id} ({f.source}): {outcome}")
+    typer.echo(f"{len(fired)} date-window rule(s) fired")
+    if any(f.error for f in fired):
+        raise typer.Exit(1)
