@@ -47,8 +47,8 @@ from app.models.crm import (
 )
 from app.models.purchases import Purchase, PurchaseVoid
 from app.services.access import budget_on_chain
-from app.services.audience import Filters, chain_now, chunks, consenting, latest_scores, matches, refresh_mirror
-from app.services.audience import Interests, Scope, interests_of, needs_interests
+from app.services import rules
+from app.services.audience import Scope, chain_now, chunks, consenting, refresh_mirror
 from app.services.deliveries import DeliveryReport, deliver
 
 GUARDRAILS = (CampaignMetric.CONVERSION.value, CampaignMetric.SPEND.value)
@@ -403,49 +403,18 @@ def _baseline(
 def audience_now(
     session: Session, settings: Settings, chain: ChainGateway, rule: Rule
 ) -> tuple[list[int], dict[int, int]]:
-    """The rule's audience as it is now: customer ids (sorted) and each one's access price.
-
-    A rule reading data reaches only customers whose consent covers its purpose and categories now (the
-    mirror brought up to the chain first), narrowed by its filters; a rule reading nothing reaches every
-    customer of the brand (a purchase there), at no price.
-    """
+    """The rule's audience as it is now (app/services/rules.py's `targets`, under consent at the chain's time,
+    the mirror brought up first): customer ids, sorted, and each one's access price (none when no data is read)."""
+    now = chain_now(chain).timestamp
+    if rule.categories:
+        refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
+    chosen = rules.targets(session, settings, rule, now=now).customer_ids
+    if not rule.categories:
+        return sorted(chosen), {}
     brand = session.get(Brand, rule.brand_id)
     assert brand is not None
-    filters = _filters(rule)
-    if rule.categories == 0:
-        ids = sorted(
-            int(i)
-            for i in session.exec(
-                select(Purchase.customer_id).where(Purchase.brand_id == brand.id).distinct()
-            ).all()
-        )
-        erased = set()
-        for chunk in chunks(ids):
-            erased |= {
-                int(i)
-                for i in session.exec(
-                    select(Customer.id).where(col(Customer.id).in_(chunk), col(Customer.erased_at).is_not(None))
-                ).all()
-            }
-        return [i for i in ids if i not in erased], {}
-    refresh_mirror(settings, session.get_bind(), chain)  # type: ignore[arg-type]
-    scope = Scope(rule.purpose, rule.categories)
-    candidates = consenting(session, brand, scope, chain_now(chain).timestamp)
-    if filters.as_dict():
-        ids = [c.customer_id for c in candidates]
-        scores = latest_scores(session, ids) if filters.segment or filters.tier else {}
-        interests = interests_of(settings, ids) if needs_interests(scope, filters) and ids else Interests()
-        candidates = [c for c in candidates if matches(c, filters, scores, interests)]
-    return [c.customer_id for c in candidates], {c.customer_id: c.price for c in candidates}
-
-
-def _filters(rule: Rule) -> Filters:
-    try:
-        audience = json.loads(rule.audience or "{}")
-    except ValueError:
-        audience = {}
-    known = {k: audience[k] for k in ("segment", "tier", "category", "style", "min_interest") if k in audience}
-    return Filters(**known)
+    prices = {c.customer_id: c.price for c in consenting(session, brand, Scope(rule.purpose, rule.categories), now)}
+    return sorted(chosen), {cid: prices[cid] for cid in chosen if cid in prices}
 
 
 # -- 2. commit -------------------------------------------------------------------------------------------------

@@ -88,8 +88,8 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
 ) -> None:
     created_brand, headers = brand
     brand_id = created_brand["id"]
-    offer = factories.offer(engine, brand_id)
-    rule = factories.rule(engine, brand_id, offer)
+    offer = factories.offer(engine, brand_id).id
+    rule = factories.rule(engine, brand_id, offer).id
     customers = _customers(engine, brand_id, 300, seed=7)
     starts = _chain_time(w3) + LEAD
 
@@ -178,9 +178,9 @@ def test_a_data_reading_campaign_reaches_only_covered_test_members(
 ) -> None:
     created_brand, headers = brand
     brand_id = created_brand["id"]
-    offer = factories.offer(engine, brand_id)
+    offer = factories.offer(engine, brand_id).id
     mask = int(Category.SEGMENT)
-    rule = factories.rule(engine, brand_id, offer, categories=mask, audience="{}")
+    rule = factories.rule(engine, brand_id, offer, categories=mask, audience="{}").id
     d = deployment_of(settings)
     consenting = dev_accounts[:4]
     for account in consenting:
@@ -233,17 +233,17 @@ def test_bad_campaigns_are_refused_with_what_is_wrong(
     created_brand, headers = brand
     brand_id = created_brand["id"]
     other, _ = make_brand(client, admin_headers, dev_accounts[6], name="Other")
-    offer = factories.offer(engine, brand_id)
-    rule = factories.rule(engine, brand_id, offer)
+    offer = factories.offer(engine, brand_id).id
+    rule = factories.rule(engine, brand_id, offer).id
     now = _chain_time(w3)
     starts = now + 3600
     named = {
-        "OTHER_OFFER": factories.offer(engine, other["id"]),
-        "OTHER_RULE": factories.rule(engine, other["id"], factories.offer(engine, other["id"])),
-        "RICH_OFFER": factories.offer(engine, brand_id, kind="fixed_bonus", bonus_units=10, budget_units=BUDGET + 1),
+        "OTHER_OFFER": factories.offer(engine, other["id"]).id,
+        "OTHER_RULE": factories.rule(engine, other["id"], factories.offer(engine, other["id"]).id).id,
+        "RICH_OFFER": factories.offer(engine, brand_id, kind="fixed_bonus", bonus_units=10, budget_units=BUDGET + 1).id,
         "LATE_OFFER": factories.offer(
             engine, brand_id, valid_from=datetime.fromtimestamp(starts + 60, UTC), valid_until=datetime(2100, 1, 1, tzinfo=UTC)
-        ),
+        ).id,
         "START-1": _iso(starts - 1),
         "PAST": _iso(now - 60),
     }
@@ -256,8 +256,8 @@ def test_bad_campaigns_are_refused_with_what_is_wrong(
 
 def test_a_campaign_is_its_brands_only(client, brand, engine, admin_headers, dev_accounts, w3) -> None:
     created_brand, headers = brand
-    offer = factories.offer(engine, created_brand["id"])
-    rule = factories.rule(engine, created_brand["id"], offer)
+    offer = factories.offer(engine, created_brand["id"]).id
+    rule = factories.rule(engine, created_brand["id"], offer).id
     made = client.post("/brands/me/campaigns", json=_body(offer, rule, _chain_time(w3) + 3600), headers=headers)
     assert made.status_code == 201, made.text
     _, other = make_brand(client, admin_headers, dev_accounts[6], name="Other")
