@@ -121,6 +121,16 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/brands/me/rules/{rule_id}/pause", {"brand"}),
         ("GET", "/brands/me/coc-map", {"brand"}),
         ("POST", "/crm/tick", {"operator"}),
+        ("GET", "/brands/me/campaigns", {"brand"}),
+        ("POST", "/brands/me/campaigns", {"brand"}),
+        ("GET", "/brands/me/campaigns/{campaign_id}", {"brand"}),
+        ("GET", "/brands/me/campaigns/{campaign_id}/plan", {"brand"}),
+        ("POST", "/brands/me/campaigns/{campaign_id}/commit", {"brand"}),
+        ("POST", "/brands/me/campaigns/{campaign_id}/start", {"brand"}),
+        ("POST", "/brands/me/campaigns/{campaign_id}/finish", {"brand"}),
+        ("GET", "/brands/me/campaigns/{campaign_id}/results", {"brand"}),
+        ("POST", "/campaigns/tick", {"operator"}),
+        ("GET", "/audit/campaigns", {"auditor", "operator"}),
     ]
 }
 # Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their
