@@ -52,8 +52,11 @@ def _public(session: SessionDep, rule: Rule) -> RulePublic:
 
 @router.post("/brands/me/rules", status_code=201)
 def create_rule(*, body: RuleCreate, session: SessionDep, brand: CurrentBrand) -> RulePublic:
-    """A rule: whom (audience), what (offer), where (channel), when (trigger); the categories it reads are derived
-    from them and shown (brand)."""
+    """A new rule: whom, what, where and when; shows the data categories it reads (brand).
+
+    The categories are derived from the audience (segment, tier, RFM cell → segment; interest → interests;
+    style → styles), the trigger (a behaviour change → segment or purchases; a cart abandoned → cart) and the
+    channel (e-mail → contact); consent must cover every one at the moment of delivery."""
     spec = rules.RuleSpec(
         name=body.name,
         offer_id=body.offer_id,

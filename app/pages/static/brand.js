@@ -4,6 +4,7 @@ import {
   $, api, busy, chips, config, el, explain, fill, formatCash, formatDate, makeChart, notify, PALETTE, plural, stat,
   table, toUnits, txLink,
 } from "./common.js";
+import { loadCocMap } from "./brand-coc.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
 const state = { cfg: null, key: null, brand: null };
@@ -33,7 +34,7 @@ async function signIn(key) {
   $("#sign-out").hidden = false;
   $("#who").textContent = brand.name;
   $("#who").title = brand.address;
-  await Promise.all([loadAccount(), loadHistory()]);
+  await Promise.all([loadAccount(), loadHistory(), loadCocMap(call)]);
   document.body.dataset.loaded = "true";
 }
 

@@ -1,0 +1,71 @@
+"""Brand console: the Customer-Offer-Channel map renders the rules' audiences × offers × channels with reach and
+results, in real headless Chromium against the live app."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app import db
+from tests import factories
+from tests.conftest import make_brand
+from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_page, shot
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture(scope="module")
+def engine(live):
+    engine = db.make_engine(live.settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_console_shows_the_map_with_reach_and_results(live, browser, engine, dev_accounts) -> None:
+    admin = {"Authorization": f"Bearer {live.settings.admin_key.get_secret_value()}"}
+    brand, headers = make_brand(live.api, admin, dev_accounts[5], name="Acme")
+    api_key = headers["Authorization"].removeprefix("Bearer ")
+    now = datetime.now(UTC)
+    buyers = [factories.customer(engine, a.address) for a in dev_accounts[:3]]
+    for n, who in enumerate(buyers):
+        factories.purchase(engine, who, brand["id"], now - timedelta(days=40), 10_000, f"before-{n}")
+    offer = factories.offer(engine, brand["id"], name="Spring voucher")
+    window = {
+        "kind": "date_window",
+        "window_start": (now - timedelta(days=1)).isoformat(),
+        "window_end": (now + timedelta(days=1)).isoformat(),
+    }
+    body = {"name": "Everyone", "offer_id": offer.id, "audience": {"everyone": True}, "trigger": window}
+    assert live.api.post("/brands/me/rules", json=body, headers=headers).status_code == 201
+    quiet = {"name": "Gone quiet", "offer_id": offer.id, "channel": "email",
+             "trigger": {"kind": "behaviour", "event": "high_value_gone_quiet"}}  # fmt: skip
+    assert live.api.post("/brands/me/rules", json=quiet, headers=headers).status_code == 201
+    assert live.api.post("/crm/tick", headers=admin).json()["fired"][0]["delivered"] == 3
+    factories.purchase(engine, buyers[0], brand["id"], now + timedelta(hours=1), 30_000, "after-0")
+
+    page = new_page(browser, DESKTOP)
+    page.goto(f"{live.url}/brand")
+    page.fill("#api-key", api_key)
+    page.click("#signin-submit")
+    page.wait_for_selector("body[data-loaded=true]")
+    cell = page.locator('#coc-body td.coc-cell[data-audience="everyone"][data-channel="inbox"]')
+    assert cell.locator(".coc-customers").inner_text() == "3 customers"
+    assert "3 deliveries" in cell.inner_text()
+    assert cell.locator(".coc-conversions").inner_text() == "1 conversion (33.3 %)"
+    assert cell.locator(".coc-redemptions").inner_text() == "0 redemptions"
+    quiet_row = page.locator('#coc-body tr[data-audience="on high_value_gone_quiet"]')
+    assert "0 customers" in quiet_row.locator('td.coc-cell[data-channel="email"]').inner_text()
+    headers_text = page.locator("#coc-body thead").text_content() or ""
+    assert "Spring voucher · inbox" in headers_text and "Spring voucher · email" in headers_text
+    shot(page, "brand-coc-map")
+    assert_clean(page, live.url, "brand console (C-O-C map)")
+
+    phone = new_page(browser, PHONE)
+    phone.goto(f"{live.url}/brand")
+    phone.fill("#api-key", api_key)
+    phone.click("#signin-submit")
+    phone.wait_for_selector("body[data-loaded=true]")
+    phone.locator("#coc").scroll_into_view_if_needed()
+    assert fits_width(phone)
+    assert_clean(phone, live.url, "brand console on a phone (C-O-C map)")
