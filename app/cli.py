@@ -181,8 +181,8 @@ def audit_verify(
 ) -> None:
     """Check consents, epoch roots, stored proofs, money and the mirror against the chain; exit 1 on a discrepancy."""
     from app import db
+    from app.audit import verify
     from app.errors import LedgerError
-    from app.services.audit import verify
 
     settings = get_settings()
     db.migrate(settings)

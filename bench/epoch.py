@@ -123,9 +123,9 @@ def pandas_baseline(settings) -> tuple[float, float, int]:
     """RFM the way a user would write it in pandas: (load seconds, compute seconds, peak RSS KiB of this process)."""
     import pandas as pd
 
-    from app.analytics.reference import score_rfm_reference
     from app.analytics.rules import default_rules
     from app.analytics.store import analytics
+    from app.audit.rederive import score_rfm_reference
 
     started = time.perf_counter()
     with analytics(settings) as con:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.services.audit_report import STYLE_HASH
+from app.audit.html import STYLE_HASH
 
 # The wallet signs consents and claims in the browser: a script injected into a page could sign for the
 # customer. So only the product's own files may run or style a page: no inline script or style, no eval,

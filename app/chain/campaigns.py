@@ -252,7 +252,11 @@ class CampaignRegistryClient:
         }
         logs: list[Any] = []
         for start in range(first, last + 1, LOG_CHUNK_BLOCKS):
-            query = {"fromBlock": start, "toBlock": min(start + LOG_CHUNK_BLOCKS - 1, last), "address": contract.address}
+            query = {
+                "fromBlock": start,
+                "toBlock": min(start + LOG_CHUNK_BLOCKS - 1, last),
+                "address": contract.address,
+            }
             logs.extend(self.gateway.guard(lambda q=query: w3.eth.get_logs(q)))  # type: ignore[misc]
         out: list[CampaignEvent] = []
         for entry in sorted(logs, key=lambda e: (int(e["blockNumber"]), int(e["logIndex"]))):
@@ -260,11 +264,8 @@ class CampaignRegistryClient:
             if decoder is None:
                 continue
             args = decoder.process_log(entry)["args"]
-            where = {
-                "block": int(entry["blockNumber"]),
-                "log_index": int(entry["logIndex"]),
-                "tx_hash": Web3.to_hex(entry["transactionHash"]).lower(),
-            }
+            block, log_index = int(entry["blockNumber"]), int(entry["logIndex"])
+            tx_hash = Web3.to_hex(entry["transactionHash"]).lower()
             if "brand" in args:
                 out.append(
                     CampaignCommitted(
@@ -274,7 +275,9 @@ class CampaignRegistryClient:
                         holdout_bps=int(args["holdoutBps"]),
                         starts_at=int(args["startsAt"]),
                         ends_at=int(args["endsAt"]),
-                        **where,
+                        block=block,
+                        log_index=log_index,
+                        tx_hash=tx_hash,
                     )
                 )
             else:
@@ -284,7 +287,9 @@ class CampaignRegistryClient:
                         params_hash=_hex(args["paramsHash"]),
                         salt=_hex(args["salt"]),
                         results_hash=_hex(args["resultsHash"]),
-                        **where,
+                        block=block,
+                        log_index=log_index,
+                        tx_hash=tx_hash,
                     )
                 )
         return out

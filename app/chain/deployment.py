@@ -155,7 +155,12 @@ def deploy_campaigns(w3: Web3, keys: RoleKeys, *, admin_delay: int = ADMIN_DELAY
     for brands (a brand's own address may too)."""
     role = keys.addresses()
     address, _ = _deploy_one(
-        w3, Sender(w3, keys.admin), compile_contracts()["CampaignRegistry"], admin_delay, role["admin"], role["operator"]
+        w3,
+        Sender(w3, keys.admin),
+        compile_contracts()["CampaignRegistry"],
+        admin_delay,
+        role["admin"],
+        role["operator"],
     )
     return address
 

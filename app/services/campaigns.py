@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from eth_utils import keccak
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -46,9 +45,10 @@ from app.models.crm import (
     Rule,
 )
 from app.models.purchases import Purchase, PurchaseVoid
-from app.services.access import budget_on_chain
 from app.services import rules
+from app.services.access import budget_on_chain
 from app.services.audience import Scope, chain_now, chunks, consenting, refresh_mirror
+from app.services.campaign_params import canonical_json, keccak_hex, params_hash, seconds
 from app.services.deliveries import DeliveryReport, deliver
 
 GUARDRAILS = (CampaignMetric.CONVERSION.value, CampaignMetric.SPEND.value)
@@ -73,40 +73,6 @@ class CampaignDraft:
     ends_at: datetime
     conversion_days: int = 14
     guardrails: tuple[str, ...] = ()
-
-
-def canonical_json(document: Any) -> bytes:
-    """The one encoding hashed for parameters and results: sorted keys, no spaces, UTF-8."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def keccak_hex(data: bytes) -> str:
-    return "0x" + keccak(data).hex()
-
-
-def seconds(moment: datetime) -> int:
-    return int(_aware(moment).timestamp())
-
-
-def params_document(campaign: Campaign, brand_address: str) -> dict[str, Any]:
-    """The parameters committed to: everything that decides who is measured, how, and when."""
-    return {
-        "campaign": campaign.campaign_key,
-        "brand": brand_address.lower(),
-        "name": campaign.name,
-        "offer": campaign.offer_id,
-        "rule": campaign.rule_id,
-        "holdout_bps": campaign.holdout_bps,
-        "metric": campaign.metric,
-        "conversion_days": campaign.conversion_days,
-        "guardrails": json.loads(campaign.guardrails),
-        "starts_at": seconds(campaign.starts_at),
-        "ends_at": seconds(campaign.ends_at),
-    }
-
-
-def params_hash(campaign: Campaign, brand_address: str) -> str:
-    return keccak_hex(canonical_json(params_document(campaign, brand_address)))
 
 
 # -- results as committed ---------------------------------------------------------------------------------------
@@ -158,8 +124,14 @@ def results_document(
         )
         high = c.uplift_abs_ci.high if name == CampaignMetric.CONVERSION else result.spend.uplift_abs_ci.high
         guardrails.append(
-            {"metric": name, "uplift_abs": _num(uplift), "low": _num(low), "high": _num(high), "p_value": _num(p),
-             "harmed": bool(high < 0)}  # fmt: skip
+            {
+                "metric": name,
+                "uplift_abs": _num(uplift),
+                "low": _num(low),
+                "high": _num(high),
+                "p_value": _num(p),
+                "harmed": bool(high < 0),
+            }  # fmt: skip
         )
     return {
         "campaign": campaign.campaign_key,
@@ -495,9 +467,8 @@ def start(session: Session, settings: Settings, chain: ChainGateway, campaign: C
             )
         ).all()
     ]
-    counted = arms(session, campaign)
-    assert counted is not None or not test_ids
-    report = StartReport(campaign, (counted.test + counted.holdout) if counted else 0, counted.holdout if counted else 0)
+    counted = arms(session, campaign) or Arms(0, 0)
+    report = StartReport(campaign, counted.test + counted.holdout, counted.holdout)
     if test_ids:
         report.delivery = deliver(
             session,

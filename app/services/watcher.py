@@ -2,7 +2,7 @@
 
 Roots are optimistic (docs/contracts.md): a published root pays claims only once its challenge window
 is over, and until then the auditor key may veto it. `ledger audit watch` runs this loop: for the
-pending epoch it runs the independent epoch check of app/services/audit.py (the same re-derivation
+pending epoch it runs the independent epoch check of app/audit/ (the same re-derivation
 from the chain's events and the records the epoch commits to that `ledger audit verify` runs), and if
 that epoch does not reproduce bit for bit — no manifest behind it, another commitment, another root,
 total or debits — it sends `vetoEpoch` with the auditor key and the debits as published. The budgets
@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from app.analytics.rules import ProgrammeRules
+from app.audit import ChainReader, CheckResult, Verifier
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import decode_debits
 from app.config import Settings
 from app.errors import ChainRefused, ChainUnavailable
-from app.services.audit import ChainReader, CheckResult, Verifier
 from app.services.signatures import chain_time
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Watcher:
         verifier = Verifier(self.settings, self.engine, self.gateway, rules=self.rules)
         result = CheckResult("epoch_root", "The pending epoch root reproduces")
         try:
-            verifier._check_epochs(result, events)
+            verifier.check_epochs(result, events)
         except Exception as exc:  # noqa: BLE001 - no verdict, reported, tried again
             verdict = Verdict(number, root, _utc(finalises_at), None, evidence=[f"{type(exc).__name__}: {exc}"])
             self._judged[(number, root)] = verdict

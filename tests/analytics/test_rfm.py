@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.analytics.reference import score_rfm_reference
 from app.analytics.rfm import SCORE_COLUMNS, score_rfm
 from app.analytics.rules import (
     DEFAULT_RULES_PATH,
@@ -23,6 +22,7 @@ from app.analytics.rules import (
     load_rules,
     rules_hash,
 )
+from app.audit.rederive import score_rfm_reference
 
 AS_OF = datetime(2025, 7, 1)
 RULES = default_rules()

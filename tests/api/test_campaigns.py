@@ -90,7 +90,7 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
     brand_id = created_brand["id"]
     offer = factories.offer(engine, brand_id).id
     rule = factories.rule(engine, brand_id, offer).id
-    customers = _customers(engine, brand_id, 300, seed=7)
+    _customers(engine, brand_id, 300, seed=7)
     starts = _chain_time(w3) + LEAD
 
     made = client.post("/brands/me/campaigns", json=_body(offer, rule, starts), headers=headers)
@@ -156,7 +156,9 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
     salt = bytes.fromhex(body["campaign"]["salt"][2:])
     with Session(engine) as session:
         for m in members:
-            address = session.exec(select(factories.Customer.address).where(factories.Customer.id == m.customer_id)).one()
+            address = session.exec(
+                select(factories.Customer.address).where(factories.Customer.id == m.customer_id)
+            ).one()
             assert ex.in_holdout(salt, address, 3_000) == m.holdout
     revealed = chain.campaign(campaign["campaign_key"])
     assert revealed is not None and revealed.revealed and revealed.salt == body["campaign"]["salt"]
@@ -242,7 +244,10 @@ def test_bad_campaigns_are_refused_with_what_is_wrong(
         "OTHER_RULE": factories.rule(engine, other["id"], factories.offer(engine, other["id"]).id).id,
         "RICH_OFFER": factories.offer(engine, brand_id, kind="fixed_bonus", bonus_units=10, budget_units=BUDGET + 1).id,
         "LATE_OFFER": factories.offer(
-            engine, brand_id, valid_from=datetime.fromtimestamp(starts + 60, UTC), valid_until=datetime(2100, 1, 1, tzinfo=UTC)
+            engine,
+            brand_id,
+            valid_from=datetime.fromtimestamp(starts + 60, UTC),
+            valid_until=datetime(2100, 1, 1, tzinfo=UTC),
         ).id,
         "START-1": _iso(starts - 1),
         "PAST": _iso(now - 60),

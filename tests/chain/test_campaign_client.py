@@ -77,4 +77,7 @@ def test_commit_reveal_events_and_typed_refusals(settings, w3: Web3, dev_account
     assert isinstance(revealed, cc.CampaignRevealed) and revealed.results_hash == "0x" + "07" * 32
     assert client.block_time(committed.block) < committed.starts_at
     customer = dev_accounts[0].address
-    assert client.bucket_of(salt, customer) == int.from_bytes(Web3.keccak(salt + bytes.fromhex(customer[2:])), "big") % 10_000
+    assert (
+        client.bucket_of(salt, customer)
+        == int.from_bytes(Web3.keccak(salt + bytes.fromhex(customer[2:])), "big") % 10_000
+    )

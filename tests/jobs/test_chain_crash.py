@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 from web3 import Web3
 
+from app.audit import verify
 from app.chain.anvil import start_anvil, stop_anvil
 from app.chain.deployment import ensure_deployed
 from app.chain.eip712 import sign_typed_data
@@ -21,7 +22,6 @@ from app.chain.transactions import Sender
 from app.config import Settings
 from app.main import create_app
 from app.models.consents import ConsentChange
-from app.services.audit import verify
 from app.services.maintenance import run_once
 from tests import factories
 from tests.conftest import TEST_CHALLENGE_WINDOW, free_port, make_brand, sign_in

@@ -14,8 +14,9 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app import db
+from app import audit, db
 from app.analytics.store import analytics
+from app.audit import Verifier
 from app.chain.errors import ContractRevert
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
@@ -23,8 +24,6 @@ from app.chain.keys import RoleKeys
 from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
 from app.models.mirror import MirrorAccess
-from app.services import audit
-from app.services.audit import Verifier
 from app.services.epochs import EpochRunner, _purchases_hash
 from app.services.rewards import finalize_due
 from tests import factories

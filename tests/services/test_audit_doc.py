@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from app.audit import PurchaseRecord, purchases_hash
 from app.paths import REPO_ROOT
-from app.services.audit import PurchaseRecord, purchases_hash
 
 DOC = (REPO_ROOT / "docs" / "audit.md").read_text()
 

@@ -10,10 +10,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from app import db
+from app.audit import Verifier
 from app.chain.gateway import ChainGateway
 from app.chain.merkle import distributor_takes_salt
 from app.chain.proofs import TreeFiles
-from app.services.audit import Verifier
 from app.services.epochs import EpochRunner
 from tests import factories
 from tests.services.test_audit import run_cli

@@ -14,13 +14,13 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app import db
+from app.audit import Verifier
 from app.chain.gateway import ChainGateway
 from app.errors import Conflict
 from app.models.accounts import Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore
 from app.models.purchases import PurchaseVoid
 from app.services import rewards as rewards_service
-from app.services.audit import Verifier
 from app.services.epochs import EpochRunner
 from app.services.voids import void_purchase
 from tests import factories

@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from app import db
+from app import audit, db
 from app.chain.deployment import ensure_deployed
 from app.chain.gateway import ChainGateway
 from app.config import Settings
 from app.models.epochs import Epoch, EpochDebit, EpochReward
-from app.services import audit
 from app.services.epochs import EpochRunner
 from tests import factories
 from tests.conftest import TEST_CHALLENGE_WINDOW

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from app import audit
 from app.api.deps import AuditorDep, ChainDep, SettingsDep
 from app.api.schemas import DocumentedRoute, errors
+from app.audit import render_html
 from app.errors import NotFound
-from app.services import audit
-from app.services.audit_report import render_html
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute, responses=errors(404))
 

@@ -22,9 +22,10 @@ from app.api.schemas.campaigns import (
     TickPublic,
     plan_public,
 )
+from app.audit.chain import ChainReader
+from app.audit.checks.campaigns import verdicts
 from app.errors import NotFound
 from app.models.crm import Campaign, CampaignStatus
-from app.services import audit_campaigns
 from app.services import campaigns as service
 
 router = APIRouter(
@@ -71,7 +72,9 @@ def read_campaign_plan(
 
 
 @router.post("/{campaign_id}/commit")
-def commit_campaign(*, campaign_id: CampaignId, session: SessionDep, chain: ChainDep, brand: CurrentBrand) -> CampaignPublic:
+def commit_campaign(
+    *, campaign_id: CampaignId, session: SessionDep, chain: ChainDep, brand: CurrentBrand
+) -> CampaignPublic:
     """Publishes the commitment to the parameters and the secret salt on chain, before the start (brand)."""
     campaign = service.commit(session, chain, service.get(session, brand, campaign_id))
     return _public(session, campaign)
@@ -136,26 +139,29 @@ def tick_campaigns(*, session: SessionDep, settings: SettingsDep, chain: ChainDe
 def read_campaign_audits(*, session: SessionDep, chain: ChainDep, _: AuditorDep) -> list[CampaignAudit]:
     """Every campaign committed on chain, its reveal, and whether it verifies (auditor or operator)."""
     out = []
-    for v in audit_campaigns.verdicts(session.get_bind(), chain):  # type: ignore[arg-type]
+    reader = ChainReader(chain)
+    for v in verdicts(session.get_bind(), reader, reader.head()):  # type: ignore[arg-type]
         c, r = v.committed, v.revealed
         out.append(
-            CampaignAudit(
-                campaign_key=c.campaign_key,
-                brand=c.brand,
-                holdout_bps=c.holdout_bps,
-                starts_at=c.starts_at,
-                ends_at=c.ends_at,
-                committed_at=v.committed_time,
-                commit_block=c.block,
-                commit_tx=c.tx_hash,
-                revealed_at=v.revealed_time,
-                reveal_tx=r.tx_hash if r else None,
-                params_hash=r.params_hash if r else None,
-                salt=r.salt if r else None,
-                results_hash=r.results_hash if r else None,
-                members=v.members,
-                verified=v.verified,
-                problems=[p.evidence for p in v.problems],
+            CampaignAudit.model_validate(
+                {
+                    "campaign_key": c.campaign_key,
+                    "brand": c.brand,
+                    "holdout_bps": c.holdout_bps,
+                    "starts_at": c.starts_at,  # Unix seconds, as the chain keeps them (Timestamp zones them)
+                    "ends_at": c.ends_at,
+                    "committed_at": v.committed_time,
+                    "commit_block": c.block,
+                    "commit_tx": c.tx_hash,
+                    "revealed_at": v.revealed_time,
+                    "reveal_tx": r.tx_hash if r else None,
+                    "params_hash": r.params_hash if r else None,
+                    "salt": r.salt if r else None,
+                    "results_hash": r.results_hash if r else None,
+                    "members": v.members,
+                    "verified": v.verified,
+                    "problems": [p.evidence for p in v.problems],
+                }
             )
         )
     return out

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -26,6 +26,7 @@ from app.domain import Category, Purpose
 from app.errors import InvalidInput, NotFound
 from app.models.accounts import Brand
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
+from app.pages.contract_errors import page_module
 from app.paths import REPO_ROOT
 
 router = APIRouter(tags=["pages"], route_class=DocumentedRoute, responses=errors(404))
@@ -87,6 +88,13 @@ def docs_page() -> FileResponse:
 @router.get("/pages", include_in_schema=False)
 def pages_index() -> RedirectResponse:
     return RedirectResponse("/wallet")
+
+
+# Declared before page_file: this one page file is generated, not read from the folder.
+@router.get("/static/pages/contract-errors.js", include_in_schema=False)
+def contract_errors_module() -> Response:
+    """The contracts' custom errors with their wording, generated from the compiled ABIs."""
+    return Response(page_module(), media_type="text/javascript", headers=_NO_CACHE)
 
 
 @router.get("/static/pages/{name}", include_in_schema=False)

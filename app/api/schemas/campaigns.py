@@ -26,8 +26,12 @@ class CampaignCreate(BaseModel):
         description="Share held out, in (0, 0.5]; stored in basis points", allow_inf_nan=False
     )
     metric: StrictStr = Field(description="Primary metric: `conversion` (a purchase within N days) or `spend`")
-    conversion_days: StrictInt = Field(default=14, description="N of the conversion metric, 1..366 (inside the campaign)")
-    guardrails: list[StrictStr] = Field(default_factory=list, max_length=2, description="Other metrics that must not drop")
+    conversion_days: StrictInt = Field(
+        default=14, description="N of the conversion metric, 1..366 (inside the campaign)"
+    )
+    guardrails: list[StrictStr] = Field(
+        default_factory=list, max_length=2, description="Other metrics that must not drop"
+    )
     starts_at: AwareDatetime = Field(description="In the future: the commitment goes on chain before it")
     ends_at: AwareDatetime = Field(description="After the start; the salt and results are revealed after it")
 

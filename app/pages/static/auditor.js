@@ -2,35 +2,17 @@
 // and the ledger browsable by customer, brand and epoch (read-only /ledger/* routes).
 
 import {
-  $, api, busy, cashNumber, chips, config, el, explain, fill, formatCash, formatDate, makeChart, notify, PALETTE,
-  plural, shortHex, stat, table, txLink,
+  $, api, busy, cashNumber, chips, el, explain, fill, formatDate, makeChart, notify, PALETTE, plural, shortHex, stat,
+  table, txLink,
 } from "./common.js";
+import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.js";
 
 const TOKEN = "ledger.auditor.token"; // sessionStorage, this tab only
 const PAGE = 25;
-const state = { cfg: null, token: null, epochs: [], tab: "accesses", offset: 0 };
-
-const call = (path, opts = {}) => api(path, { token: state.token, ...opts });
-const cash = (units) => formatCash(units, state.cfg.token_decimals);
-const purposeName = (id) => state.cfg.purposes[id - 1] || String(id);
-const categoryNames = (mask) => state.cfg.categories.filter((_c, i) => (BigInt(mask) >> BigInt(i)) & 1n); // a uint64, as a string
+const state = { epochs: [], tab: "accesses", offset: 0 };
+const purposeName = (id) => session.cfg.purposes[id - 1] || String(id);
+const categoryNames = (mask) => session.cfg.categories.filter((_c, i) => (BigInt(mask) >> BigInt(i)) & 1n); // a uint64, as a string
 const addr = (a) => el("span", { class: "addr", title: a }, shortHex(a, 8, 6));
-
-// -- sign-in -------------------------------------------------------------------------------------
-
-async function signIn(token) {
-  await api("/ledger/status", { token });
-  state.token = token;
-  sessionStorage.setItem(TOKEN, token);
-  $("#signin").hidden = true;
-  $("#view").hidden = false;
-  $("#nav").hidden = false;
-  $("#sign-out").hidden = false;
-  $("#who").textContent = "auditor (read-only)";
-  await loadEpochs();
-  await Promise.all([loadReport(), loadStatus(), loadGrid(), loadLedger()]);
-  document.body.dataset.loaded = "true";
-}
 
 // -- verification ----------------------------------------------------------------------------------
 
@@ -117,7 +99,7 @@ async function loadEpochs() {
 }
 
 function drawRewards() {
-  const d = state.cfg.token_decimals;
+  const d = session.cfg.token_decimals;
   const list = state.epochs;
   makeChart($("#rewards-chart"), {
     type: "bar",
@@ -190,7 +172,7 @@ function scrollCue(box) {
 // -- ledger browser ----------------------------------------------------------------------------------
 
 const when = (r) => el("td", {}, formatDate(r.block_time), el("div", { class: "small muted" }, `block ${r.block_number}`));
-const tx = (hash) => el("td", {}, txLink(state.cfg, hash));
+const tx = (hash) => el("td", {}, txLink(session.cfg, hash));
 const money = (v) => el("td", { class: "num" }, v === null || v === undefined ? "—" : cash(v));
 
 const TABS = {
@@ -284,26 +266,8 @@ async function loadLedger() {
 
 // -- start -------------------------------------------------------------------------------------------
 
-async function start() {
-  try {
-    state.cfg = await config();
-  } catch (e) {
-    notify("#page-error", "error", e);
-    return;
-  }
+startPage(async () => {
   drawTabs();
-  $("#signin-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    busy($("#signin-submit"), "#signin-msg", async () => {
-      try {
-        await signIn($("#token").value.trim());
-      } catch (e) {
-        if (e.code === "not_authenticated") throw new Error("That token is not valid (mistyped, or revoked by the operator).");
-        throw e;
-      }
-    });
-  });
-  $("#sign-out").addEventListener("click", () => { sessionStorage.removeItem(TOKEN); location.reload(); });
   $("#verify").addEventListener("click", verifyNow);
   $("#open-report").addEventListener("click", openReport);
   $("#grid-epoch").addEventListener("change", loadGrid);
@@ -311,16 +275,14 @@ async function start() {
   $("#f-clear").addEventListener("click", () => { $("#filters").reset(); state.offset = 0; loadLedger(); });
   $("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); loadLedger(); });
   $("#next").addEventListener("click", () => { state.offset += PAGE; loadLedger(); });
-  const saved = sessionStorage.getItem(TOKEN);
-  if (saved) {
-    try {
-      await signIn(saved);
-    } catch (e) {
-      sessionStorage.removeItem(TOKEN);
-      notify("#signin-msg", "error", e);
-    }
-  }
-  document.body.dataset.ready = "true";
-}
-
-start();
+  await tokenSignIn({
+    storageKey: TOKEN,
+    input: "#token",
+    check: (token) => api("/ledger/status", { token }),
+    invalid: "That token is not valid (mistyped, or revoked by the operator).",
+    enter: () => enterView({ gate: "#signin", view: "#view", who: "auditor (read-only)" }, async () => {
+      await loadEpochs();
+      await Promise.all([loadReport(), loadStatus(), loadGrid(), loadLedger()]);
+    }),
+  });
+});

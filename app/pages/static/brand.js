@@ -1,16 +1,12 @@
 // The brand console: API-key sign-in, budget and prices, the audience explorer, profile requests, access history.
 
 import {
-  $, api, busy, chips, config, el, explain, fill, formatCash, formatDate, makeChart, notify, PALETTE, plural, stat,
-  table, toUnits, txLink,
+  $, api, busy, chips, el, explain, fill, formatDate, makeChart, PALETTE, plural, stat, table, toUnits, txLink,
 } from "./common.js";
 import { loadCocMap } from "./brand-coc.js";
+import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
-const state = { cfg: null, key: null, brand: null };
-
-const call = (path, opts = {}) => api(path, { token: state.key, ...opts });
-const cash = (units) => formatCash(units, state.cfg.token_decimals);
 
 function shownCount(c) {
   if (!c) return "—";
@@ -19,28 +15,6 @@ function shownCount(c) {
 
 function customersText(c) {
   return c && c.count !== null && c.count !== undefined ? plural(c.count, "customer") : `${shownCount(c)} customers`;
-}
-
-// -- sign-in -------------------------------------------------------------------------------------
-
-async function signIn(key) {
-  const brand = await api("/brands/me", { token: key });
-  state.key = key;
-  state.brand = brand;
-  sessionStorage.setItem(KEY, key);
-  $("#signin").hidden = true;
-  $("#console").hidden = false;
-  $("#nav").hidden = false;
-  $("#sign-out").hidden = false;
-  $("#who").textContent = brand.name;
-  $("#who").title = brand.address;
-  await Promise.all([loadAccount(), loadHistory(), loadCocMap(call)]);
-  document.body.dataset.loaded = "true";
-}
-
-function signOut() {
-  sessionStorage.removeItem(KEY);
-  location.reload();
 }
 
 // -- account: budget, prices ---------------------------------------------------------------------
@@ -190,7 +164,7 @@ async function requestProfiles() {
       el("div", { class: "stats below" },
         stat("Customers", String(r.customers)),
         stat("Cost", cash(r.cost), "CASH", "committed from your budget"),
-        el("div", { class: "stat" }, el("div", { class: "label" }, "Recorded in"), el("div", { class: "value plain" }, r.tx_hash ? txLink(state.cfg, r.tx_hash) : "nothing to record"),
+        el("div", { class: "stat" }, el("div", { class: "label" }, "Recorded in"), el("div", { class: "value plain" }, r.tx_hash ? txLink(session.cfg, r.tx_hash) : "nothing to record"),
           el("div", { class: "note" }, r.block_number ? `block ${r.block_number}` : ""))),
       table(["Customer", { label: "Price", class: "num" }, ...keys], r.profiles.map((p) =>
         el("tr", { dataset: { address: p.address } },
@@ -204,7 +178,8 @@ async function requestProfiles() {
 
 // -- history ---------------------------------------------------------------------------------------
 
-function statusBadge(status) {
+// A profile request's fate: recorded on chain and delivered, or refused / failed (with its reason beside it).
+function requestBadge(status) {
   const kind = { delivered: "ok", recorded: "ok", failed: "bad", refused: "bad" }[status] || "neutral";
   return el("span", { class: `badge ${kind}` }, status);
 }
@@ -220,8 +195,8 @@ async function loadHistory() {
         el("td", {}, chips(a.categories)),
         el("td", { class: "num" }, String(a.customers)),
         el("td", { class: "num" }, cash(a.cost)),
-        el("td", {}, statusBadge(a.status), a.error ? el("div", { class: "small muted" }, a.error) : null),
-        el("td", {}, txLink(state.cfg, a.tx_hash)))),
+        el("td", {}, requestBadge(a.status), a.error ? el("div", { class: "small muted" }, a.error) : null),
+        el("td", {}, txLink(session.cfg, a.tx_hash)))),
       { empty: "No profile requests yet." }),
       page.total > page.items.length ? el("p", { class: "small muted" }, `Showing the latest ${page.items.length} of ${page.total}.`) : null);
   } catch (e) {
@@ -231,40 +206,18 @@ async function loadHistory() {
 
 // -- start -------------------------------------------------------------------------------------------
 
-async function start() {
-  try {
-    state.cfg = await config();
-  } catch (e) {
-    notify("#page-error", "error", e);
-    return;
-  }
-  fill("#purpose", state.cfg.purposes.map((p) => el("option", { value: p }, p)));
-  fill("#categories", state.cfg.categories.map((c) =>
+startPage(async (cfg) => {
+  fill("#purpose", cfg.purposes.map((p) => el("option", { value: p }, p)));
+  fill("#categories", cfg.categories.map((c) =>
     el("label", {}, el("input", { type: "checkbox", value: c, checked: ["segment", "interests"].includes(c) }), c)));
-  $("#signin-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    busy($("#signin-submit"), "#signin-msg", async () => {
-      try {
-        await signIn($("#api-key").value.trim());
-      } catch (e) {
-        if (e.code === "not_authenticated") throw new Error("That API key is not valid (mistyped, or revoked by the operator).");
-        throw e;
-      }
-    });
-  });
-  $("#sign-out").addEventListener("click", signOut);
   $("#scope-form").addEventListener("submit", countAudience);
   $("#request").addEventListener("click", requestProfiles);
-  const saved = sessionStorage.getItem(KEY);
-  if (saved) {
-    try {
-      await signIn(saved);
-    } catch (e) {
-      sessionStorage.removeItem(KEY);
-      notify("#signin-msg", "error", e);
-    }
-  }
-  document.body.dataset.ready = "true";
-}
-
-start();
+  await tokenSignIn({
+    storageKey: KEY,
+    input: "#api-key",
+    check: (key) => api("/brands/me", { token: key }),
+    invalid: "That API key is not valid (mistyped, or revoked by the operator).",
+    enter: (brand) => enterView({ gate: "#signin", view: "#console", who: brand.name, title: brand.address },
+      () => Promise.all([loadAccount(), loadHistory(), loadCocMap(call)])),
+  });
+});

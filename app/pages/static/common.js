@@ -1,5 +1,8 @@
 // What the three pages share: API calls with plain-language errors, CASH amounts as BigInt, DOM helpers.
 
+// Served by the app, generated from the contracts' ABIs: every custom error with its wording.
+import { CONTRACT_ERRORS } from "./contract-errors.js";
+
 // -- JSON and integers beyond 2^53 ----------------------------------------------------------------
 
 // The API writes every integer that may exceed 2^53 (amounts, typed-data values) as a decimal string, so
@@ -9,18 +12,6 @@ export function toJson(value) {
 }
 
 // -- errors in words a person understands --------------------------------------------------------
-
-const CONTRACT_ERRORS = {
-  ConsentNotCovering: "the customer's consent does not cover this use of their data",
-  ConsentExpired: "the consent has expired",
-  NotCovered: "the customer's consent does not cover this use of their data",
-  InvalidSignature: "the signature does not match this wallet",
-  SignatureExpired: "the signing request expired",
-  InvalidNonce: "the signature was already used or is out of order",
-  InsufficientBudget: "the brand's reward budget is too small",
-  NothingToClaim: "there is nothing to claim yet",
-  InvalidProof: "the claim proof does not match the published rewards",
-};
 
 export class ApiError extends Error {
   constructor(status, code, message, detail) {
@@ -65,7 +56,8 @@ export function explain(error) {
       return "The server is connected to a different chain than the one it recorded. An operator needs to look at it.";
     case "chain_refused": {
       const name = error.detail && error.detail.error;
-      const why = (name && CONTRACT_ERRORS[name]) || (name ? words(name) : "it refused the transaction");
+      const known = name && Object.hasOwn(CONTRACT_ERRORS, name) ? CONTRACT_ERRORS[name].wording : null;
+      const why = known || (name ? words(name) : "it refused the transaction");
       return `The blockchain refused this: ${why}. Nothing was changed.`;
     }
     case "not_authenticated":

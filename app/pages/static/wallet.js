@@ -1,15 +1,16 @@
 // The customer wallet: sign in with Ethereum, see what is known and who used it, manage consents, claim CASH.
 
 import {
-  $, api, busy, cashNumber, chips, clear, config, el, explain, fill, formatCash, formatDate, formatWon,
+  $, api, busy, cashNumber, chips, clear, el, explain, fill, formatDate, formatWon,
   makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
+import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js";
 
 const ethers = window.ethers;
 const DEV_KEY = "ledger.devWallet.key"; // localStorage: the development wallet's private key
 const SESSION = "ledger.wallet.session"; // sessionStorage: {token, address, expires_at, kind}
 
-const state = { cfg: null, signer: null, token: null, address: null, brands: new Map(), brandList: [] };
+const state = { signer: null, address: null, brands: new Map(), brandList: [] };
 
 // -- wallets: one shape for the injected wallet and the built-in development wallet -------------
 
@@ -43,11 +44,11 @@ async function injectedSigner() {
   const [address] = await provider.request({ method: "eth_requestAccounts" });
   if (!address) throw new Error("The browser wallet gave no account.");
   const chainHex = await provider.request({ method: "eth_chainId" });
-  if (Number(chainHex) !== state.cfg.chain_id) {
+  if (Number(chainHex) !== session.cfg.chain_id) {
     try {
-      await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + state.cfg.chain_id.toString(16) }] });
+      await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + session.cfg.chain_id.toString(16) }] });
     } catch {
-      throw new Error(`Your browser wallet is on chain ${Number(chainHex)}; this programme runs on chain ${state.cfg.chain_id}. Switch networks in the wallet and try again.`);
+      throw new Error(`Your browser wallet is on chain ${Number(chainHex)}; this programme runs on chain ${session.cfg.chain_id}. Switch networks in the wallet and try again.`);
     }
   }
   const checksummed = ethers.getAddress(address);
@@ -72,9 +73,9 @@ function showDevWallet() {
 async function signIn(signer) {
   const issued = await api("/auth/siwe/nonce", { method: "POST", body: { address: signer.address } });
   const signature = await signer.signMessage(issued.message);
-  let session;
+  let signedIn;
   try {
-    session = await api("/auth/siwe/verify", { method: "POST", body: { message: issued.message, signature } });
+    signedIn = await api("/auth/siwe/verify", { method: "POST", body: { message: issued.message, signature } });
   } catch (e) {
     // explain() reads not_authenticated as an ended session; here the signature itself was refused.
     if (e && e.code === "not_authenticated") {
@@ -82,39 +83,33 @@ async function signIn(signer) {
     }
     throw e;
   }
-  sessionStorage.setItem(SESSION, JSON.stringify({ ...session, kind: signer.kind }));
-  await enter(signer, session.token);
+  sessionStorage.setItem(SESSION, JSON.stringify({ ...signedIn, kind: signer.kind }));
+  await enter(signer, signedIn.token);
 }
 
 async function enter(signer, token) {
   state.signer = signer;
-  state.token = token;
+  session.token = token;
   state.address = signer.address;
-  $("#connect").hidden = true;
-  $("#signed-in").hidden = false;
-  $("#nav").hidden = false;
-  $("#sign-out").hidden = false;
-  $("#who").textContent = (signer.kind === "dev" ? "dev wallet " : "") + shortHex(signer.address);
-  $("#who").title = signer.address;
   $("#claim-own").hidden = signer.kind !== "injected";
-  await loadAll();
+  const who = (signer.kind === "dev" ? "dev wallet " : "") + shortHex(signer.address);
+  await enterView({ gate: "#connect", view: "#signed-in", who, title: signer.address }, loadAll);
 }
 
 async function signOut() {
   try {
-    if (state.token) await api("/auth/logout", { method: "POST", token: state.token });
+    if (session.token) await call("/auth/logout", { method: "POST" });
   } catch {
     /* the session ends here either way */
   }
   sessionStorage.removeItem(SESSION);
-  location.reload();
 }
 
 async function resume() {
   const saved = JSON.parse(sessionStorage.getItem(SESSION) || "null");
   if (!saved) return false;
   let signer = null;
-  if (saved.kind === "dev" && state.cfg.dev_wallet_allowed) signer = devSigner();
+  if (saved.kind === "dev" && session.cfg.dev_wallet_allowed) signer = devSigner();
   if (saved.kind === "injected" && window.ethereum) {
     const accounts = await window.ethereum.request({ method: "eth_accounts" });
     if (accounts[0] && ethers.getAddress(accounts[0]) === ethers.getAddress(saved.address)) signer = await injectedSigner();
@@ -135,8 +130,6 @@ async function resume() {
 
 // -- loading everything --------------------------------------------------------------------------
 
-const me = (path, opts = {}) => api(path, { token: state.token, ...opts });
-
 function brandName(address) {
   if (!address) return "—";
   return state.brands.get(address.toLowerCase()) || shortHex(address);
@@ -151,7 +144,6 @@ async function loadAll() {
   }
   fillGrantForm();
   await Promise.all([loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards()]);
-  document.body.dataset.loaded = "true";
 }
 
 // Each section fails on its own, with its own sentence, and the rest of the page still works.
@@ -168,20 +160,19 @@ async function section(target, load) {
 }
 
 async function loadMoney() {
-  const d = state.cfg.token_decimals;
   await section("#money-stats", async () => {
-    const [balance, claim] = await Promise.all([me("/me/balance"), me("/me/claim")]);
+    const [balance, claim] = await Promise.all([call("/me/balance"), call("/me/claim")]);
     state.claim = claim;
     const claimable = toUnits(claim.claimable);
     fill(
       "#money-stats",
-      stat("Balance", formatCash(balance.balance, d), "CASH", "in your wallet, on chain"),
-      stat("Claimable", formatCash(claim.claimable, d), "CASH", claim.epoch ? `settled up to epoch ${claim.epoch}` : "no epoch settled yet"),
-      stat("Earned in total", formatCash(claim.cumulative, d), "CASH", `claimed so far: ${formatCash(claim.claimed, d)}`),
+      stat("Balance", cash(balance.balance), "CASH", "in your wallet, on chain"),
+      stat("Claimable", cash(claim.claimable), "CASH", claim.epoch ? `settled up to epoch ${claim.epoch}` : "no epoch settled yet"),
+      stat("Earned in total", cash(claim.cumulative), "CASH", `claimed so far: ${cash(claim.claimed)}`),
     );
     const relayed = $("#claim-relayed");
     relayed.disabled = claimable === 0n;
-    relayed.textContent = claimable === 0n ? "Nothing to claim" : `Claim ${formatCash(claimable, d)} CASH`;
+    relayed.textContent = claimable === 0n ? "Nothing to claim" : `Claim ${cash(claimable)} CASH`;
     $("#claim-own").disabled = claimable === 0n;
     $("#money-updated").textContent = "updated " + formatDate(new Date().toISOString());
   });
@@ -189,7 +180,7 @@ async function loadMoney() {
 
 async function loadProfile() {
   await section("#profile-body", async () => {
-    const profile = await me("/me/profile");
+    const profile = await call("/me/profile");
     const c = profile.current;
     if (!c) {
       fill("#profile-body", el("p", { class: "empty" }, "Not graded yet: your tier and scores appear after your first purchase has been settled in an epoch."));
@@ -228,7 +219,7 @@ function bars(items, max) {
 
 async function loadInterests() {
   await section("#interests-body", async () => {
-    const data = await me("/me/interests");
+    const data = await call("/me/interests");
     const cats = (data.categories || []).slice().sort((a, b) => b.score - a.score);
     const styles = (data.styles || []).slice().sort((a, b) => b.score - a.score);
     if (!cats.length && !styles.length) {
@@ -253,7 +244,8 @@ function expiryText(moment) {
   return (expired ? "ended " : "until ") + formatDate(moment, false);
 }
 
-function statusBadge(c) {
+// A consent's standing as the customer must read it (on chain, in force, failed to reach the chain).
+function consentBadge(c) {
   // A grant the chain lost (a crash or reorg) and the relayer could not send again: the customer must know.
   if (c.status === "failed") return el("span", { class: "badge warn", title: "It never reached the chain; grant again" }, "failed: not on chain, grant again");
   if (c.status !== "active") return el("span", { class: "badge neutral" }, c.status === "withdrawn" ? "revoked" : c.status);
@@ -266,8 +258,7 @@ function statusBadge(c) {
 async function loadConsents() {
   await section("#consents-body", async () => {
     const statuses = $("#show-ended").checked ? ["active", "failed", "withdrawn", "superseded"] : ["active", "failed"];
-    const list = await me("/consents", { query: { status: statuses } });
-    const d = state.cfg.token_decimals;
+    const list = await call("/consents", { query: { status: statuses } });
     const rows = [];
     for (const c of list) {
       const active = c.status === "active";
@@ -276,10 +267,10 @@ async function loadConsents() {
         el("td", {}, el("b", {}, c.brand.name), el("div", { class: "addr small muted" }, shortHex(c.brand.address))),
         el("td", {}, c.purpose),
         el("td", {}, active ? chips(oc.categories) : el("span", { class: "muted" }, "—")),
-        el("td", { class: "num" }, active ? formatCash(oc.price, d) : "—"),
+        el("td", { class: "num" }, active ? cash(oc.price) : "—"),
         el("td", {}, active ? expiryText(oc.expires_at) : formatDate(c.withdrawn_at || c.created_at, false)),
-        el("td", {}, statusBadge(c)),
-        el("td", {}, txLink(state.cfg, active ? c.grant_tx_hash : c.withdrawal_tx_hash || c.grant_tx_hash)),
+        el("td", {}, consentBadge(c)),
+        el("td", {}, txLink(session.cfg, active ? c.grant_tx_hash : c.withdrawal_tx_hash || c.grant_tx_hash)),
         el("td", {},
           el("div", { class: "actions" },
             active ? el("button", { class: "secondary", onclick: (ev) => openNarrow(ev.target, c) }, "Narrow") : null,
@@ -297,9 +288,9 @@ async function loadConsents() {
 
 // Typed data from the API, signed in the browser, relayed by the API: one path for every change.
 async function signAndSend(request) {
-  const prepared = await me("/consents/typed-data", { method: "POST", body: request });
+  const prepared = await call("/consents/typed-data", { method: "POST", body: request });
   const signature = await state.signer.signTypedData(prepared.typed_data);
-  return me("/consents", { method: "POST", body: { request_id: prepared.request_id, signature } });
+  return call("/consents", { method: "POST", body: { request_id: prepared.request_id, signature } });
 }
 
 function endOfDay(dateText) {
@@ -309,7 +300,7 @@ function endOfDay(dateText) {
 // Consent is an active choice (GDPR art. 4(11), CJEU Planet49): nothing is chosen for the customer, not
 // the brand, not the purpose, not one kind of data; the button says what is still missing.
 function fillGrantForm() {
-  const cfg = state.cfg;
+  const cfg = session.cfg;
   const prompt = (text) => el("option", { value: "", disabled: true, selected: true }, text);
   fill("#grant-brand", state.brandList.length
     ? [prompt("Choose a brand…"), ...state.brandList.map((b) => el("option", { value: b.id }, b.name))]
@@ -352,7 +343,7 @@ async function grant(event) {
     const brand = $("#grant-brand").value;
     const expires_at = endOfDay($("#grant-expiry").value);
     if (expires_at && new Date(expires_at) <= new Date()) throw new Error("The end date must be in the future.");
-    const price = parseCash($("#grant-price").value, state.cfg.token_decimals);
+    const price = parseCash($("#grant-price").value, session.cfg.token_decimals);
     // An empty end date is the customer's choice of "no end", said explicitly to the API.
     const request = { action: "grant", brand: Number(brand), purpose: $("#grant-purpose").value, categories, price };
     if (expires_at) request.expires_at = expires_at; else request.no_end = true;
@@ -408,7 +399,7 @@ async function revoke(button, c) {
 
 async function downloadReceipt(button, c) {
   await busy(button, "#consent-msg", async () => {
-    const response = await me(`/consents/${c.receipt_id}/receipt`, { raw: true });
+    const response = await call(`/consents/${c.receipt_id}/receipt`, { raw: true });
     saveBlob(await response.blob(), `consent-receipt-${c.receipt_id}.json`);
   });
 }
@@ -417,16 +408,15 @@ async function downloadReceipt(button, c) {
 
 async function loadAccesses() {
   await section("#accesses-body", async () => {
-    const list = await me("/me/accesses", { query: { limit: 100 } });
-    const d = state.cfg.token_decimals;
+    const list = await call("/me/accesses", { query: { limit: 100 } });
     const rows = list.map((a) =>
       el("tr", {},
         el("td", {}, formatDate(a.block_time)),
         el("td", {}, brandName(a.brand)),
         el("td", {}, a.purpose),
         el("td", {}, chips(a.categories)),
-        el("td", { class: "num" }, formatCash(a.price, d)),
-        el("td", {}, txLink(state.cfg, a.tx_hash))));
+        el("td", { class: "num" }, cash(a.price)),
+        el("td", {}, txLink(session.cfg, a.tx_hash))));
     fill("#accesses-body", table(["When", "Brand", "Purpose", "Data used", { label: "Earned (CASH)", class: "num" }, "Transaction"], rows,
       { empty: "No brand has used your data yet." }));
   });
@@ -434,17 +424,16 @@ async function loadAccesses() {
 
 async function loadRewards() {
   await section("#rewards-body", async () => {
-    const list = await me("/me/rewards");
-    const d = state.cfg.token_decimals;
+    const list = await call("/me/rewards");
     const rows = list.slice().reverse().map((r) => {
       const tr = el("tr", { class: "clickable", title: "Show where this came from" },
         el("td", {}, `#${r.epoch}`),
         el("td", {}, formatDate(r.as_of, false)),
-        el("td", { class: "num" }, formatCash(r.purchase_cashback, d)),
-        el("td", { class: "num" }, formatCash(r.access_earnings, d)),
-        el("td", { class: "num" }, el("b", {}, formatCash(r.earned, d))),
-        el("td", { class: "num" }, formatCash(r.cumulative, d)),
-        el("td", {}, txLink(state.cfg, r.tx_hash)));
+        el("td", { class: "num" }, cash(r.purchase_cashback)),
+        el("td", { class: "num" }, cash(r.access_earnings)),
+        el("td", { class: "num" }, el("b", {}, cash(r.earned))),
+        el("td", { class: "num" }, cash(r.cumulative)),
+        el("td", {}, txLink(session.cfg, r.tx_hash)));
       tr.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") toggleLines(tr, r.epoch); });
       return tr;
     });
@@ -466,8 +455,7 @@ async function toggleLines(tr, epoch) {
   const cell = el("td", { colspan: 7 }, el("p", { class: "empty" }, "Loading…"));
   tr.after(el("tr", { class: "detail" }, cell));
   try {
-    const lines = await me(`/me/rewards/${epoch}`);
-    const d = state.cfg.token_decimals;
+    const lines = await call(`/me/rewards/${epoch}`);
     fill(cell, table(["Source", "Brand", "When", "Detail", { label: "Reward (CASH)", class: "num" }], lines.map((l) =>
       el("tr", {},
         el("td", {}, l.source === "access" ? "data access" : l.source),
@@ -475,14 +463,14 @@ async function toggleLines(tr, epoch) {
         el("td", {}, formatDate(l.at)),
         el("td", { class: "small" },
           l.amount_won !== null && l.amount_won !== undefined ? `${formatWon(l.amount_won)} at ${(l.rate_bps / 100).toFixed(2)} %` : shortHex(l.reference, 10, 6)),
-        el("td", { class: "num" }, formatCash(l.reward, d)))), { empty: "No lines." }));
+        el("td", { class: "num" }, cash(l.reward)))), { empty: "No lines." }));
   } catch (e) {
     fill(cell, el("div", { class: "notice error" }, explain(e)));
   }
 }
 
 function drawEarnings(list) {
-  const d = state.cfg.token_decimals;
+  const d = session.cfg.token_decimals;
   const canvas = $("#earnings-chart");
   const labels = list.map((r) => `#${r.epoch} ${formatDate(r.as_of, false)}`);
   makeChart(canvas, {
@@ -509,15 +497,15 @@ function drawEarnings(list) {
 
 async function claimRelayed() {
   await busy($("#claim-relayed"), "#claim-msg", async () => {
-    const sent = await me("/me/claim", { method: "POST" });
+    const sent = await call("/me/claim", { method: "POST" });
     await loadMoney();
-    notify("#claim-msg", "ok", `Claimed ${formatCash(sent.amount, state.cfg.token_decimals)} CASH (block ${sent.block_number}); the programme paid the gas.`);
+    notify("#claim-msg", "ok", `Claimed ${cash(sent.amount)} CASH (block ${sent.block_number}); the programme paid the gas.`);
   });
 }
 
 async function claimOwn() {
   await busy($("#claim-own"), "#claim-msg", async () => {
-    const claim = await me("/me/claim");
+    const claim = await call("/me/claim");
     if (toUnits(claim.claimable) === 0n) throw new Error("There is nothing to claim yet.");
     const signer = await new ethers.BrowserProvider(window.ethereum).getSigner();
     // A salted leaf (docs/privacy.md) is claimed with its salt; `salt` is null only on an unsalted tree.
@@ -525,29 +513,23 @@ async function claimOwn() {
       ? "function claim(address account, uint256 cumulativeAmount, bytes32 salt, bytes32[] proof)"
       : "function claim(address account, uint256 cumulativeAmount, bytes32[] proof)";
     const args = claim.salt ? [claim.salt, claim.proof] : [claim.proof];
-    const distributor = new ethers.Contract(state.cfg.distributor, [abi], signer);
+    const distributor = new ethers.Contract(session.cfg.distributor, [abi], signer);
     const tx = await distributor.claim(state.address, toUnits(claim.cumulative), ...args);
     notify("#claim-msg", "info", "Claim sent from your wallet; waiting for the block…");
     const receipt = await tx.wait();
     await loadMoney();
-    notify("#claim-msg", "ok", `Claimed ${formatCash(claim.claimable, state.cfg.token_decimals)} CASH in block ${receipt.blockNumber}.`);
+    notify("#claim-msg", "ok", `Claimed ${cash(claim.claimable)} CASH in block ${receipt.blockNumber}.`);
   });
 }
 
 // -- start ---------------------------------------------------------------------------------------
 
-async function start() {
-  try {
-    state.cfg = await config();
-  } catch (e) {
-    notify("#page-error", "error", e);
-    return;
-  }
+startPage(async (cfg) => {
   const hasInjected = Boolean(window.ethereum);
   $("#injected").hidden = !hasInjected;
   if (hasInjected) {
-    $("#use-dev").hidden = !state.cfg.dev_wallet_allowed;
-  } else if (state.cfg.dev_wallet_allowed) {
+    $("#use-dev").hidden = !cfg.dev_wallet_allowed;
+  } else if (cfg.dev_wallet_allowed) {
     showDevWallet();
   } else {
     notify("#connect-msg", "warn", "No browser wallet was found. Install a wallet extension (or open this page in a wallet's browser) to sign in.");
@@ -582,7 +564,7 @@ async function start() {
     node.hidden = !node.hidden;
     node.textContent = node.hidden ? "" : devWallet().privateKey;
   });
-  $("#sign-out").addEventListener("click", signOut);
+  onSignOut(signOut);
   $("#grant-form").addEventListener("submit", grant);
   $("#grant-form").addEventListener("change", showGrantMissing);
   $("#show-ended").addEventListener("change", loadConsents);
@@ -594,7 +576,4 @@ async function start() {
   } catch (e) {
     notify("#connect-msg", "error", e);
   }
-  document.body.dataset.ready = "true";
-}
-
-start();
+});

@@ -10,22 +10,17 @@ epoch and the accounts it would fail; the API rebuilds such files before it serv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import Engine
 
-from app.chain.indexer import decode_epoch
-from app.chain.merkle import Leaf, StandardTree, build_tree, path, process_proof
-from app.chain.proofs import Record, TreeFiles
+from app.audit import merkle, records
+from app.audit.chain import ChainEvent, decode_epoch
+from app.audit.merkle import LeafValues
+from app.audit.report import CheckResult
 from app.config import Settings
-from app.models.epochs import Epoch, EpochStatus
-from app.services.reward_trees import committed_leaves, epoch_dir
-
-if TYPE_CHECKING:
-    from app.services.audit import ChainEvent, CheckResult
 
 MAX_ACCOUNTS_LISTED = 10  # failing accounts named one by one per epoch; the rest are counted
 _REBUILD = "the API rebuilds the files from the committed leaves before it serves a proof (or run `ledger epoch run`)"
@@ -34,8 +29,7 @@ _REBUILD = "the API rebuilds the files from the committed leaves before it serve
 def check_proof_files(result: CheckResult, settings: Settings, engine: Engine, events: list[ChainEvent]) -> None:
     """Fills `result` (the `proofs` check of the audit report)."""
     published = [decode_epoch(e.args) for e in events if e.name == "EpochPublished"]
-    with Session(engine) as session:
-        done = {r.number for r in session.scalars(select(Epoch)) if r.status == EpochStatus.DONE}
+    done = records.settled_epochs(engine)
     checked, pending, proofs = [], [], 0
     for number, root, *_ in published:
         if number not in done:
@@ -51,34 +45,38 @@ def check_proof_files(result: CheckResult, settings: Settings, engine: Engine, e
 
 
 def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_root: str) -> int:
-    directory = epoch_dir(settings, number)
-
     def fail(record: dict[str, Any], expected: Any, found: Any, evidence: str) -> None:
         result.fail({"epoch": number} | record, expected, found, evidence, epoch=number)
 
-    committed = committed_leaves(settings, number)
-    expected = build_tree(committed)
-    if _hex(expected.root) != chain_root:
+    committed = records.committed_leaves(settings, number)
+    expected_nodes, expected_where = merkle.tree(committed)
+    expected_root = _hex(expected_nodes[0])
+    if expected_root != chain_root:
         fail(
             {"source": "epoch_rewards"},
             chain_root,
-            _hex(expected.root),
+            expected_root,
             "the committed leaves (stored rewards with their salts) do not give the on-chain root, so tree files "
             "cannot be rebuilt from them; the stored files are checked against the chain's root alone",
         )
-    files = TreeFiles(directory)
+    files = records.tree_files(settings, number)
     try:
         meta = files.meta()
-        records = list(files.records())
+        stored_records = list(files.records())
         nodes = files.nodes()
     except (OSError, ValueError, KeyError) as exc:
-        fail({"file": str(directory)}, "readable tree files", f"{type(exc).__name__}: {exc}", f"unreadable; {_REBUILD}")
+        fail(
+            {"file": str(files.directory)},
+            "readable tree files",
+            f"{type(exc).__name__}: {exc}",
+            f"unreadable; {_REBUILD}",
+        )
         return 0
     if meta.get("root") != chain_root:
         fail({"file": "tree.json"}, chain_root, meta.get("root"), f"the tree files name another root; {_REBUILD}")
 
-    stored = {r.leaf.account: r.leaf for r in records}
-    wanted = {leaf.account: leaf for leaf in committed}
+    stored: dict[str, LeafValues] = {r.leaf.account: records.leaf_values(r.leaf) for r in stored_records}
+    wanted = {leaf[0]: leaf for leaf in committed}
     differing = [a for a in sorted(stored.keys() | wanted.keys()) if stored.get(a) != wanted.get(a)]
     for account in differing[:MAX_ACCOUNTS_LISTED]:
         fail(
@@ -89,10 +87,10 @@ def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_roo
         )
     _more(fail, differing, "leaves.bin", "stored leaves differ from the committed ones")
 
-    intact = _hex(expected.root) == chain_root and nodes == expected.nodes and not differing
+    intact = expected_root == chain_root and nodes == expected_nodes and not differing
     if not intact:
         # Some node differs: name every account whose stored proof misses the chain's root.
-        wrong = [(r, reached) for r, reached in _proof_roots(records, nodes) if reached != chain_root]
+        wrong = [(r, reached) for r, reached in _proof_roots(stored_records, nodes) if reached != chain_root]
         for record, reached in wrong[:MAX_ACCOUNTS_LISTED]:
             fail(
                 {"account": record.leaf.account, "file": "tree.bin", "tree_index": record.tree_index},
@@ -102,17 +100,21 @@ def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_roo
                 f"with it would revert InvalidProof; {_REBUILD}",
             )
         _more(fail, [r.leaf.account for r, _ in wrong], "tree.bin", "stored proofs miss the on-chain root")
-        if not wrong and nodes != expected.nodes:
-            first = next((i for i, (a, b) in enumerate(zip(nodes, expected.nodes, strict=False)) if a != b), 0)
+        if not wrong and nodes != expected_nodes:
+            first = next((i for i, (a, b) in enumerate(zip(nodes, expected_nodes, strict=False)) if a != b), 0)
             fail(
                 {"file": "tree.bin", "tree_index": first},
-                f"{len(expected.nodes)} nodes, node {first} = {_hex(expected.nodes[first])}",
+                f"{len(expected_nodes)} nodes, node {first} = {_hex(expected_nodes[first])}",
                 f"{len(nodes)} nodes, node {first} = {_hex(nodes[first]) if first < len(nodes) else None}",
                 f"the stored tree array differs from the one the committed leaves give; {_REBUILD}",
             )
 
-    reference = expected if _hex(expected.root) == chain_root else _stored_tree(records, nodes, meta)
-    offset = _first_difference(reference.dump_chunks(), files.dump_path)
+    if expected_root == chain_root:
+        dump = merkle.dump_chunks(committed, expected_nodes, expected_where)
+    else:  # the dump must at least be the stored tree's
+        leaves: list[LeafValues] = [records.leaf_values(r.leaf) for r in stored_records]
+        dump = merkle.dump_chunks(leaves, nodes, [r.tree_index for r in stored_records])
+    offset = _first_difference(dump, files.dump_path)
     if offset is not None:
         fail(
             {"file": files.dump_path.name, "offset": offset},
@@ -121,22 +123,16 @@ def _check_epoch(result: CheckResult, settings: Settings, number: int, chain_roo
             f"the auditors' dump is not the epoch's tree: StandardMerkleTree.load would not give the on-chain root "
             f"or would list other leaves; {_REBUILD}",
         )
-    return len(records)
+    return len(stored_records)
 
 
-def _proof_roots(records: Iterable[Record], nodes: list[bytes]) -> Iterator[tuple[Record, str | None]]:
-    """Each stored leaf with the root its stored proof reaches (None: the proof runs off the tree)."""
-    for record in records:
-        try:
-            siblings = path(nodes.__getitem__, record.tree_index)
-        except IndexError:
-            yield record, None
-            continue
-        yield record, _hex(process_proof(record.leaf.hash(), siblings))
-
-
-def _stored_tree(records: list[Record], nodes: list[bytes], meta: dict[str, Any]) -> StandardTree:
-    return StandardTree([r.leaf for r in records], nodes, [r.tree_index for r in records], meta["leaf_encoding"])
+def _proof_roots(stored: Iterable[Any], nodes: list[bytes]) -> list[tuple[Any, str | None]]:
+    """Each stored record with the root its stored proof reaches (None: the proof runs off the tree)."""
+    out = []
+    for record in stored:
+        reached = merkle.proof_root(records.leaf_values(record.leaf), nodes, record.tree_index)
+        out.append((record, None if reached is None else _hex(reached)))
+    return out
 
 
 def _first_difference(chunks: Iterable[str], file: Path) -> int | None:
@@ -164,14 +160,11 @@ def _more(fail: Any, accounts: list[str], file: str, what: str) -> None:
         )
 
 
-def _leaf(leaf: Leaf | None) -> dict[str, str] | None:
+def _leaf(leaf: LeafValues | None) -> dict[str, str] | None:
     if leaf is None:
         return None
-    return {
-        "account": leaf.account,
-        "cumulative": str(leaf.cumulative),
-        "salt": "0x" + leaf.salt.hex() if leaf.salt else "",
-    }
+    account, cumulative, salt = leaf
+    return {"account": account, "cumulative": str(cumulative), "salt": "0x" + salt.hex() if salt else ""}
 
 
 def _hex(value: bytes) -> str:

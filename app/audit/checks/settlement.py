@@ -1,4 +1,4 @@
-"""The audit's rules for optimistic roots and short brands, written apart from the epoch job.
+"""Audit rules for optimistic roots and short brands (settlement), written apart from the epoch job.
 
 - A vetoed root never counts: the auditor's EpochVetoed names the epoch and root it struck, and the
   operator publishes that epoch number again (docs/contracts.md).

@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 from app.models.consents import ChangeStatus, ConsentAction, ConsentChange
 
 if TYPE_CHECKING:
-    from app.services.audit import ChainEvent, CheckResult
+    from app.audit.chain import ChainEvent
+    from app.audit.report import CheckResult
 
 _EVENT = {
     ConsentAction.GRANT: "ConsentGranted",

@@ -1,0 +1,1 @@
+"""The pages: their static files (static/) and what the server generates for them."""
