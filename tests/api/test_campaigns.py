@@ -149,6 +149,10 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
     n_c, n_t = len(holdout), 300 - len(holdout)
     assert (conversion["test_hits"], conversion["holdout_hits"]) == (hits[False], hits[True])
     _, p = proportions_ztest([hits[False], hits[True]], [n_t, n_c])
+    # The service's figures are experiments.py's, on the same counts: exactly, not approximately.
+    same = ex.conversion_test(hits[False], n_t, hits[True], n_c)
+    assert (conversion["p_value"], conversion["z"]) == (same.p_value, same.z)
+    assert conversion["uplift_abs_ci"] == {"low": same.uplift_abs_ci.low, "high": same.uplift_abs_ci.high}
     assert conversion["p_value"] == pytest.approx(float(p), abs=1e-12) and conversion["significant"]
     assert conversion["uplift_abs_ci"]["low"] < conversion["uplift_abs"] < conversion["uplift_abs_ci"]["high"]
     assert results["sample_ratio"]["mismatch"] is False and results["guardrails"][0]["metric"] == "spend"
