@@ -3,6 +3,7 @@
 import {
   $, api, busy, chips, el, explain, fill, formatDate, makeChart, PALETTE, plural, stat, table, toUnits, txLink,
 } from "./common.js";
+import { loadCampaigns } from "./brand-campaigns.js";
 import { loadCocMap } from "./brand-coc.js";
 import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.js";
 
@@ -218,6 +219,6 @@ startPage(async (cfg) => {
     check: (key) => api("/brands/me", { token: key }),
     invalid: "That API key is not valid (mistyped, or revoked by the operator).",
     enter: (brand) => enterView({ gate: "#signin", view: "#console", who: brand.name, title: brand.address },
-      () => Promise.all([loadAccount(), loadHistory(), loadCocMap(call)])),
+      () => Promise.all([loadAccount(), loadHistory(), loadCocMap(call), loadCampaigns(call)])),
   });
 });
