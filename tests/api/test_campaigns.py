@@ -20,7 +20,8 @@ from app.chain.campaigns import CampaignRegistryClient
 from app.chain.gateway import ChainGateway
 from app.domain import Category, Purpose
 from app.models.crm import CampaignMember, Delivery
-from app.services.campaigns import canonical_json, keccak_hex
+from app.services import campaigns as campaign_service
+from app.services.campaign_params import canonical_json, keccak_hex
 from tests import factories
 from tests.conftest import make_brand
 
@@ -180,8 +181,10 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
 
 
 def test_a_data_reading_campaign_reaches_only_covered_test_members(
-    client, brand, engine, settings, w3, deployment_of, relayer, dev_accounts
+    client, brand, engine, settings, w3, deployment_of, relayer, dev_accounts, monkeypatch
 ) -> None:
+    # One access batch per customer here: a large arm is delivered in batches that each fit in a block.
+    monkeypatch.setattr(campaign_service, "DELIVERY_BATCH", 1)
     created_brand, headers = brand
     brand_id = created_brand["id"]
     offer = factories.offer(engine, brand_id).id
@@ -194,9 +197,9 @@ def test_a_data_reading_campaign_reaches_only_covered_test_members(
         factories.grant_by_signature(w3, d, relayer, account, dev_accounts[5].address, int(Purpose.MARKETING), mask, 7)
     factories.customer(engine, dev_accounts[4].address)  # known, not consenting: never a member
     starts = _chain_time(w3) + LEAD
-    made = client.post("/brands/me/campaigns", json=_body(offer, rule, starts, holdout_share=0.5), headers=headers)
+    made = client.post("/brands/me/campaigns", json=_body(offer, rule, starts, holdout_share=0.1), headers=headers)
     assert made.status_code == 201, made.text
-    assert made.json()["plan"]["audience"] == 4 and made.json()["plan"]["access_cost"] == "14"
+    assert made.json()["plan"]["audience"] == 4 and made.json()["plan"]["access_cost"] == "25"
     cid = made.json()["campaign"]["id"]
     assert client.post(f"/brands/me/campaigns/{cid}/commit", headers=headers).status_code == 200
     _wait_until(w3, starts)
@@ -209,6 +212,7 @@ def test_a_data_reading_campaign_reaches_only_covered_test_members(
     test_arm = {m.customer_id for m in members if not m.holdout}
     assert {x.customer_id for x in deliveries} == test_arm
     assert all(x.access_request_id and x.price == 7 for x in deliveries)
+    assert len({x.access_request_id for x in deliveries}) == len(deliveries)  # one recordAccess per batch
     delivery = started.json()["delivery"]
     if test_arm:
         assert delivery["cost"] == str(7 * len(test_arm)) and delivery["access_request_id"]
