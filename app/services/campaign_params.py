@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import keccak
+import sha3  # safe-pysha3's keccak-256, the EVM's hash (no chain library outside app/chain)
 
 from app.models.crm import Campaign
 
@@ -21,7 +21,7 @@ def canonical_json(document: Any) -> bytes:
 
 
 def keccak_hex(data: bytes) -> str:
-    return "0x" + keccak(data).hex()
+    return "0x" + sha3.keccak_256(data).hexdigest()
 
 
 def seconds(moment: datetime) -> int:

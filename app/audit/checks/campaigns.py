@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from eth_utils import keccak
+import sha3  # safe-pysha3: keccak-256 computed here, not by the chain libraries
 from scipy import stats
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
@@ -172,7 +172,7 @@ def _check(session: Session, v: CampaignVerdict) -> None:
 
 def bucket_of(salt: bytes, address: str) -> int:
     """keccak256(salt ‖ address) mod 10,000: the contract's bucketOf, recomputed from the revealed salt."""
-    return int.from_bytes(keccak(salt + bytes.fromhex(address.removeprefix("0x"))), "big") % BPS
+    return int.from_bytes(sha3.keccak_256(salt + bytes.fromhex(address.removeprefix("0x"))).digest(), "big") % BPS
 
 
 @dataclass(frozen=True)
