@@ -117,21 +117,16 @@ def results_document(
     c = result.conversion
     guardrails = []
     for name in json.loads(campaign.guardrails):
-        uplift, low, p = (
-            (c.uplift_abs, c.uplift_abs_ci.low, c.p_value)
-            if name == CampaignMetric.CONVERSION
-            else (result.spend.uplift_abs, result.spend.uplift_abs_ci.low, result.spend.p_value)
-        )
-        high = c.uplift_abs_ci.high if name == CampaignMetric.CONVERSION else result.spend.uplift_abs_ci.high
+        m: ex.ConversionResult | ex.MeanResult = c if name == CampaignMetric.CONVERSION else result.spend
         guardrails.append(
             {
                 "metric": name,
-                "uplift_abs": _num(uplift),
-                "low": _num(low),
-                "high": _num(high),
-                "p_value": _num(p),
-                "harmed": bool(high < 0),
-            }  # fmt: skip
+                "uplift_abs": _num(m.uplift_abs),
+                "low": _num(m.uplift_abs_ci.low),
+                "high": _num(m.uplift_abs_ci.high),
+                "p_value": _num(m.p_value),
+                "harmed": bool(m.uplift_abs_ci.high < 0),  # significantly worse: the whole CI below zero
+            }
         )
     return {
         "campaign": campaign.campaign_key,
