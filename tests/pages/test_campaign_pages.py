@@ -95,7 +95,9 @@ def test_brand_runs_a_campaign_and_the_auditor_sees_it_verify(live, browser, eng
     for m in members:
         if rng.random() < (0.1 if m.holdout else 0.5):
             at = datetime.fromtimestamp(starts + 2, UTC)
-            factories.purchase(engine, m.customer_id, brand["id"], at, rng.randint(5_000, 9_000), f"page-new-{m.customer_id}")
+            factories.purchase(
+                engine, m.customer_id, brand["id"], at, rng.randint(5_000, 9_000), f"page-new-{m.customer_id}"
+            )
 
     _wait_until(w3, starts + LEAD)
     row.locator('button[data-action="finish"]').click()
