@@ -28,7 +28,7 @@ from tests.conftest import make_brand
 pytestmark = pytest.mark.chain
 
 BUDGET = 10**24
-LEAD = 4  # seconds from creation to the start: enough to commit, short enough to wait for
+LEAD = 6  # seconds from creation to the start: enough to commit, short enough to wait for
 
 
 @pytest.fixture()
