@@ -29,7 +29,8 @@ def crm_webhooks(
 
 @crm_cli.command("tick")
 def crm_tick() -> None:
-    """Fire every date-window rule whose window holds now, once per customer of its audience."""
+    """Fire every date-window rule whose window holds now, once per customer of its audience; start the campaigns
+    whose start has come and finish (evaluate, reveal) those past their end."""
     from app import db
     from app.chain.gateway import ChainGateway
     from app.services import triggers
@@ -45,5 +46,17 @@ def crm_tick() -> None:
         )
         typer.echo(f"rule {f.rule_id} ({f.source}): {outcome}")
     typer.echo(f"{len(fired)} date-window rule(s) fired")
-    if any(f.error for f in fired):
+    from sqlmodel import Session
+
+    from app.services import campaigns
+
+    with Session(db.get_engine()) as session:
+        moved = campaigns.tick(session, settings, ChainGateway(settings))
+    for cid in moved.started:
+        typer.echo(f"campaign {cid}: started (members and arms fixed, test arm delivered)")
+    for cid in moved.revealed:
+        typer.echo(f"campaign {cid}: evaluated, salt and results hash revealed on chain")
+    for cid, why in moved.failed.items():
+        typer.echo(f"campaign {cid}: error: {why}")
+    if any(f.error for f in fired) or moved.failed:
         raise typer.Exit(1)

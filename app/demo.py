@@ -1,5 +1,6 @@
 """Demo data for the local stack: brands with budgets, customers with purchases, interests and signed
-consents, brand profile requests, and one settled epoch — all made through the real API and chain.
+consents, brand profile requests, one settled epoch and one finished campaign (committed, run, evaluated,
+revealed) — all made through the real API and chain.
 
 Keys are derived from fixed seeds, so a demo is the same on every machine; they are development keys
 for the local stack only.
@@ -175,8 +176,125 @@ def seed(settings: Settings, *, customers: int = 300, console: Console | None = 
             f"demo: epoch {outcome.epoch.number} published, {outcome.epoch.accounts} accounts, "
             f"tx {outcome.epoch.tx_hash}"
         )
+        name = BRANDS[0][0]
+        _finished_campaign(
+            api, settings, gateway, {"Authorization": f"Bearer {credentials.brand_keys[name]}"}, rng, say
+        )
         credentials.seeded = True
     return credentials
+
+
+CAMPAIGN_LEAD = 6  # seconds from the plan to the start, and the campaign's length: the demo waits both out
+CONVERSION = {False: 0.45, True: 0.15}  # the seeded purchase rates of the test arm and the holdout
+
+
+def _finished_campaign(api: TestClient, settings: Settings, gateway, headers: dict[str, str], rng, say) -> None:  # type: ignore[no-untyped-def]
+    """A campaign of the first brand run for real: planned, committed on chain, started (members and arms fixed,
+    the test arm's offers delivered), purchases during it (more in the test arm), evaluated and revealed."""
+    import time
+
+    from sqlmodel import Session, select
+
+    from app.models.accounts import Customer
+    from app.models.crm import CampaignMember, Offer
+    from app.services.campaigns import chain_clock
+
+    brand = _ok(api.get("/brands/me", headers=headers))
+    now = clock.utcnow()
+    # The offer is written as a record: the offers console (POST /brands/me/offers) comes with the offers part.
+    with Session(api.app.state.engine) as session:  # type: ignore[attr-defined]
+        offer = Offer(
+            brand_id=brand["id"],
+            name="Spring comeback",
+            kind="message",
+            terms="A note from Maison Lumiere: the spring collection is in.",
+            body="Come and see the spring collection.",
+            valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=90),
+        )
+        session.add(offer)
+        session.commit()
+        offer_id = offer.id
+    later = now + timedelta(days=300)  # its own trigger never fires in the demo: the campaign uses its audience
+    rule = _ok(
+        api.post(
+            "/brands/me/rules",
+            headers=headers,
+            json={
+                "name": "Every customer of Maison Lumiere",
+                "offer_id": offer_id,
+                "audience": {"everyone": True},
+                "trigger": {
+                    "kind": "date_window",
+                    "window_start": later.isoformat(),
+                    "window_end": (later + timedelta(days=1)).isoformat(),
+                },
+            },
+        )
+    )
+    starts = chain_clock(gateway) + CAMPAIGN_LEAD
+    made = _ok(
+        api.post(
+            "/brands/me/campaigns",
+            headers=headers,
+            json={
+                "name": "Spring comeback",
+                "offer_id": offer_id,
+                "rule_id": rule["id"],
+                "holdout_share": 0.3,
+                "metric": "conversion",
+                "conversion_days": 1,
+                "guardrails": ["spend"],
+                "starts_at": clock.from_unix(starts).isoformat(),
+                "ends_at": clock.from_unix(starts + CAMPAIGN_LEAD).isoformat(),
+            },
+        )
+    )
+    campaign, plan = made["campaign"], made["plan"]
+    say(
+        f"demo: campaign '{campaign['name']}' planned: {plan['audience']} customers, minimum detectable uplift "
+        f"{(plan['mde_abs'] or 0) * 100:.1f} points; committing its holdout on chain"
+    )
+    path = f"/brands/me/campaigns/{campaign['id']}"
+    _ok(api.post(f"{path}/commit", headers=headers))
+    while chain_clock(gateway) < starts:
+        time.sleep(0.25)
+    started = _ok(api.post(f"{path}/start", headers=headers))
+    members = started["campaign"]["members"]
+    say(f"demo: campaign started: {members['test']} in the test arm got the offer, {members['holdout']} held out")
+    # Who is in which arm is read back from the store (the API never lists a campaign's members).
+    with Session(api.app.state.engine) as session:  # type: ignore[attr-defined]
+        rows = session.exec(
+            select(Customer.address, CampaignMember.holdout)
+            .join(CampaignMember, CampaignMember.customer_id == Customer.id)  # type: ignore[arg-type]
+            .where(CampaignMember.campaign_id == campaign["id"])
+        ).all()
+    time.sleep(1.5)  # the purchases below are dated inside the campaign, and never in the future
+    at = clock.from_unix(starts + 1).isoformat()
+    bought = [
+        {
+            "customer": address,
+            "brand": brand["id"],
+            "external_id": f"demo-campaign-{i}",
+            "purchased_at": at,
+            "amount": rng.choice([39_000, 79_000, 129_000]),
+        }  # fmt: skip
+        for i, (address, holdout) in enumerate(rows)
+        if rng.random() < CONVERSION[bool(holdout)]
+    ]
+    admin = {"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"}
+    body = "\n".join(json.dumps(r) for r in bought).encode()
+    _ok(api.post("/ingest/purchases/bulk", content=body, headers={**admin, "Content-Type": "application/x-ndjson"}))
+    while chain_clock(gateway) < starts + CAMPAIGN_LEAD:
+        time.sleep(0.25)
+    finished = _ok(api.post(f"{path}/finish", headers=headers))
+    c = finished["results"]["conversion"]
+    say(
+        f"demo: campaign evaluated and revealed on chain: hit ratio {c['test_rate'] * 100:.1f} % against "
+        f"{c['holdout_rate'] * 100:.1f} %, uplift {c['uplift_abs'] * 100:.1f} points "
+        f"(95% CI {c['uplift_abs_ci']['low'] * 100:.1f} to {c['uplift_abs_ci']['high'] * 100:.1f}), "
+        f"p = {c['p_value']:.2g}"
+    )
 
 
 def _fund(gateway, brands: list[str], amount: int) -> None:  # type: ignore[no-untyped-def]

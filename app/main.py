@@ -14,7 +14,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import db
 from app.api.limits import install_rate_limits
 from app.api.routes import audit as audit_routes
-from app.api.routes import auditors, auth, brand_access, brands, consents, crm_rules, epoch_trees, health, me, signed
+from app.api.routes import (
+    auditors,
+    auth,
+    brand_access,
+    brands,
+    consents,
+    crm_campaigns,
+    crm_rules,
+    epoch_trees,
+    health,
+    me,
+    signed,
+)
 from app.api.routes import crm_inbox as inbox_routes
 from app.api.routes import crm_offers as offer_routes
 from app.api.routes import crm_webhooks as webhook_routes
@@ -115,5 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offer_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(inbox_routes.router)
+    app.include_router(crm_campaigns.router)
+    app.include_router(crm_campaigns.operations)
     app.include_router(page_routes.router)
     return app

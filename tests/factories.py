@@ -766,3 +766,52 @@ def delivered_offer(
             )
         session.commit()
         return offer.id
+
+
+def finished_campaign(  # type: ignore[no-untyped-def]
+    engine: Engine, settings, brand_id: int, *, customers: int = 120, lead: int = 3, seed: int = 1
+):
+    """A campaign of the brand run through the service from draft to reveal: `customers` customers of the brand,
+    the test arm converting at 45% and the holdout at 10% (seeded), inside a campaign of `lead` seconds that
+    starts `lead` seconds from now on the chain's clock. Returns the revealed Campaign row."""
+    import random
+    import time
+
+    from app.chain.gateway import ChainGateway
+    from app.models.crm import CampaignMember
+    from app.services import campaigns
+
+    rng = random.Random(seed)
+    chain = ChainGateway(settings)
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    for i in range(customers):
+        cid = customer(engine, Web3.to_checksum_address(secrets.token_bytes(20)))
+        purchase(engine, cid, brand_id, week_ago, rng.randint(1_000, 50_000), f"c{seed}-old-{i}")
+    with Session(engine, expire_on_commit=False) as session:
+        brand = session.get(Brand, brand_id)
+        assert brand is not None
+        made = offer(engine, brand_id)
+        starts = campaigns.chain_clock(chain) + lead
+        draft = campaigns.CampaignDraft(
+            name=f"Campaign {seed}",
+            offer_id=made.id,
+            rule_id=rule(engine, brand_id, made.id).id,
+            holdout_share=0.3,
+            metric="conversion",
+            starts_at=datetime.fromtimestamp(starts, UTC),
+            ends_at=datetime.fromtimestamp(starts + lead, UTC),
+            conversion_days=1,
+            guardrails=("spend",),
+        )
+        campaign = campaigns.commit(session, chain, campaigns.create(session, settings, chain, brand, draft))
+        while campaigns.chain_clock(chain) < starts:
+            time.sleep(0.2)
+        campaigns.start(session, settings, chain, campaign)
+        members = session.exec(select(CampaignMember).where(CampaignMember.campaign_id == campaign.id)).all()
+        for m in members:
+            if rng.random() < (0.10 if m.holdout else 0.45):
+                at = datetime.fromtimestamp(starts + 1, UTC)
+                purchase(engine, m.customer_id, brand_id, at, rng.randint(5_000, 9_000), f"c{seed}-new-{m.customer_id}")
+        while campaigns.chain_clock(chain) < starts + lead:
+            time.sleep(0.2)
+        return campaigns.finish(session, settings, chain, campaign)

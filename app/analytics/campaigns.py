@@ -57,7 +57,8 @@ def outcomes_sql(purchases: str, members: str, window: Window) -> str:
     purchases at the campaign's brand count.
     """
     start, end = timestamp_sql(window.starts_at), timestamp_sql(window.ends_at)
-    hit_until = timestamp_sql(window.starts_at + timedelta(days=window.conversion_days))
+    # A hit counts inside the campaign only: a purchase after the end is not known when it is judged.
+    hit_until = timestamp_sql(min(window.starts_at + timedelta(days=window.conversion_days), window.ends_at))
     pre = timestamp_sql(window.pre_starts_at)
     return f"""WITH bought AS (
     SELECT p.customer_id,
@@ -81,7 +82,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, purchases: str, members: str, windo
     require_columns(con, members, MEMBER_COLUMNS)
     frame = con.sql(
         f"SELECT holdout, hit, CAST(spend AS DOUBLE) AS spend, CAST(pre_spend AS DOUBLE) AS pre_spend "
-        f"FROM ({outcomes_sql(purchases, members, window)})"
+        # Ordered by customer: the float sums of the tests then come out bit for bit the same in any re-derivation.
+        f"FROM ({outcomes_sql(purchases, members, window)}) ORDER BY customer_id"
     ).fetchnumpy()
     holdout = np.asarray(frame["holdout"], dtype=bool)
     hit = np.asarray(frame["hit"], dtype=bool)

@@ -277,3 +277,14 @@ def conversion_power(test_n: int, holdout_n: int, baseline_rate: float, uplift_a
     """Probability of detecting an absolute uplift with these arm sizes (two-sided, alpha 5%)."""
     h = proportion_effectsize(baseline_rate + uplift_abs, baseline_rate)
     return float(NormalIndPower().power(effect_size=h, nobs1=test_n, ratio=holdout_n / test_n, alpha=ALPHA))
+
+
+def mean_mde(test_n: int, holdout_n: int, std: float, power: float = 0.8) -> float:
+    """Smallest difference of means (in the metric's unit) detected with `power`: Cohen's d solved by
+    statsmodels' normal power for these sizes, times the metric's standard deviation."""
+    if test_n < 2 or holdout_n < 2:
+        raise ValueError("each arm needs at least two customers")
+    if not std > 0:
+        raise ValueError("the metric's standard deviation must be positive")
+    d = float(NormalIndPower().solve_power(nobs1=test_n, ratio=holdout_n / test_n, alpha=ALPHA, power=power))
+    return d * std

@@ -13,12 +13,15 @@ from sqlmodel import Session
 
 from app import db
 from app.chain.addresses import checksum, keccak256
+from app.chain.campaigns import CampaignCommitted, CampaignRegistryClient, CampaignRevealed
 from app.chain.events import ChainEvent, decode_claim, decode_debits, decode_epoch, read_events
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import Indexer, mirror_dump
 from app.config import Settings
 
 __all__ = [
+    "CampaignCommitted",
+    "CampaignRevealed",
     "ChainEvent",
     "ChainGateway",
     "ChainReader",
@@ -62,6 +65,12 @@ class ChainReader:
         return self._times[number]
 
     # State at one block, one method per figure the checks compare (addresses in any case).
+
+    def campaign_events(self, to_block: int) -> list[CampaignCommitted | CampaignRevealed]:
+        """CampaignRegistry's commitments and reveals up to `to_block` (none on a deployment without it)."""
+        if not self.deployment.campaigns:
+            return []
+        return CampaignRegistryClient(self.gateway).events(self.deployment.block, to_block)
 
     def vault(self, *, block: int) -> str:
         return self.gateway.distributor.vault(block=block).lower()

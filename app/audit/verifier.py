@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from app import clock, db
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
 from app.audit.chain import ChainEvent, ChainGateway, ChainReader, checksum, connect
+from app.audit.checks.campaigns import check_campaigns
 from app.audit.checks.confirmations import check_confirmations
 from app.audit.checks.consent import check_consents
 from app.audit.checks.epoch_root import check_epoch_roots
@@ -87,6 +88,11 @@ class Verifier:
                 "confirmations",
                 "Every consent change the store holds as in force is confirmed by the chain",
                 lambda c: check_confirmations(c, self.engine, events, head),
+            ),
+            self._guarded(
+                "campaigns",
+                "Every revealed campaign opens its commitment, re-derives its arms and results, and kept its holdout",
+                lambda c: check_campaigns(c, self.engine, chain, head),
             ),
         ]
         counts: dict[str, int] = defaultdict(int)

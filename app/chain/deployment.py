@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from eth_typing import ChecksumAddress
@@ -38,6 +38,9 @@ class Deployment:
     pauser: str
     challenge_window: int
     source_hash: str
+    # CampaignRegistry (campaign holdouts committed before the start); empty in a file written before it
+    # existed, which ensure_deployed completes by deploying just this contract.
+    campaigns: str = ""
 
 
 def _store_file(store_dir: Path, chain_id: int) -> Path:
@@ -130,6 +133,7 @@ def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int 
     vault = Web3.to_checksum_address(bound.functions.vault().call())
     reg = w3.eth.contract(address=registry, abi=artifacts["ConsentRegistry"].abi)
     admin.send(reg.functions.bindDistributor(distributor))
+    campaigns = deploy_campaigns(w3, keys, admin_delay=admin_delay)
     return Deployment(
         chain_id=w3.eth.chain_id,
         genesis_hash=genesis_hash(w3),
@@ -141,21 +145,38 @@ def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int 
         vault=vault,
         challenge_window=challenge_window,
         source_hash=source_hash(),
+        campaigns=campaigns,
         **{name: Web3.to_checksum_address(address) for name, address in role.items()},
     )
+
+
+def deploy_campaigns(w3: Web3, keys: RoleKeys, *, admin_delay: int = ADMIN_DELAY) -> str:
+    """Deploys CampaignRegistry with the admin key: admin behind `admin_delay`, the operator commits and reveals
+    for brands (a brand's own address may too)."""
+    role = keys.addresses()
+    address, _ = _deploy_one(
+        w3,
+        Sender(w3, keys.admin),
+        compile_contracts()["CampaignRegistry"],
+        admin_delay,
+        role["admin"],
+        role["operator"],
+    )
+    return address
 
 
 def ensure_deployed(w3: Web3, keys: RoleKeys, store_dir: Path, *, challenge_window: int) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying first if there is none. Returns (deployment, created)."""
     known = load_deployment(w3, store_dir)
     if known is not None:
-        return known, False
+        if known.campaigns and w3.eth.get_code(Web3.to_checksum_address(known.campaigns)) not in (b"", None):
+            return known, False
+        # Deployed before CampaignRegistry existed: add it, keeping every other contract and the mirror.
+        completed = replace(known, campaigns=deploy_campaigns(w3, keys))
+        _store(store_dir, completed)
+        return completed, False
     fresh = deploy(w3, keys, challenge_window=challenge_window)
-    store_dir.mkdir(parents=True, exist_ok=True)
-    path = _store_file(store_dir, fresh.chain_id)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(fresh), indent=2) + "\n")
-    tmp.replace(path)
+    _store(store_dir, fresh)
     return fresh, True
 
 
@@ -164,3 +185,11 @@ def ensure_deployed_at(
 ) -> tuple[Deployment, bool]:
     """`ensure_deployed` on the chain answering at `rpc_url`."""
     return ensure_deployed(Web3(Web3.HTTPProvider(rpc_url)), keys, store_dir, challenge_window=challenge_window)
+
+
+def _store(store_dir: Path, deployment: Deployment) -> None:
+    store_dir.mkdir(parents=True, exist_ok=True)
+    path = _store_file(store_dir, deployment.chain_id)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(deployment), indent=2) + "\n")
+    tmp.replace(path)

@@ -128,7 +128,7 @@ class ChainGateway:
         return load_abis()
 
     def contract(
-        self, name: Literal["CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault"]
+        self, name: Literal["CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault", "CampaignRegistry"]
     ) -> Contract:
         """The web3 contract (app/chain only; services use the typed clients below)."""
         d = self.deployment
@@ -137,6 +137,7 @@ class ChainGateway:
             "ConsentRegistry": d.registry,
             "RewardDistributor": d.distributor,
             "BudgetVault": d.vault,
+            "CampaignRegistry": d.campaigns,
         }[name]
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._abis[name])
 

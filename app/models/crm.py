@@ -145,6 +145,7 @@ class CampaignStatus(StrEnum):
 
     DRAFT = "draft"
     COMMITTED = "committed"  # commitment mined; members assigned at the start
+    RUNNING = "running"  # started: members and arms fixed, the test arm's offers delivered
     REVEALED = "revealed"  # salt and results hash revealed on chain
 
 

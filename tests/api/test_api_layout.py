@@ -194,6 +194,9 @@ def test_no_end_never_expires_and_zero_times_are_none() -> None:
 # JSON documents by nature, not results: a consent receipt (hashed as canonical JSON), a profile holding
 # only the asked categories, the filters a brand sent echoed back, an audience answer stored and replayed.
 DOCUMENTS = {"build_receipt", "build_profiles", "as_dict", "stored_answer", "record"}
+# A campaign's parameters and results are canonical JSON documents hashed into its on-chain commitment and
+# reveal (docs/campaigns.md): they stay documents, as committed.
+DOCUMENTS |= {"params_document", "results_document", "results_of", "evaluate_campaign", "_mean"}
 
 
 def test_services_return_typed_results_not_dicts() -> None:

@@ -57,6 +57,7 @@ def test_verify_returns_and_serves_the_report(
         "money",
         "mirror",
         "confirmations",
+        "campaigns",
     ]
     assert report["chain"]["audited_block"] == w3.eth.block_number
     assert client.get("/audit/reports/latest", headers=auditor_headers).json() == report

@@ -108,6 +108,16 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/brands/me/offers", {"brand"}),
         ("GET", "/brands/me/offers/{offer_id}", {"brand"}),
         ("POST", "/brands/me/offers/{offer_id}/end", {"brand"}),
+        ("GET", "/brands/me/campaigns", {"brand"}),
+        ("POST", "/brands/me/campaigns", {"brand"}),
+        ("GET", "/brands/me/campaigns/{campaign_id}", {"brand"}),
+        ("GET", "/brands/me/campaigns/{campaign_id}/plan", {"brand"}),
+        ("POST", "/brands/me/campaigns/{campaign_id}/commit", {"brand"}),
+        ("POST", "/brands/me/campaigns/{campaign_id}/start", {"brand"}),
+        ("POST", "/brands/me/campaigns/{campaign_id}/finish", {"brand"}),
+        ("GET", "/brands/me/campaigns/{campaign_id}/results", {"brand"}),
+        ("POST", "/campaigns/tick", {"operator"}),
+        ("GET", "/audit/campaigns", {"auditor", "operator"}),
     ]
 }
 # Routes whose call changes who is signed in or what exists (logout, erasure, revoking keys): their

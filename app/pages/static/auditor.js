@@ -5,6 +5,7 @@ import {
   $, api, busy, cashNumber, chips, el, explain, fill, formatDate, makeChart, notify, PALETTE, plural, shortHex, stat,
   table, txLink,
 } from "./common.js";
+import { loadCampaignAudits } from "./auditor-campaigns.js";
 import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.js";
 
 const TOKEN = "ledger.auditor.token"; // sessionStorage, this tab only
@@ -282,7 +283,7 @@ startPage(async () => {
     invalid: "That token is not valid (mistyped, or revoked by the operator).",
     enter: () => enterView({ gate: "#signin", view: "#view", who: "auditor (read-only)" }, async () => {
       await loadEpochs();
-      await Promise.all([loadReport(), loadStatus(), loadGrid(), loadLedger()]);
+      await Promise.all([loadReport(), loadStatus(), loadGrid(), loadLedger(), loadCampaignAudits(call, session.cfg)]);
     }),
   });
 });
