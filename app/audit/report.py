@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app import clock
 from app.config import Settings
 
 REPORT_VERSION = 1
@@ -92,7 +93,7 @@ def write_report(report: dict[str, Any], directory: Path) -> Path:
     from app.audit.html import render_html
 
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = clock.utcnow().strftime("%Y%m%dT%H%M%S%fZ")
     path = directory / f"{stamp}.json"
     for target, text in ((path, json.dumps(report, indent=2)), (path.with_suffix(".html"), render_html(report))):
         part = target.with_suffix(target.suffix + ".part")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import traceback
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from app import db
+from app import clock, db
 from app.analytics.rules import ProgrammeRules, default_rules, rules_hash
 from app.audit.chain import ChainEvent, ChainGateway, ChainReader, checksum, connect
 from app.audit.checks.confirmations import check_confirmations
@@ -95,7 +94,7 @@ class Verifier:
             counts[e.name] += 1
         return {
             "version": REPORT_VERSION,
-            "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "generated_at": clock.rfc3339(clock.utcnow()),
             "ok": all(c.status == OK for c in checks),
             "chain": {
                 "chain_id": chain.chain_id,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from app import clock
 from app.analytics.rules import ProgrammeRules, rules_hash
 from app.audit import merkle, records, rederive
 from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
@@ -66,8 +67,9 @@ def merkle_root(settings: Settings, number: int, cumulative: dict[str, int]) -> 
     return "0x" + merkle.root(leaves).hex(), len(leaves)
 
 
-def _parse_iso(value: str | None) -> datetime | None:
-    return None if value is None else datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+def _naive_utc(value: str | None) -> datetime | None:
+    """A manifest's RFC 3339 time as the naive UTC datetime the records compare with."""
+    return None if value is None else clock.parse_rfc3339(value).replace(tzinfo=None)
 
 
 def check_epoch_roots(
@@ -125,7 +127,7 @@ def check_epoch_roots(
             broken_since = broken_since or number
             previous = m
             continue
-        as_of = _parse_iso(m["as_of"])
+        as_of = _naive_utc(m["as_of"])
         assert as_of is not None
         _continuity(fail, where, m, previous, deployment_block, event.block)
 
@@ -145,7 +147,7 @@ def check_epoch_roots(
             max_purchase_id=int(m["max_purchase_id"]),
             as_of=as_of,
             previous_max_purchase_id=int(m["previous_max_purchase_id"]),
-            previous_as_of=_parse_iso(m["period_start"]),
+            previous_as_of=_naive_utc(m["period_start"]),
         )
         recomputed_hash = records.purchases_hash(covered)
 
@@ -154,7 +156,7 @@ def check_epoch_roots(
             rederive.tier_rates(
                 [p for p in purchases if p.id not in previously_voided],
                 max_purchase_id=int(previous["max_purchase_id"]),
-                as_of=_parse_iso(previous["as_of"]),  # type: ignore[arg-type]
+                as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
                 scheme=previous["scheme"],
                 rules=rules,
             )
