@@ -327,7 +327,7 @@ def hooked(monkeypatch) -> list[store.NewRows]:
     def record(conn, new: store.NewRows) -> None:
         table = "purchases" if new.resource == "purchases" else "interest_events"
         marks = ", ".join("?" * len(new.ids))
-        visible = conn.exec_driver_sql(f"SELECT row_count(*) FROM {table} WHERE id IN ({marks})", tuple(new.ids))
+        visible = conn.exec_driver_sql(f"SELECT count(*) FROM {table} WHERE id IN ({marks})", tuple(new.ids))
         assert visible.scalar_one() == len(new.ids)  # called after the insert, before the commit
         calls.append(new)
 
