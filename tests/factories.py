@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 from web3 import Web3
 from web3.contract import Contract
 
 from app import clock
+from app.audit import Verifier
 from app.chain import eip712
 from app.chain.compiler import compile_contracts, compile_one, load_abis
 from app.chain.deployment import Deployment, load_deployment
+from app.chain.errors import ContractRevert
+from app.chain.gateway import ChainGateway
+from app.chain.indexer import catch_up
 from app.chain.keys import RoleKeys
+from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender, Sent
 from app.config import Settings
 from app.domain import Category, Purpose
@@ -33,6 +41,8 @@ from app.models.access import AccessRequest
 from app.models.accounts import Brand, Customer
 from app.models.purchases import InterestEvent, Purchase
 from app.paths import REPO_ROOT
+from app.services.epochs import EpochRunner
+from app.services.wallet import finalize_due
 
 
 def contracts(w3: Web3, d: Deployment):
@@ -815,3 +825,154 @@ def finished_campaign(  # type: ignore[no-untyped-def]
         while campaigns.chain_clock(chain) < starts + lead:
             time.sleep(0.2)
         return campaigns.finish(session, settings, chain, campaign)
+
+
+# -- the independent audit: a ledger with every kind of record, settled tree files, the CLI ------------
+
+UNITS = 10**18
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+INTERESTS = int(Category.INTERESTS)
+
+
+@dataclass
+class Ledger:
+    """A ledger after two epochs, paid accesses, claims, a withdrawal, a revocation and a refused donation."""
+
+    alice: LocalAccount
+    bob: LocalAccount
+    carol: LocalAccount
+    brand: LocalAccount
+    first_purchase: int  # alice's purchase covered by epoch 1
+
+
+def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Ledger:  # type: ignore[no-untyped-def]
+    token, registry, distributor = contracts(w3, d)
+    recorder = RoleKeys.from_settings(settings).recorder
+    alice, bob, carol = dev_accounts[0], dev_accounts[1], dev_accounts[2]
+    brand_key, donor = dev_accounts[5], dev_accounts[7]
+    brand = funded_brand(engine, w3, d, operator, brand_key, "Acme", 10**9 * UNITS)
+    ids = {a.address: customer(engine, a.address) for a in (alice, bob, carol)}
+
+    # Epoch 1: two purchases at the base tier and one paid access.
+    first = purchase(engine, ids[alice.address], brand, T0 + timedelta(days=1), 600_000, "a1")
+    purchase(engine, ids[bob.address], brand, T0 + timedelta(days=2), 50_000, "b1")
+    grant_by_signature(w3, d, relayer, carol, brand_key.address, MARKETING, INTERESTS, 7 * UNITS)
+    record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address])
+    gateway = ChainGateway(settings)
+    runner = EpochRunner(settings, engine, gateway)
+    first_epoch = runner.run(T0 + timedelta(days=30)).epoch
+    assert first_epoch.status == "done"
+    pass_challenge_window(w3, int(first_epoch.finalises_at.timestamp()))
+
+    # Epoch 2: purchases at the tiers graded in epoch 1, a batch access, then carol revokes.
+    purchase(engine, ids[alice.address], brand, T0 + timedelta(days=40), 100_000, "a2")
+    purchase(engine, ids[bob.address], brand, T0 + timedelta(days=45), 250_000, "b2")
+    grant_by_signature(w3, d, relayer, bob, brand_key.address, MARKETING, INTERESTS | 1, 3 * UNITS)
+    record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
+    Sender(w3, carol).send(registry.functions.revoke(carol.address, brand_key.address, MARKETING))
+    second_epoch = runner.run(T0 + timedelta(days=60)).epoch
+    assert second_epoch.status == "done"
+    pass_challenge_window(w3, int(second_epoch.finalises_at.timestamp()))
+    assert finalize_due(gateway)
+
+    # After the epochs: claims (own key and relayed), a budget withdrawal, a refused direct donation.
+    files = TreeFiles(settings.data_dir / "epochs" / "2")
+    proof = files.proof(alice.address)
+    Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
+    proof = files.proof(bob.address)
+    Sender(w3, relayer).send(distributor.functions.claimMany(*claim_many_args([proof])))
+    Sender(w3, brand_key).send(distributor.functions.withdraw(5 * UNITS, brand_key.address))
+    Sender(w3, brand_key).send(distributor.functions.withdraw(11, donor.address))
+    with pytest.raises(ContractRevert) as refused:  # CASH cannot reach the distributor by mistake
+        Sender(w3, donor).send(token.functions.transfer(d.distributor, 11))
+    assert refused.value.name == "TransferToProtocol"
+    catch_up(settings, engine=engine)
+    return Ledger(alice, bob, carol, brand_key, first)
+
+
+def settle_epoch(settings, engine, w3, d, operator, dev_accounts) -> list[LocalAccount]:  # type: ignore[no-untyped-def]
+    """One settled epoch paying cashback to five customers; returns them."""
+    customers = dev_accounts[:5]
+    brand = funded_brand(engine, w3, d, operator, dev_accounts[6], "Acme", 10**9 * UNITS)
+    for k, account in enumerate(customers):
+        who = customer(engine, account.address)
+        purchase(engine, who, brand, T0 + timedelta(days=1 + k), 10_000 * (k + 1), f"o-{k}")
+    epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
+    assert epoch.status == "done"
+    pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))  # claimable from then on
+    return customers
+
+
+def epoch_files(settings: Settings, number: int = 1) -> TreeFiles:
+    return TreeFiles(settings.data_dir / "epochs" / str(number))
+
+
+def flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def flip_sibling_of(settings: Settings, account: str) -> int:
+    """Flips one bit of the node next to the account's leaf in tree.bin; returns that node's index."""
+    files = epoch_files(settings)
+    (record,) = [r for r in files.records() if r.leaf.account == account.lower()]
+    sibling = record.tree_index + 1 if record.tree_index % 2 else record.tree_index - 1
+    flip(files.directory / "tree.bin", sibling * 32 + 5)
+    return sibling
+
+
+def audit_check(report: dict, name: str) -> dict:  # type: ignore[type-arg]
+    """The one check called `name` in a verifier's report."""
+    (found,) = [c for c in report["checks"] if c["check"] == name]
+    return found
+
+
+def proofs_check(settings: Settings, engine: Engine) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    report = Verifier(settings, engine, ChainGateway(settings)).run()
+    return report, audit_check(report, "proofs")
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment for `python -m app.cli` against this test's data folder and anvil."""
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(settings.data_dir),
+        "RPC_URL": settings.rpc_url,
+        "START_ANVIL": "false",
+    }
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def run_audit_cli(settings: Settings, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "audit", "verify", "--out", str(out)],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# -- ingestion rows (tests/services/test_ingestion.py and its neighbours) --------------------------------
+
+ALICE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+BOB = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+BRAND_ADDRESS = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
+UNLIMITED = 10**12
+
+
+def alternating_purchase_row(n: int, brand: int | str, /, **changes: object) -> dict:  # type: ignore[type-arg]
+    """Purchase row n, bought by alice when n is odd and by bob when it is even."""
+    return purchase_row(n, brand, ALICE if n % 2 else BOB, **changes)
+
+
+def alice_event_row(n: int, brand: int | str, /, **changes: object) -> dict:  # type: ignore[type-arg]
+    return event_row(n, brand, ALICE, "cart_add", **changes)
+
+
+def row_count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(model))  # type: ignore[call-overload,no-any-return]

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from app import db
 from app.models.mirror import MirrorConsentEvent
 from tests.conftest import make_brand
-from tests.services.test_audit import build_ledger
+from tests.factories import build_ledger
 
 pytestmark = pytest.mark.chain
 

@@ -9,8 +9,7 @@ from app.chain.merkle import Leaf, verify
 from app.chain.proofs import TreeFiles
 from tests import factories
 from tests.conftest import sign_in
-from tests.factories import openzeppelin
-from tests.services.test_audit_proofs import flip, flip_sibling_of, proofs_check, settle_epoch
+from tests.factories import flip, flip_sibling_of, openzeppelin, proofs_check, settle_epoch
 
 pytestmark = pytest.mark.chain
 

@@ -2,139 +2,33 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app import audit, db
+from app import audit
 from app.analytics import rewards
 from app.analytics.store import analytics
 from app.audit import Verifier
-from app.chain.errors import ContractRevert
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
-from app.chain.keys import RoleKeys
-from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
 from app.models.mirror import MirrorAccess
-from app.services.epochs import EpochRunner
-from app.services.wallet import finalize_due
 from tests import factories
+from tests.factories import INTERESTS, MARKETING, T0, UNITS, audit_check, run_audit_cli
 
 pytestmark = pytest.mark.chain
 
-UNITS = 10**18
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-MARKETING = 1
-INTERESTS = 1 << 4
-
 
 @pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
-
-
-@dataclass
-class Ledger:
-    """A ledger after two epochs, paid accesses, claims, a withdrawal, a revocation and a refused donation."""
-
-    alice: LocalAccount
-    bob: LocalAccount
-    carol: LocalAccount
-    brand: LocalAccount
-    first_purchase: int  # alice's purchase covered by epoch 1
-
-
-def build_ledger(settings, engine, w3, d, operator, relayer, dev_accounts) -> Ledger:
-    token, registry, distributor = factories.contracts(w3, d)
-    recorder = RoleKeys.from_settings(settings).recorder
-    alice, bob, carol = dev_accounts[0], dev_accounts[1], dev_accounts[2]
-    brand_key, donor = dev_accounts[5], dev_accounts[7]
-    brand = factories.funded_brand(engine, w3, d, operator, brand_key, "Acme", 10**9 * UNITS)
-    ids = {a.address: factories.customer(engine, a.address) for a in (alice, bob, carol)}
-
-    # Epoch 1: two purchases at the base tier and one paid access.
-    first = factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=1), 600_000, "a1")
-    factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=2), 50_000, "b1")
-    factories.grant_by_signature(w3, d, relayer, carol, brand_key.address, MARKETING, INTERESTS, 7 * UNITS)
-    factories.record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address])
-    gateway = ChainGateway(settings)
-    runner = EpochRunner(settings, engine, gateway)
-    first_epoch = runner.run(T0 + timedelta(days=30)).epoch
-    assert first_epoch.status == "done"
-    factories.pass_challenge_window(w3, int(first_epoch.finalises_at.timestamp()))
-
-    # Epoch 2: purchases at the tiers graded in epoch 1, a batch access, then carol revokes.
-    factories.purchase(engine, ids[alice.address], brand, T0 + timedelta(days=40), 100_000, "a2")
-    factories.purchase(engine, ids[bob.address], brand, T0 + timedelta(days=45), 250_000, "b2")
-    factories.grant_by_signature(w3, d, relayer, bob, brand_key.address, MARKETING, INTERESTS | 1, 3 * UNITS)
-    factories.record_access(w3, d, recorder, brand_key.address, MARKETING, INTERESTS, [carol.address, bob.address])
-    Sender(w3, carol).send(registry.functions.revoke(carol.address, brand_key.address, MARKETING))
-    second_epoch = runner.run(T0 + timedelta(days=60)).epoch
-    assert second_epoch.status == "done"
-    factories.pass_challenge_window(w3, int(second_epoch.finalises_at.timestamp()))
-    assert finalize_due(gateway)
-
-    # After the epochs: claims (own key and relayed), a budget withdrawal, a refused direct donation.
-    files = TreeFiles(settings.data_dir / "epochs" / "2")
-    proof = files.proof(alice.address)
-    Sender(w3, alice).send(distributor.functions.claim(*proof.claim_args()))
-    proof = files.proof(bob.address)
-    Sender(w3, relayer).send(distributor.functions.claimMany(*claim_many_args([proof])))
-    Sender(w3, brand_key).send(distributor.functions.withdraw(5 * UNITS, brand_key.address))
-    Sender(w3, brand_key).send(distributor.functions.withdraw(11, donor.address))
-    with pytest.raises(ContractRevert) as refused:  # CASH cannot reach the distributor by mistake
-        Sender(w3, donor).send(token.functions.transfer(d.distributor, 11))
-    assert refused.value.name == "TransferToProtocol"
-    catch_up(settings, engine=engine)
-    return Ledger(alice, bob, carol, brand_key, first)
-
-
-@pytest.fixture()
-def ledger(settings, engine, w3, deployment_of, operator, relayer, dev_accounts) -> Ledger:
-    return build_ledger(settings, engine, w3, deployment_of(settings), operator, relayer, dev_accounts)
+def ledger(settings, engine, w3, deployment_of, operator, relayer, dev_accounts) -> factories.Ledger:
+    return factories.build_ledger(settings, engine, w3, deployment_of(settings), operator, relayer, dev_accounts)
 
 
 def verify(settings, engine) -> dict:
     return Verifier(settings, engine, ChainGateway(settings)).run()
-
-
-def check(report: dict, name: str) -> dict:
-    (found,) = [c for c in report["checks"] if c["check"] == name]
-    return found
-
-
-def cli_env(settings) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "test",
-        "DATA_DIR": str(settings.data_dir),
-        "RPC_URL": settings.rpc_url,
-        "START_ANVIL": "false",
-    }
-    env.pop("DATABASE_URL", None)
-    return env
-
-
-def run_cli(settings, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "audit", "verify", "--out", str(out)],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 # -- a clean ledger -------------------------------------------------------------------------------
@@ -145,32 +39,32 @@ def test_verify_clean_ledger_after_two_epochs_accesses_and_claims(settings, engi
     assert report["ok"], [c["discrepancies"] for c in report["checks"]]
     assert [c["status"] for c in report["checks"]] == ["ok"] * 6
 
-    consent = check(report, "consent")["figures"]
+    consent = audit_check(report, "consent")["figures"]
     assert consent["customer_accesses"] == 3 and consent["access_batches"] == 2
     assert consent["revocations"] == 1
-    epochs = check(report, "epoch_root")["figures"]["epochs"]
+    epochs = audit_check(report, "epoch_root")["figures"]["epochs"]
     assert [(e["epoch"], e["reproduced"], e["purchases"]) for e in epochs] == [(1, True, 2), (2, True, 2)]
     assert epochs[0]["access_earnings"] == str(7 * UNITS)
-    money = check(report, "money")["figures"]
+    money = audit_check(report, "money")["figures"]
     assert money["donations_to_distributor"] == 0 and money["deployment_seed"] == 0
     assert int(money["finalised_totals"]) == int(money["claimed"]) + int(money["claimable"])
     assert money["pending_total"] == 0 and int(money["funded"]) == 10**9 * UNITS
     assert int(money["claimable"]) > 0 and money["claimants"] == 2
     (brand_row,) = money["brands"]
     assert brand_row["withdrawn"] == str(5 * UNITS + 11) and brand_row["reserved"] == 0
-    mirror = check(report, "mirror")["figures"]
+    mirror = audit_check(report, "mirror")["figures"]
     assert {t["table"]: t["mirror"] == t["chain"] for t in mirror["tables"]} == dict.fromkeys(
         [t["table"] for t in mirror["tables"]], True
     )
 
     # The CLI agrees (exit 0), writes JSON and HTML, and exits 1 once a purchase is edited.
     out = tmp_path / "reports"
-    clean = run_cli(settings, out)
+    clean = run_audit_cli(settings, out)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert len(list(out.glob("*.json"))) == 1 and len(list(out.glob("*.html"))) == 1
     with engine.begin() as con:
         con.execute(text("UPDATE purchases SET amount = amount + 1 WHERE id = :id"), {"id": ledger.first_purchase})
-    tampered = run_cli(settings, out)
+    tampered = run_audit_cli(settings, out)
     assert tampered.returncode == 1, tampered.stdout + tampered.stderr
     assert "epoch 1" in tampered.stdout and "purchases_hash" in tampered.stdout
 
@@ -184,7 +78,7 @@ def test_verify_names_the_epoch_when_a_purchase_is_edited_after_it(settings, eng
 
     report = verify(settings, engine)
     assert not report["ok"]
-    epochs = check(report, "epoch_root")
+    epochs = audit_check(report, "epoch_root")
     assert epochs["status"] == "failed"
     hashes = [d for d in epochs["discrepancies"] if d["record"].get("field") == "purchases_hash"]
     assert [d["epoch"] for d in hashes] == [1]
@@ -192,7 +86,7 @@ def test_verify_names_the_epoch_when_a_purchase_is_edited_after_it(settings, eng
     assert ledger.alice.address.lower() in hashes[0]["evidence"]
     assert {d["epoch"] for d in epochs["discrepancies"]} >= {1}
     # The other checks do not depend on the purchases.
-    assert [check(report, n)["status"] for n in ("consent", "money", "mirror")] == ["ok"] * 3
+    assert [audit_check(report, n)["status"] for n in ("consent", "money", "mirror")] == ["ok"] * 3
 
 
 def test_verify_names_the_table_and_row_when_a_mirror_row_is_deleted(settings, engine, ledger):
@@ -204,7 +98,7 @@ def test_verify_names_the_table_and_row_when_a_mirror_row_is_deleted(settings, e
 
     report = verify(settings, engine)
     assert not report["ok"]
-    mirror = check(report, "mirror")
+    mirror = audit_check(report, "mirror")
     (found,) = mirror["discrepancies"]
     assert found["record"] == {
         "table": "mirror_accesses",
@@ -212,7 +106,7 @@ def test_verify_names_the_table_and_row_when_a_mirror_row_is_deleted(settings, e
     }
     assert found["found"] is None and found["expected"]["customer"] == victim.customer
     assert "missing from the mirror" in found["evidence"]
-    assert [check(report, n)["status"] for n in ("consent", "epoch_root", "money")] == ["ok"] * 3
+    assert [audit_check(report, n)["status"] for n in ("consent", "epoch_root", "money")] == ["ok"] * 3
 
 
 def test_access_recorded_directly_without_consent_is_refused_and_verify_stays_green(
@@ -238,7 +132,7 @@ def test_access_recorded_directly_without_consent_is_refused_and_verify_stays_gr
 
     report = verify(settings, engine)
     assert report["ok"], [c["discrepancies"] for c in report["checks"]]
-    assert check(report, "consent")["figures"]["customer_accesses"] == 3
+    assert audit_check(report, "consent")["figures"]["customer_accesses"] == 3
 
 
 # -- pieces ---------------------------------------------------------------------------------------

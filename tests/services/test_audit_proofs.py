@@ -3,76 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from app import db
-from app.audit import Verifier
-from app.chain.gateway import ChainGateway
 from app.chain.merkle import distributor_takes_salt
-from app.chain.proofs import TreeFiles
-from app.services.epochs import EpochRunner
 from tests import factories
-from tests.services.test_audit import run_cli
+from tests.factories import epoch_files, flip, flip_sibling_of, proofs_check, run_audit_cli
 
 pytestmark = pytest.mark.chain
-
-UNITS = 10**18
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
-
-
-def settle_epoch(settings, engine, w3, d, operator, dev_accounts) -> list[LocalAccount]:
-    """One settled epoch paying cashback to five customers; returns them."""
-    customers = dev_accounts[:5]
-    brand = factories.funded_brand(engine, w3, d, operator, dev_accounts[6], "Acme", 10**9 * UNITS)
-    for k, account in enumerate(customers):
-        who = factories.customer(engine, account.address)
-        factories.purchase(engine, who, brand, T0 + timedelta(days=1 + k), 10_000 * (k + 1), f"o-{k}")
-    epoch = EpochRunner(settings, engine, ChainGateway(settings)).run(T0 + timedelta(days=30)).epoch
-    assert epoch.status == "done"
-    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))  # claimable from then on
-    return customers
-
-
-def epoch_files(settings, number: int = 1) -> TreeFiles:
-    return TreeFiles(settings.data_dir / "epochs" / str(number))
-
-
-def flip(path: Path, offset: int) -> None:
-    data = bytearray(path.read_bytes())
-    data[offset] ^= 0x01
-    path.write_bytes(bytes(data))
-
-
-def flip_sibling_of(settings, account: str) -> int:
-    """Flips one bit of the node next to the account's leaf in tree.bin; returns that node's index."""
-    files = epoch_files(settings)
-    (record,) = [r for r in files.records() if r.leaf.account == account.lower()]
-    sibling = record.tree_index + 1 if record.tree_index % 2 else record.tree_index - 1
-    flip(files.directory / "tree.bin", sibling * 32 + 5)
-    return sibling
-
-
-def proofs_check(settings, engine) -> tuple[dict, dict]:
-    report = Verifier(settings, engine, ChainGateway(settings)).run()
-    (found,) = [c for c in report["checks"] if c["check"] == "proofs"]
-    return report, found
 
 
 @pytest.fixture()
 def settled(settings, engine, w3, deployment_of, operator, dev_accounts) -> list[LocalAccount]:
-    return settle_epoch(settings, engine, w3, deployment_of(settings), operator, dev_accounts)
+    return factories.settle_epoch(settings, engine, w3, deployment_of(settings), operator, dev_accounts)
 
 
 def test_clean_tree_files_pass_with_every_proof_checked(settings, engine, settled) -> None:
@@ -101,7 +45,7 @@ def test_one_flipped_node_fails_the_audit_naming_epoch_and_account(settings, eng
     assert dump == []  # the dump itself is intact
 
     # The operator's command exits 1 and says which epoch and account.
-    done = run_cli(settings, tmp_path / "audit")
+    done = run_audit_cli(settings, tmp_path / "audit")
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"epoch 1: account {alice.address.lower()}: its stored proof does not reach" in done.stdout
     written = json.loads(sorted((tmp_path / "audit").glob("*.json"))[-1].read_text())

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app import db
 from app.audit import Verifier
 from app.chain.gateway import ChainGateway
 from app.errors import Conflict
@@ -24,21 +23,13 @@ from app.services import wallet
 from app.services.epochs import EpochRunner
 from app.services.voids import void_purchase
 from tests import factories
-from tests.services.test_audit import check, cli_env
+from tests.factories import audit_check, cli_env
 
 pytestmark = pytest.mark.chain
 
 UNITS = 10**18
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BIGINT_MAX = 2**63 - 1
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def verify(settings, engine) -> dict:
@@ -105,6 +96,6 @@ def test_huge_purchases_stop_the_epoch_clearly_until_voided_then_it_settles_and_
     # The audit re-derives the voids: a void removed (or its reason edited) after the fact is caught.
     with engine.begin() as conn:
         conn.execute(text("UPDATE purchase_voids SET reason = 'something else' WHERE purchase_id = :p"), {"p": big})
-    tampered = check(verify(settings, engine), "epoch_root")
+    tampered = audit_check(verify(settings, engine), "epoch_root")
     assert tampered["status"] == "failed"
     assert any(x["record"].get("field") == "voids_hash" for x in tampered["discrepancies"])

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from app import db
 from app.chain.gateway import ChainGateway
 from app.chain.proofs import TreeFiles, claim_many_args
 from app.chain.transactions import Sender
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.chain
 
 UNITS = 10**18  # CASH units per won (programme.toml)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def test_two_epochs_one_claim_and_a_relayed_batch(

@@ -14,19 +14,17 @@ from app.config import Settings
 from app.errors import Conflict, InvalidInput
 from app.ingestion import ingest, ingest_bulk, ingest_purchase
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
-from tests.services.test_ingestion import (  # noqa: F401  (fixtures)
-    ALICE,
-    BOB,
-    UNLIMITED,
-    brand_id,
-    count,
-    engine,
-    event,
-    ndjson,
-    purchase,
-)
+from tests import factories
+from tests.factories import ALICE, BOB, UNLIMITED, ndjson, row_count
 
 SETTINGS = Settings(environment="test", purchase_max_won=1_000_000)
+purchase = factories.alternating_purchase_row
+event = factories.alice_event_row
+
+
+@pytest.fixture()
+def engine(offline_engine):
+    return offline_engine  # no chain needed: brands are put in directly
 
 
 def bulk(db_engine, *rows, resource="purchases", settings=SETTINGS):  # type: ignore[no-untyped-def]
@@ -50,16 +48,16 @@ def bulk(db_engine, *rows, resource="purchases", settings=SETTINGS):  # type: ig
         ({"items": [{"item_id": "s", "category": "sh\toes", "unit_price": 5}]}, "items[0].category: holds the control"),
     ],
 )
-def test_implausible_purchase_refused_naming_why(engine, brand_id, changes, message) -> None:  # noqa: F811
+def test_implausible_purchase_refused_naming_why(engine, brand_id, changes, message) -> None:
     with Session(engine) as session, pytest.raises(InvalidInput, match="invalid purchase: ") as refused:
         ingest_purchase(session, purchase(1, brand_id, **changes), SETTINGS)
     assert message in str(refused.value)
     report = bulk(engine, purchase(1, brand_id, **changes))
     assert report.status_code == 422 and message in report.rejected[0]["error"]
-    assert count(engine, Purchase) == 0
+    assert row_count(engine, Purchase) == 0
 
 
-def test_ceiling_and_programme_start_come_from_settings(engine, brand_id) -> None:  # noqa: F811
+def test_ceiling_and_programme_start_come_from_settings(engine, brand_id) -> None:
     wide = Settings(environment="test", purchase_max_won=2**63 - 1, programme_start=datetime(2001, 1, 1, tzinfo=UTC))
     row = purchase(1, brand_id, amount=2**63 - 1, purchased_at="2001-06-01T00:00:00Z", items=None)
     with Session(engine) as session:
@@ -70,7 +68,7 @@ def test_ceiling_and_programme_start_come_from_settings(engine, brand_id) -> Non
         ingest_purchase(session, purchase(2, brand_id, amount=10**10 + 1))
 
 
-def test_event_text_and_dates_checked_too(engine, brand_id) -> None:  # noqa: F811
+def test_event_text_and_dates_checked_too(engine, brand_id) -> None:
     report = bulk(
         engine,
         event(1, brand_id, style="lou\x1bd"),
@@ -84,7 +82,7 @@ def test_event_text_and_dates_checked_too(engine, brand_id) -> None:  # noqa: F8
     assert report.accepted == 1
 
 
-def test_single_purchase_same_body_is_idempotent_another_body_is_a_conflict(engine, brand_id) -> None:  # noqa: F811
+def test_single_purchase_same_body_is_idempotent_another_body_is_a_conflict(engine, brand_id) -> None:
     with Session(engine) as session:
         first = ingest_purchase(session, purchase(1, brand_id), SETTINGS)
     with Session(engine) as session:
@@ -107,7 +105,7 @@ def test_single_purchase_same_body_is_idempotent_another_body_is_a_conflict(engi
         assert session.scalars(select(PurchaseItem.item_id)).all() == ["sku-1"]
 
 
-def test_bulk_reports_each_conflicting_line_within_and_across_uploads(engine, brand_id, monkeypatch) -> None:  # noqa: F811
+def test_bulk_reports_each_conflicting_line_within_and_across_uploads(engine, brand_id, monkeypatch) -> None:
     monkeypatch.setattr(ingest, "BATCH_ROWS", 2)  # several batches
     assert bulk(engine, purchase(1, brand_id), purchase(3, brand_id)).accepted == 2
     report = bulk(
@@ -131,7 +129,7 @@ def test_bulk_reports_each_conflicting_line_within_and_across_uploads(engine, br
     assert amounts == {"o-1": 59_000, "o-3": 59_000, "o-5": 59_000, "o-7": 59_000}
 
 
-def test_bulk_csv_and_events_conflicts(engine, brand_id) -> None:  # noqa: F811
+def test_bulk_csv_and_events_conflicts(engine, brand_id) -> None:
     header = "customer,brand,external_id,purchased_at,amount\n"
     first = ingest_bulk(
         engine, "purchases", "csv", [f"{header}{ALICE},{brand_id},c-1,2024-05-01T12:00:00Z,3000\n".encode()], UNLIMITED
@@ -146,5 +144,5 @@ def test_bulk_csv_and_events_conflicts(engine, brand_id) -> None:  # noqa: F811
     events = bulk(engine, event(1, brand_id), event(1, brand_id, kind="view"), resource="events")
     assert (events.duplicates, events.conflicts) == (1, 1)
     assert "another kind" in events.rejected[0]["error"] and events.rejected[0]["line"] == 2
-    assert count(engine, InterestEvent) == 1
+    assert row_count(engine, InterestEvent) == 1
     assert json.dumps(events.as_dict())  # the report stays JSON

@@ -11,55 +11,22 @@ from eth_utils import to_checksum_address
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app import db
-from app.config import Settings
 from app.errors import InvalidInput, PayloadTooLarge
 from app.ingestion import BadRow, ingest, ingest_bulk, ingest_purchase, parse, store, stream
 from app.ingestion.store import BrandDirectory, checksum_address
-from app.models.accounts import Brand, Customer
+from app.models.accounts import Customer
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
 from tests import factories
-
-ALICE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
-BOB = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
-BRAND_ADDRESS = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
-UNLIMITED = 10**12
+from tests.factories import ALICE, BOB, BRAND_ADDRESS, UNLIMITED, ndjson, row_count
 
 
 @pytest.fixture()
-def engine(tmp_path):
-    """A migrated SQLite file of its own (no chain needed: brands are put in directly)."""
-    settings = Settings(environment="test", data_dir=tmp_path / "data", start_anvil=False)
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
+def engine(offline_engine):
+    return offline_engine  # no chain needed: brands are put in directly
 
 
-@pytest.fixture()
-def brand_id(engine) -> int:
-    with Session(engine) as session:
-        brand = Brand(name="Acme", address=BRAND_ADDRESS)
-        session.add(brand)
-        session.commit()
-        assert brand.id is not None
-        return brand.id
-
-
-def purchase(n: int, brand: int | str, /, **changes) -> dict:
-    return factories.purchase_row(n, brand, ALICE if n % 2 else BOB, **changes)
-
-
-def event(n: int, brand: int | str, /, **changes) -> dict:
-    return factories.event_row(n, brand, ALICE, "cart_add", **changes)
-
-
-ndjson = factories.ndjson
-
-
-def count(engine, model) -> int:
-    with Session(engine) as session:
-        return session.scalar(select(func.count()).select_from(model))
+purchase = factories.alternating_purchase_row
+event = factories.alice_event_row
 
 
 def test_checksum_address_matches_eth_utils() -> None:
@@ -155,7 +122,7 @@ def test_bulk_json_lines_keeps_good_rows_and_reports_each_bad_line(engine, brand
     assert report.status_code == 200
     with Session(engine) as session:
         assert set(session.scalars(select(Purchase.external_id))) == {"o-1", "o-3"}
-        assert count(engine, PurchaseItem) == 2
+        assert row_count(engine, PurchaseItem) == 2
         stored = session.scalars(select(Purchase).where(Purchase.external_id == "o-1")).one()
         assert stored.purchased_at.replace(tzinfo=UTC) == datetime(2024, 5, 1, 3, tzinfo=UTC)
         assert session.get(Customer, stored.customer_id).address == to_checksum_address(ALICE)
@@ -167,7 +134,7 @@ def test_bulk_same_result_whatever_the_chunking(engine, brand_id) -> None:
     report = ingest_bulk(engine, "purchases", "ndjson", one_byte_chunks, UNLIMITED)
     assert (report.accepted, report.rejected_total) == (20, 1)
     assert report.rejected == [{"line": 21, "error": report.rejected[0]["error"]}]
-    assert count(engine, PurchaseItem) == 20
+    assert row_count(engine, PurchaseItem) == 20
 
 
 def test_bulk_duplicates_skipped_within_and_across_uploads(engine, brand_id, monkeypatch) -> None:
@@ -178,8 +145,8 @@ def test_bulk_duplicates_skipped_within_and_across_uploads(engine, brand_id, mon
     again = ingest_bulk(engine, "purchases", "ndjson", [ndjson(*rows)], UNLIMITED)
     assert (again.accepted, again.duplicates) == (0, 10)
     assert again.status_code == 200  # a re-sent upload is fine, not an error
-    assert count(engine, Purchase) == 4
-    assert count(engine, PurchaseItem) == 4  # items of duplicates are not added again
+    assert row_count(engine, Purchase) == 4
+    assert row_count(engine, PurchaseItem) == 4  # items of duplicates are not added again
 
 
 def test_bulk_resent_row_with_another_body_is_a_conflict_and_the_first_version_stands(engine, brand_id) -> None:
@@ -227,7 +194,7 @@ def test_bulk_csv_bad_header_refused_whole(engine, brand_id, header, problem) ->
     with pytest.raises(InvalidInput, match="the CSV header line") as refused:
         ingest_bulk(engine, "purchases", "csv", [body], UNLIMITED)
     assert problem in refused.value.message
-    assert count(engine, Purchase) == 0
+    assert row_count(engine, Purchase) == 0
 
 
 def test_bulk_empty_upload(engine, brand_id) -> None:
@@ -284,7 +251,7 @@ def test_bulk_over_the_size_limit_stops_and_says_what_stayed(engine, brand_id, m
     # The good rows read before the limit was crossed (lines 1-5, in batches of 2) are stored and stay.
     assert (refused.value.detail["accepted"], refused.value.detail["lines"]) == (5, 5)
     assert "sending the file again is safe" in refused.value.message
-    assert count(engine, Purchase) == 5
+    assert row_count(engine, Purchase) == 5
     again = ingest_bulk(engine, "purchases", "ndjson", lines, UNLIMITED)
     assert (again.accepted, again.duplicates) == (5, 5)
 
@@ -327,7 +294,7 @@ def test_bulk_many_customers_beyond_the_cache(engine, brand_id, monkeypatch) -> 
     rows = [purchase(n, brand_id, customer=people[n % 25], items=None) for n in range(60)]
     report = ingest_bulk(engine, "purchases", "ndjson", [ndjson(*rows)], UNLIMITED)
     assert report.accepted == 60
-    assert count(engine, Customer) == 25
+    assert row_count(engine, Customer) == 25
     with Session(engine) as session:
         by_customer = session.execute(
             select(Customer.address, func.count())
@@ -422,7 +389,7 @@ def test_after_stored_failing_refuses_the_rows_it_was_given(engine, brand_id, mo
     monkeypatch.setattr(store, "after_stored", refuse_o_2)
     with Session(engine) as session, pytest.raises(RuntimeError, match="coupon service down"):
         ingest_purchase(session, purchase(2, brand_id))
-    assert count(engine, Purchase) == 0 and count(engine, PurchaseItem) == 0
+    assert row_count(engine, Purchase) == 0 and row_count(engine, PurchaseItem) == 0
     with pytest.raises(RuntimeError, match="coupon service down"):
         ingest_bulk(engine, "purchases", "ndjson", [ndjson(*(purchase(n, brand_id) for n in range(6)))], UNLIMITED)
     with Session(engine) as session:

@@ -22,7 +22,7 @@ from app.services.epochs import EpochRunner
 from app.services.watcher import Watcher
 from tests import factories
 from tests.conftest import free_port
-from tests.services.test_audit import cli_env
+from tests.factories import cli_env
 
 pytestmark = pytest.mark.chain
 
@@ -59,14 +59,6 @@ def settings(tmp_path, anvil_url, w3, role_keys) -> Settings:
     )
     ensure_deployed(w3, role_keys, s.deployments_dir, challenge_window=WINDOW)
     return s
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def move_time_past(w3: Web3, moment: int) -> None:

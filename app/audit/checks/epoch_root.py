@@ -67,8 +67,8 @@ def merkle_root(settings: Settings, number: int, cumulative: dict[str, int]) -> 
     return "0x" + merkle.root(leaves).hex(), len(leaves)
 
 
-def _manifest_time(value: str | None) -> datetime | None:
-    """A manifest's RFC 3339 time as naive UTC (the shape the audit's records hold)."""
+def _naive_utc(value: str | None) -> datetime | None:
+    """A manifest's RFC 3339 time as the naive UTC datetime the records compare with."""
     return None if value is None else clock.parse_rfc3339(value).replace(tzinfo=None)
 
 
@@ -128,7 +128,7 @@ def check_epoch_roots(
             broken_since = broken_since or number
             previous = m
             continue
-        as_of = _manifest_time(m["as_of"])
+        as_of = _naive_utc(m["as_of"])
         assert as_of is not None
         _continuity(fail, where, m, previous, deployment_block, event.block)
 
@@ -148,7 +148,7 @@ def check_epoch_roots(
             max_purchase_id=int(m["max_purchase_id"]),
             as_of=as_of,
             previous_max_purchase_id=int(m["previous_max_purchase_id"]),
-            previous_as_of=_manifest_time(m["period_start"]),
+            previous_as_of=_naive_utc(m["period_start"]),
         )
         recomputed_hash = records.purchases_hash(covered)
 
@@ -157,7 +157,7 @@ def check_epoch_roots(
             rederive.tier_rates(
                 [p for p in purchases if p.id not in previously_voided],
                 max_purchase_id=int(previous["max_purchase_id"]),
-                as_of=_manifest_time(previous["as_of"]),  # type: ignore[arg-type]
+                as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
                 scheme=previous["scheme"],
                 rules=rules,
             )
