@@ -58,13 +58,17 @@ def test_commit_reveal_events_and_typed_refusals(settings, w3: Web3, dev_account
         client.commit(key, brand, commitment, 5_001, now + 100, now + 200)
     with pytest.raises(cc.TooLateToCommit):
         client.commit(key, brand, commitment, 1_000, now - 1, now + 200)
-    starts = int(time.time()) + 3
+    # The chain's clock, not this machine's: earlier tests on the shared anvil may have moved it ahead.
+    starts = max(int(time.time()), now) + 3
     client.commit(key, brand, commitment, 1_000, starts, starts + 1)
     with pytest.raises(cc.CampaignExists):
         client.commit(key, brand, commitment, 1_000, starts, starts + 1)
     with pytest.raises(cc.TooEarlyToReveal):
         client.reveal(key, params, salt, b"\x07" * 32)
     time.sleep(max(0, starts + 2 - time.time()))
+    while int(w3.eth.get_block("latest")["timestamp"]) < starts + 2:
+        w3.provider.make_request("evm_increaseTime", [1])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     with pytest.raises(cc.CommitmentMismatch) as wrong:
         client.reveal(key, params, secrets.token_bytes(32), b"\x07" * 32)
     assert wrong.value.status_code == 409 and wrong.value.detail["error"] == "CommitmentMismatch"

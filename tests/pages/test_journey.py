@@ -189,8 +189,8 @@ def test_customer_brand_epoch_claim_revoke(live, browser, engine, w3, deployment
         or "discrepanc" in auditor.locator("#report-body .badge").first.inner_text()
     )
     assert (
-        auditor.locator("#report-body tbody tr").count() == 6
-    )  # consent, epoch_root, proofs, money, mirror, confirmations
+        auditor.locator("#report-body tbody tr").count() == 7
+    )  # consent, epoch_root, proofs, money, mirror, confirmations, campaigns
     # The full report opens under the pages' policy too (a blob: page inherits it): styled, nothing refused.
     with auditor.context.expect_page() as opened:
         auditor.click("#open-report")

@@ -14,14 +14,14 @@ export function initRules(call, changed) {
     $("#rule-audience-kind").addEventListener("change", showFields);
     $("#rule-trigger").addEventListener("change", showFields);
     // Offers made in the section above since sign-in are offered too.
-    $("#rule-box").addEventListener("toggle", () => loadOffers().catch((e) => fill("#rule-msg", el("div", { class: "notice error" }, explain(e)))));
+    $("#rule-box").addEventListener("toggle", () => loadOfferChoices().catch((e) => fill("#rule-msg", el("div", { class: "notice error" }, explain(e)))));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       busy($("#rule-submit"), "#rule-msg", createRule);
     });
   }
   showFields();
-  return Promise.all([loadOffers(), loadRules()])
+  return Promise.all([loadOfferChoices(), loadRules()])
     .catch((e) => fill("#rules-body", el("div", { class: "notice error", role: "alert" }, explain(e))));
 }
 
@@ -34,7 +34,7 @@ function showFields() {
   for (const box of document.querySelectorAll("#rule-form [data-window]")) box.hidden = trigger !== "date_window";
 }
 
-async function loadOffers() {
+async function loadOfferChoices() {
   const page = await view.call("/brands/me/offers", { query: { limit: 100 } });
   const now = Date.now();
   const live = page.offers.filter((o) => Date.parse(o.valid_until) > now && !o.ended_at);
