@@ -28,4 +28,6 @@ step "import-linter (the layer contract, .importlinter)"
 .venv/bin/lint-imports
 
 step "pytest"
-.venv/bin/pytest "$@"
+# One worker per core (PYTEST_WORKERS=1 for one process); a module's tests stay on one worker, so its
+# module-scoped servers start once. Every worker has its own anvil and temporary folders.
+.venv/bin/pytest --numprocesses "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -67,11 +67,6 @@ def _body(offer_id: int, rule_id: int, starts: int, /, **changes: object) -> dic
     } | changes
 
 
-def _wait_until(w3: Web3, moment: int) -> None:
-    while _chain_time(w3) < moment:
-        time.sleep(0.25)
-
-
 def _customers(engine, brand_id: int, n: int, seed: int) -> list[int]:
     """n customers of the brand (a purchase a week ago, and spend in the pre-period for CUPED)."""
     rng = random.Random(seed)
@@ -115,7 +110,7 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
 
     early = client.post(f"/brands/me/campaigns/{cid}/start", headers=headers)
     assert early.status_code == 409 and "starts at" in early.json()["message"]
-    _wait_until(w3, starts)
+    factories.move_chain_to(w3, starts)
     started = client.post(f"/brands/me/campaigns/{cid}/start", headers=headers)
     assert started.status_code == 200, started.text
     arms = started.json()["campaign"]["members"]
@@ -140,7 +135,7 @@ def test_a_campaign_runs_from_commitment_to_audited_reveal(
     assert too_early.status_code == 409
     assert client.get(f"/brands/me/campaigns/{cid}/results", headers=headers).status_code == 404
 
-    _wait_until(w3, starts + LEAD)
+    factories.move_chain_to(w3, starts + LEAD)
     finished = client.post(f"/brands/me/campaigns/{cid}/finish", headers=headers)
     assert finished.status_code == 200, finished.text
     body = finished.json()
@@ -202,7 +197,7 @@ def test_a_data_reading_campaign_reaches_only_covered_test_members(
     assert made.json()["plan"]["audience"] == 4 and made.json()["plan"]["access_cost"] == "25"
     cid = made.json()["campaign"]["id"]
     assert client.post(f"/brands/me/campaigns/{cid}/commit", headers=headers).status_code == 200
-    _wait_until(w3, starts)
+    factories.move_chain_to(w3, starts)
     started = client.post(f"/brands/me/campaigns/{cid}/start", headers=headers)
     assert started.status_code == 200, started.text
     with Session(engine) as session:

@@ -38,11 +38,6 @@ def _local(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, ZoneInfo(TIMEZONE)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _wait_until(w3: Web3, moment: int) -> None:
-    while max(int(w3.eth.get_block("pending")["timestamp"]), int(time.time())) < moment + 1:
-        time.sleep(0.25)
-
-
 def test_brand_runs_a_campaign_and_the_auditor_sees_it_verify(live, browser, engine, dev_accounts, w3) -> None:
     admin = {"Authorization": f"Bearer {live.settings.admin_key.get_secret_value()}"}
     brand, headers = make_brand(live.api, admin, dev_accounts[6], name="Campaigner")
@@ -87,7 +82,7 @@ def test_brand_runs_a_campaign_and_the_auditor_sees_it_verify(live, browser, eng
     row.locator('button[data-action="start"]').wait_for()
     assert "committed" in row.inner_text()
 
-    _wait_until(w3, starts)
+    factories.move_chain_to(w3, starts + 1)
     row.locator('button[data-action="start"]').click()
     row.locator('button[data-action="finish"]').wait_for()
     assert "Started: 150 members" in page.locator("#campaign-msg").inner_text()
@@ -100,7 +95,7 @@ def test_brand_runs_a_campaign_and_the_auditor_sees_it_verify(live, browser, eng
                 engine, m.customer_id, brand["id"], at, rng.randint(5_000, 9_000), f"page-new-{m.customer_id}"
             )
 
-    _wait_until(w3, starts + LEAD)
+    factories.move_chain_to(w3, starts + LEAD + 1)
     row.locator('button[data-action="finish"]').click()
     page.wait_for_selector("#campaign-ci-chart")
     results = live.api.get(f"/brands/me/campaigns/{listed['id']}/results", headers=headers).json()["results"]

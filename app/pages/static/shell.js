@@ -42,7 +42,9 @@ export function onSignOut(forget) {
 }
 
 // Sign-in with a token the operator issued (a brand's API key, an auditor's token). `check(token)` asks the
-// API who it is; the token is kept in this tab only (sessionStorage) and tried again on a reload.
+// API who it is; the token is kept in this tab only (sessionStorage) and tried again on a reload. The button
+// is disabled in the page until this listener is on, so a click that comes too early cannot send the form
+// natively (and the token with it).
 export async function tokenSignIn({ storageKey, input, check, invalid, enter }) {
   const signIn = async (token) => {
     const who = await check(token);
@@ -62,6 +64,7 @@ export async function tokenSignIn({ storageKey, input, check, invalid, enter }) 
       }
     });
   });
+  $("#signin-submit").disabled = false;
   onSignOut(() => sessionStorage.removeItem(storageKey));
   const saved = sessionStorage.getItem(storageKey);
   if (!saved) return;
