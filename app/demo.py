@@ -196,25 +196,26 @@ def _finished_campaign(api: TestClient, settings: Settings, gateway, headers: di
     from sqlmodel import Session, select
 
     from app.models.accounts import Customer
-    from app.models.crm import CampaignMember, Offer
+    from app.models.crm import CampaignMember
     from app.services.campaigns import chain_clock
 
     brand = _ok(api.get("/brands/me", headers=headers))
     now = clock.utcnow()
-    # The offer is written as a record: the offers console (POST /brands/me/offers) comes with the offers part.
-    with Session(api.app.state.engine) as session:  # type: ignore[attr-defined]
-        offer = Offer(
-            brand_id=brand["id"],
-            name="Spring comeback",
-            kind="message",
-            terms="A note from Maison Lumiere: the spring collection is in.",
-            body="Come and see the spring collection.",
-            valid_from=now - timedelta(days=1),
-            valid_until=now + timedelta(days=90),
+    offer = _ok(
+        api.post(
+            "/brands/me/offers",
+            headers=headers,
+            json={
+                "name": "Spring comeback",
+                "kind": "message",
+                "terms": "A note from Maison Lumiere: the spring collection is in.",
+                "body": "Come and see the spring collection.",
+                "valid_from": (now - timedelta(days=1)).isoformat(),
+                "valid_until": (now + timedelta(days=90)).isoformat(),
+            },
         )
-        session.add(offer)
-        session.commit()
-        offer_id = offer.id
+    )
+    offer_id = offer["id"]
     later = now + timedelta(days=300)  # its own trigger never fires in the demo: the campaign uses its audience
     rule = _ok(
         api.post(

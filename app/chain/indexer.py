@@ -212,9 +212,7 @@ class Indexer:
             try:
                 with db.session_scope(self.engine) as session:
                     _advance_cursor(session, expect=last, to=to, to_hash=to_hash)
-                    applier = Applier(session)
-                    for event in decoded:
-                        applier.apply(event)
+                    Applier(session).apply_all(decoded)
             except _CursorMoved:
                 cursor = self._read_cursor()
                 if cursor is None:  # rebuilt under us by another process: start again next run
