@@ -162,7 +162,7 @@ def deliver_part(n: int) -> None:
     from app.domain import ALL_CATEGORIES, Category, Purpose
     from app.models.accounts import Brand
     from app.models.crm import Campaign, Offer, Rule
-    from app.services.campaigns import DELIVERY_BATCH, deliver_in_batches
+    from app.services.deliveries import DELIVERY_BATCH, deliver_in_batches
     from bench.access import free_port, insert_customers
 
     rng = random.Random(12)

@@ -628,7 +628,7 @@ def offer_body(kind: str, /, **changes: object) -> dict:
     drops the field."""
     from datetime import UTC, timedelta
 
-    from app.models.accounts import utcnow
+    from app.clock import utcnow
 
     values = {
         "cashback_bps": {"bps": 500, "budget_units": str(10**21)},

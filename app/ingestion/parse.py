@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from app.clock import utcnow
 from app.config import Settings
-from app.models.accounts import utcnow
 from app.models.purchases import DEFAULT_CURRENCY, InterestKind
 from app.services import coupons
 

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Insert, Table, select
 
 from app.chain.addresses import checksum_lower as checksum_address
+from app.clock import utcnow
 from app.ingestion.parse import ADDRESS, BadRow, EventRow, PurchaseRow, Resource, show
 from app.ingestion.stream import IngestReport
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.purchases import InterestKind
 from app.services import coupons
 

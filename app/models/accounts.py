@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
 
-__all__ = ["Brand", "Customer", "utcnow"]  # utcnow: services/ingestion.py still imports it from here
+__all__ = ["Brand", "Customer"]
 
 
 class Customer(SQLModel, table=True):

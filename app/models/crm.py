@@ -12,7 +12,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models.accounts import utcnow
+from app.clock import utcnow
 from app.models.types import UintString
 
 _AWARE = sa.DateTime(timezone=True)

@@ -442,3 +442,14 @@ def interest_vocabulary(settings: Settings) -> Vocabulary:
 def chunks(values: list[Any], size: int = SQL_CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def addresses_of(session: Session, ids: list[int]) -> dict[int, str]:
+    """The wallet address of each customer id (unknown ids left out)."""
+    found: dict[int, str] = {}
+    for chunk in chunks(ids):
+        found |= {
+            int(cid): str(address)  # type: ignore[arg-type]
+            for cid, address in session.exec(select(Customer.id, Customer.address).where(col(Customer.id).in_(chunk)))
+        }
+    return found

@@ -32,7 +32,7 @@ from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models.accounts import Brand, Customer
+from app.models.accounts import Brand
 from app.models.crm import (
     MONETARY_KINDS,
     Campaign,
@@ -45,10 +45,10 @@ from app.models.crm import (
 from app.models.purchases import Purchase
 from app.services import rules
 from app.services.access import budget_on_chain
-from app.services.audience import Scope, chain_now, chunks, consenting
+from app.services.audience import Scope, addresses_of, chain_now, chunks, consenting
 from app.services.campaign_params import canonical_json, keccak_hex, params_hash, seconds
 from app.services.campaign_results import evaluate_campaign, window_of
-from app.services.deliveries import DeliveryReport, deliver
+from app.services.deliveries import DeliveryReport, deliver_in_batches
 
 GUARDRAILS = (CampaignMetric.CONVERSION.value, CampaignMetric.SPEND.value)
 """Metrics a campaign may guard: harmed when the test arm is significantly worse (the CI's top below 0)."""
@@ -339,7 +339,7 @@ def start(session: Session, settings: Settings, chain: ChainGateway, campaign: C
     if arms(session, campaign) is None:
         ids, _ = audience_now(session, settings, chain, rule)
         salt = _b(campaign.salt)
-        addresses = _addresses(session, ids)
+        addresses = addresses_of(session, ids)
         members = [
             CampaignMember(
                 campaign_id=campaign.id,  # type: ignore[arg-type]
@@ -369,59 +369,6 @@ def start(session: Session, settings: Settings, chain: ChainGateway, campaign: C
             session, settings, chain, rule=rule, offer=offer, customer_ids=test_ids, campaign=campaign
         )
     return report
-
-
-DELIVERY_BATCH = 1_000
-"""Customers per recordAccess batch: about 4.7 M gas (4,625 per customer, bench/gas.md), well inside a block."""
-
-
-def deliver_in_batches(
-    session: Session,
-    settings: Settings,
-    chain: ChainGateway,
-    *,
-    rule: Rule,
-    offer: Offer,
-    customer_ids: list[int],
-    campaign: Campaign,
-    batch: int | None = None,
-) -> DeliveryReport:
-    """The campaign's offer to the test arm through `deliver`, one access batch per `batch` customers (a single
-    batch of a large arm would not fit in a block); the reports summed. Idempotent, as deliver is."""
-    total = DeliveryReport()
-    ids = sorted(customer_ids)
-    size = batch or DELIVERY_BATCH
-    for start_at in range(0, len(ids), size):
-        chunk = ids[start_at : start_at + size]
-        part = deliver(
-            session,
-            settings,
-            chain,
-            rule=rule,
-            offer=offer,
-            customer_ids=chunk,
-            source=f"campaign:{campaign.id}",
-            campaign_id=campaign.id,
-            why={cid: {"campaign": campaign.name} for cid in chunk},
-        )
-        total.delivered += part.delivered
-        total.not_covered += part.not_covered
-        total.already += part.already
-        total.reasons |= part.reasons
-        total.cost += part.cost
-        total.gas_used += part.gas_used
-        total.access_request_id = part.access_request_id or total.access_request_id
-    return total
-
-
-def _addresses(session: Session, ids: list[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for chunk in chunks(ids):
-        found |= {
-            int(i): str(a)  # type: ignore[arg-type]
-            for i, a in session.exec(select(Customer.id, Customer.address).where(col(Customer.id).in_(chunk))).all()
-        }
-    return found
 
 
 # -- 4. finish: evaluate and reveal ------------------------------------------------------------------------------

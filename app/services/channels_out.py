@@ -24,10 +24,11 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
 from app.channels import email, webhook
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Category
 from app.errors import InvalidInput
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.crm import Channel, Delivery, Offer, Rule, Webhook, WebhookEvent
 from app.models.mirror import MirrorConsent
 from app.services.offers import describe

@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import Purpose, category_names
 from app.errors import Conflict, NotFound
-from app.models.accounts import Brand, Customer, utcnow
+from app.models.accounts import Brand, Customer
 from app.models.consents import ConsentReceipt
 from app.models.crm import MONETARY_KINDS, Delivery, Offer, OfferKind, Redemption
 from app.services import channels_out

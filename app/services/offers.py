@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.chain.gateway import ChainGateway
+from app.clock import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models.accounts import Brand, utcnow
+from app.models.accounts import Brand
 from app.models.crm import MONETARY_KINDS, Delivery, Offer, OfferKind, Redemption
 from app.models.offer_payouts import EpochOfferLine
 from app.services.access import budget_on_chain

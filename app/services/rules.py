@@ -20,10 +20,11 @@ from sqlmodel import Session, col, select
 
 from app.analytics.behaviour import EVENTS
 from app.analytics.rules import MAX_SCORE, default_rules
+from app.clock import utcnow
 from app.config import Settings
 from app.domain import ALL_CATEGORIES, Category, Purpose, category_mask, category_names, purpose_id
 from app.errors import InvalidInput, NotFound
-from app.models.accounts import Brand, utcnow
+from app.models.accounts import Brand
 from app.models.crm import Channel, Delivery, Offer, Rule, TriggerKind
 from app.models.purchases import Purchase
 from app.services.access import dimensions

@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
+from app.clock import utcnow
 from app.config import Settings
 from app.errors import LedgerError
-from app.models.accounts import utcnow
 from app.models.crm import Offer, Rule, TriggerKind
 from app.models.epochs import BehaviourChange
 from app.models.purchases import InterestEvent, InterestKind

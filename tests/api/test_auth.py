@@ -8,7 +8,7 @@ import pytest
 from eth_account.messages import encode_defunct
 
 from app import clock
-from app.models.accounts import utcnow
+from app.clock import utcnow
 from tests.conftest import make_brand, sign_in
 
 

@@ -20,7 +20,7 @@ from app.chain.campaigns import CampaignRegistryClient
 from app.chain.gateway import ChainGateway
 from app.domain import Category, Purpose
 from app.models.crm import CampaignMember, Delivery
-from app.services import campaigns as campaign_service
+from app.services import deliveries as delivery_service
 from app.services.campaign_params import canonical_json, keccak_hex
 from tests import factories
 from tests.conftest import make_brand
@@ -179,7 +179,7 @@ def test_a_data_reading_campaign_reaches_only_covered_test_members(
     client, brand, engine, settings, w3, deployment_of, relayer, dev_accounts, monkeypatch
 ) -> None:
     # One access batch per customer here: a large arm is delivered in batches that each fit in a block.
-    monkeypatch.setattr(campaign_service, "DELIVERY_BATCH", 1)
+    monkeypatch.setattr(delivery_service, "DELIVERY_BATCH", 1)
     created_brand, headers = brand
     brand_id = created_brand["id"]
     offer = factories.offer(engine, brand_id).id

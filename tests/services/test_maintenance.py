@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from app.chain.eip712 import sign_typed_data
-from app.models.accounts import utcnow
+from app.clock import utcnow
 from app.models.auth import SiweNonce
 from app.models.consents import ConsentChange, ConsentReceipt
 from app.services.maintenance import purge

@@ -19,8 +19,8 @@ from app.api.schemas.rules import (
     TickPublic,
     TriggerPublic,
 )
+from app.clock import utcnow
 from app.domain import Purpose, category_names
-from app.models.accounts import utcnow
 from app.models.crm import Rule
 from app.services import coc_map, rules, triggers
 
