@@ -29,12 +29,17 @@ def rpc_alive(url: str, timeout: float = 0.5) -> bool:
 
 
 def start_anvil(
-    port: int, *, state_file: Path | None = None, log_file: Path | None = None, extra: list[str] | None = None
+    port: int,
+    *,
+    state_file: Path | None = None,
+    log_file: Path | None = None,
+    extra: list[str] | None = None,
+    history_states: int = HISTORY_STATES,
 ) -> subprocess.Popen[bytes]:
     """Starts anvil on 127.0.0.1:port (state kept in `state_file` if given) and waits until it answers."""
     # --prune-history: recent states in memory only. Without it anvil writes every block's state under
     # ~/.foundry/anvil/tmp, which grew to tens of GB over a test session (each test deploys anew).
-    args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--prune-history", str(HISTORY_STATES)]
+    args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--prune-history", str(history_states)]
     args += ["--accounts", str(ACCOUNTS)]
     if state_file is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
