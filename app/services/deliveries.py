@@ -110,8 +110,7 @@ def deliver(
             catch_up(settings, engine=session.get_bind(), gateway=chain)  # type: ignore[arg-type]
             allowance, max_price, limited = limits_on_chain(chain, brand)
             now = chain_now(chain)
-            wanted_set = set(todo)
-            covered = [c for c in consenting(session, brand, scope, now.timestamp) if c.customer_id in wanted_set]
+            covered = consenting(session, brand, scope, now.timestamp, among=todo)
             # The brand pays no customer above its own maximum: they are not asked for (as profile requests).
             chosen = [c for c in covered if not limited or c.price <= max_price]
             ids = {c.customer_id for c in covered}

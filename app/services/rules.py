@@ -290,7 +290,7 @@ def targets(
         ids = [i for i in customers_of_brand(session, brand) if wanted is None or i in wanted]
         return Targets(ids, {})
     scope = Scope(rule.purpose, rule.categories)
-    candidates = [c for c in consenting(session, brand, scope, now) if wanted is None or c.customer_id in wanted]
+    candidates = consenting(session, brand, scope, now, among=None if among is None else list(among))
     if audience.everyone:
         mine = set(customers_of_brand(session, brand))
         candidates = [c for c in candidates if c.customer_id in mine]
