@@ -1,4 +1,4 @@
-"""Everything held about one customer, table by table, for the export (GDPR art. 20): rows as stored, plus the brand-view profile.
+"""Everything held about one customer for the export (GDPR art. 20): their rows of each table, and their profile.
 
 Each table that refers to a customer (tests/api/test_export.py walks the schema for them) is listed in
 EXPORTED with how the customer's rows are found, or in NOT_EXPORTED with why not. Rows are exported as

@@ -1,4 +1,4 @@
-"""My data as brands see it: the profile a brand with every category receives, per category who may see it now and who saw it."""
+"""My data as brands see it: the profile brands receive, per category who may see it now and who saw it when."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""My data as brands see it (`GET /me/data`): the brands' own profile fields by category, who may see each now, who saw it."""
+"""My data as brands see it (`GET /me/data`): the brands' profile by category, who may see each now, who saw it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_my_data_shows_the_brands_profile_and_who_sees_each_category(
     d = deployment_of(settings)
     alice, acme_key, beta_key = dev_accounts[0], dev_accounts[5], dev_accounts[6]
     headers = sign_in(client, alice)
-    assert client.patch("/me/personal", json={"name": "Kim Alice", "region": "Busan"}, headers=headers).status_code == 200
+    changed = client.patch("/me/personal", json={"name": "Kim Alice", "region": "Busan"}, headers=headers)
+    assert changed.status_code == 200
     cid = factories.customer(engine, alice.address)
     acme = factories.funded_brand(engine, w3, d, operator, acme_key, "Acme", 10**30)
     now = datetime.now(UTC)

@@ -142,8 +142,10 @@ def erase_my_data(*, customer: CurrentCustomer, session: SessionDep) -> ErasureP
 def read_my_data(
     *, customer: CurrentCustomer, session: FreshMirrorDep, settings: SettingsDep, chain: ChainDep
 ) -> MyDataPublic:
-    """Every field held about me by data category, as a brand receives it, with which brands may see each
-    category now (live consents at the chain's time) and which saw it when (recorded accesses) (customer)."""
+    """Every field held about me by data category, who may see each now and who saw it when (customer).
+
+    The profile is the one a brand granted every category receives; a category's brands are the live consents
+    covering it at the chain's time, its sightings the recorded accesses that included it."""
     return MyDataPublic.of(my_data.my_data(session, settings, chain, customer), privacy.KEPT_ON_ERASURE)
 
 
@@ -151,7 +153,9 @@ def read_my_data(
 def export_my_data(
     *, customer: CurrentCustomer, session: FreshMirrorDep, settings: SettingsDep, response: Response
 ) -> ExportPublic:
-    """Everything held about me as one JSON document (GDPR art. 20): profile, purchases, interest events,
-    consents and receipts, accesses, rewards and claims, deliveries, redemptions, campaigns (customer)."""
+    """Everything held about me as one JSON document, to download (GDPR art. 20) (customer).
+
+    My rows of every table holding my data: purchases, interest events, consents and their receipts, accesses
+    with their transactions, rewards and claims, deliveries, redemptions and campaigns; and my profile."""
     response.headers["Content-Disposition"] = f'attachment; filename="my-data-{customer.address.lower()}.json"'
     return ExportPublic.of(data_export.export(session, settings, customer))

@@ -25,7 +25,10 @@ from app.services import data_export, my_data
 class HeldProfile(Profile):
     """The profile document a brand granted every category receives (app/services/access.py builds both)."""
 
-    price: Amount | None = Field(default=None, description="Absent: each brand pays the price of its own consent")
+    # Optional here (and never set): the customer's own view has no single price, each brand pays its own.
+    price: Amount | None = Field(  # type: ignore[assignment]
+        default=None, description="Absent: each brand pays the price of its own consent"
+    )
 
 
 class ViewerPublic(BaseModel):
@@ -70,14 +73,15 @@ class MyDataPublic(BaseModel):
             Merged(
                 view,
                 profile=HeldProfile.model_validate(view.profile),
-                categories=[
-                    CategoryPublic.model_validate(Merged(c, category=c.name, fields=list(c.fields)), from_attributes=True)
-                    for c in view.categories
-                ],
+                categories=[CategoryPublic.model_validate(_category(c), from_attributes=True) for c in view.categories],
                 kept_on_erasure=kept,
             ),
             from_attributes=True,
         )
+
+
+def _category(view: my_data.CategoryView) -> Merged:
+    return Merged(view, category=view.name, fields=list(view.fields))
 
 
 # -- the export ----------------------------------------------------------------------------------
