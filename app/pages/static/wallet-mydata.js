@@ -18,13 +18,13 @@ export async function loadMyData() {
   wire();
   try {
     view.data = await call("/me/data");
-    render(view.data);
+    showMyData(view.data);
   } catch (e) {
     fill("#mydata-body", el("div", { class: "notice error", role: "alert" }, explain(e)));
   }
 }
 
-function render(data) {
+function showMyData(data) {
   $("#mydata-kept").textContent = data.kept_on_erasure;
   fill("#mydata-body",
     data.erased_at ? el("p", { class: "notice info" }, `You erased your personal data on ${formatDate(data.erased_at)}; brands receive no profile of you since.`) : null,
