@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -47,7 +48,7 @@ class Sighting:
     brand: str
     brand_name: str | None
     purpose: int
-    at: Any  # datetime (the block's time)
+    at: datetime  # the block's time
     price: int
     tx_hash: str
     block_number: int
@@ -71,7 +72,7 @@ class MyData:
     address: str
     block_number: int
     chain_time: int
-    erased_at: Any  # datetime | None
+    erased_at: datetime | None
     profile: dict[str, Any]  # exactly what a brand asking every category would receive (without its price)
     categories: list[CategoryView]
 

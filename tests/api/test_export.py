@@ -188,3 +188,27 @@ def test_export_refuses_everyone_but_the_customer(client, brand_and_headers, aud
     assert client.get("/me/export").status_code == 401
     assert client.get("/me/export", headers=brand_and_headers[1]).status_code == 403
     assert client.get("/me/export", headers=auditor_headers).status_code == 403
+
+
+@pytest.mark.chain
+def test_export_after_erasure_holds_what_the_erasure_kept(client, settings, w3, deployment_of, operator, dev_accounts):
+    engine = client.app.state.engine
+    alice = dev_accounts[0]
+    headers = sign_in(client, alice)
+    client.patch("/me/personal", json={"name": "Kim Alice", "region": "Busan"}, headers=headers)
+    me_id = factories.customer(engine, alice.address)
+    brand = factories.funded_brand(engine, w3, deployment_of(settings), operator, dev_accounts[5], "Acme", 10**24)
+    at = datetime.now(UTC) - timedelta(days=1)
+    bought = factories.purchase(engine, me_id, brand, at, 80_000, "o-1")
+    with Session(engine) as session:
+        session.add(PurchaseItem(purchase_id=bought, item_id="sku", category="shoes", style="minimal", unit_price=1))
+        session.commit()
+    factories.interest_event(engine, me_id, brand, at, "view", "shoes", "minimal", "e-1")
+    assert client.delete("/me/data", headers=headers).status_code == 200
+    archive = client.get("/me/export", headers=sign_in(client, alice)).json()
+    tables = {t["table"]: t["rows"] for t in archive["tables"]}
+    (me,) = tables["customers"]
+    assert me["name"] is None and me["region"] is None and me["erased_at"].endswith("Z")
+    assert [p["amount"] for p in tables["purchases"]] == [80_000]  # amounts and times stay (rewards, audit)
+    assert tables["purchase_items"] == [] and tables["interest_events"] == []
+    assert archive["profile"]["contact"] == {"name": None, "email": None, "phone": None}

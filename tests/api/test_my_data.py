@@ -65,6 +65,30 @@ def test_my_data_shows_the_brands_profile_and_who_sees_each_category(
     assert body["chain_time"].endswith("Z")
 
 
+def test_refused_personal_fields_change_nothing_and_erasure_empties_the_view(client, dev_accounts) -> None:
+    alice = dev_accounts[0]
+    headers = sign_in(client, alice)
+    assert client.patch(
+        "/me/personal", json={"name": "Kim Alice", "email": "a@example.com"}, headers=headers
+    ).is_success
+    for bad in ({"email": "nope"}, {"birth_year": 1800}, {"phone": "call me"}, {"shoe_size": 42}, {"name": 7}):
+        refused = client.patch("/me/personal", json=bad, headers=headers)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert next(iter(bad)) in refused.text  # the message names the field
+    contact = client.get("/me/data", headers=headers).json()["profile"]["contact"]
+    assert contact == {"name": "Kim Alice", "email": "a@example.com", "phone": None}
+    erased = client.delete("/me/data", headers=headers)
+    assert erased.status_code == 200 and sorted(erased.json()["fields_cleared"]) == ["email", "name"]
+    headers = sign_in(client, alice)  # the erasure ended the session
+    after = client.get("/me/data", headers=headers).json()
+    assert after["erased_at"].endswith("Z") and after["profile"]["contact"] == {
+        "name": None,
+        "email": None,
+        "phone": None,
+    }
+    assert after["kept_on_erasure"] == erased.json()["kept"]  # told the same before and after
+
+
 def test_my_data_is_the_same_profile_a_brand_receives(
     client, settings, w3, deployment_of, operator, relayer, admin_headers, dev_accounts
 ) -> None:

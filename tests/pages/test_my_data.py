@@ -44,7 +44,9 @@ def test_my_data_section_shows_edits_exports_and_erases(
     now = datetime.now(UTC)
     factories.purchase(engine, customer, brand, now - timedelta(days=2), 12_000, f"{me.address}-1")
     factories.purchase(engine, customer, brand, now - timedelta(days=1), 30_000, f"{me.address}-2")
-    factories.interest_event(engine, customer, brand, now - timedelta(hours=1), "cart_add", "bags", "vintage", me.address)
+    factories.interest_event(
+        engine, customer, brand, now - timedelta(hours=1), "cart_add", "bags", "vintage", me.address
+    )
     contact_and_purchases = int(Category.CONTACT | Category.PURCHASES)
     factories.grant_by_signature(w3, d, relayer, me, brand_key.address, MARKETING, contact_and_purchases, 10**18)
     factories.record_access(w3, d, recorder, brand_key.address, MARKETING, int(Category.CONTACT), [me.address])
@@ -78,7 +80,7 @@ def test_my_data_section_shows_edits_exports_and_erases(
     # The export: one click, a JSON file of everything, checked against the database.
     with wallet.expect_download() as download:
         wallet.click("#mydata-export")
-    archive = json.loads(open(download.value.path(), encoding="utf-8").read())
+    archive = json.loads(download.value.path().read_text(encoding="utf-8"))
     assert archive["address"] == me.address and archive["profile"]["contact"]["name"] == "Kim Min"
     tables = {t["table"]: t["rows"] for t in archive["tables"]}
     assert sorted(r["amount"] for r in tables["purchases"]) == [12_000, 30_000]
