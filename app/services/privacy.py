@@ -23,6 +23,14 @@ from app.models.purchases import InterestEvent, Purchase, PurchaseItem
 
 PERSONAL_FIELDS = ("name", "email", "phone", "birth_year", "gender", "region")
 
+KEPT_ON_ERASURE = (
+    "Kept: your address (your identity on chain, which holds no personal data), each purchase's amount, brand "
+    "and time (rewards you earned stay payable and settled epochs stay verifiable against what they committed), "
+    "your consent receipts (the proof of what you agreed to, holding no personal fields) and the chain's records "
+    "of accesses and claims. Your sessions end."
+)
+"""What erasure leaves and why, as the customer is told before and after (README, "Erasure")."""
+
 
 @dataclass(frozen=True)
 class Erasure:

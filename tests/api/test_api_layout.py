@@ -195,6 +195,8 @@ DOCUMENTS = {"build_receipt", "build_profiles", "as_dict", "stored_answer", "rec
 # A campaign's parameters and results are canonical JSON documents hashed into its on-chain commitment and
 # reveal (docs/campaigns.md): they stay documents, as committed.
 DOCUMENTS |= {"params_document", "results_document", "results_of", "evaluate_campaign", "_mean"}
+# The customer's own profile is build_profiles' document itself (docs/data-rights.md), not a second shape.
+DOCUMENTS |= {"held_profile"}
 
 
 def test_services_return_typed_results_not_dicts() -> None:

@@ -74,6 +74,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("GET", "/me/claim", {"customer"}),
         ("POST", "/me/claim", {"customer"}),
         ("DELETE", "/me/data", {"customer"}),
+        ("GET", "/me/data", {"customer"}),
+        ("GET", "/me/export", {"customer"}),
         ("GET", "/me/interests", {"customer"}),
         ("GET", "/me/personal", {"customer"}),
         ("PATCH", "/me/personal", {"customer"}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app import clock
 from app.api.deps import ChainDep, CurrentCustomer, FreshMirrorDep, SessionDep, SettingsDep
@@ -24,7 +24,8 @@ from app.api.schemas.me import (
     ScorePublic,
     at_epoch,
 )
-from app.services import privacy, wallet
+from app.api.schemas.my_data import ExportPublic, MyDataPublic
+from app.services import data_export, my_data, privacy, wallet
 
 router = APIRouter(prefix="/me", tags=["me"], route_class=DocumentedRoute, responses=errors(404, 409))
 
@@ -133,5 +134,28 @@ def erase_my_data(*, customer: CurrentCustomer, session: SessionDep) -> ErasureP
         purchase_items_erased=erased.purchase_items,
         interest_events_erased=erased.interest_events,
         fields_cleared=erased.fields,
-        kept="address, purchase amounts and times (rewards and audit), consent receipts; sessions ended",
+        kept=privacy.KEPT_ON_ERASURE,
     )
+
+
+@router.get("/data")
+def read_my_data(
+    *, customer: CurrentCustomer, session: FreshMirrorDep, settings: SettingsDep, chain: ChainDep
+) -> MyDataPublic:
+    """Every field held about me by data category, who may see each now and who saw it when (customer).
+
+    The profile is the one a brand granted every category receives; a category's brands are the live consents
+    covering it at the chain's time, its sightings the recorded accesses that included it."""
+    return MyDataPublic.of(my_data.my_data(session, settings, chain, customer), privacy.KEPT_ON_ERASURE)
+
+
+@router.get("/export")
+def export_my_data(
+    *, customer: CurrentCustomer, session: FreshMirrorDep, settings: SettingsDep, response: Response
+) -> ExportPublic:
+    """Everything held about me as one JSON document, to download (GDPR art. 20) (customer).
+
+    My rows of every table holding my data: purchases, interest events, consents and their receipts, accesses
+    with their transactions, rewards and claims, deliveries, redemptions and campaigns; and my profile."""
+    response.headers["Content-Disposition"] = f'attachment; filename="my-data-{customer.address.lower()}.json"'
+    return ExportPublic.of(data_export.export(session, settings, customer))

@@ -6,6 +6,7 @@ import {
 } from "./common.js";
 import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js";
 import { loadInbox } from "./wallet-inbox.js";
+import { loadMyData } from "./wallet-mydata.js";
 
 const ethers = window.ethers;
 const DEV_KEY = "ledger.devWallet.key"; // localStorage: the development wallet's private key
@@ -147,6 +148,9 @@ async function loadAll() {
   await Promise.all([
     loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards(), loadInbox(session.token, 0),
   ]);
+  // After the rest, not beside it: it reads the store through DuckDB as /me/interests does, and two such
+  // readers next to the mirror's writes in one process are what SQLite's per-process locks handle worst.
+  await loadMyData();
 }
 
 // Each section fails on its own, with its own sentence, and the rest of the page still works.
