@@ -13,7 +13,9 @@ from playwright.sync_api import expect
 from app import db
 from app.chain.deployment import load_deployment
 from app.chain.gateway import ChainGateway
+from app.chain.transactions import Sender
 from app.domain import Category, Purpose
+from app.pages.contract_errors import wording
 from app.services.epochs import EpochRunner
 from tests import factories
 from tests.conftest import make_brand
@@ -43,11 +45,19 @@ def acme(live, engine, w3, operator, dev_accounts):  # type: ignore[no-untyped-d
     return brand
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
-def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
-    live, browser, engine, acme, w3, deployment_of, anvil_url, viewport
-) -> None:
-    size = f"{viewport['width']}px"
+def settle_cashback(live, engine, w3, brand: dict, address: str, order: str) -> None:  # type: ignore[no-untyped-def]
+    """An epoch pays `address` cashback for a purchase the day before; its challenge window is passed, and
+    nobody finalises it."""
+    who = factories.customer(engine, address)
+    now = datetime.now(UTC).replace(microsecond=0)
+    factories.purchase(engine, who, brand["id"], now - timedelta(days=1), 200_000, order)
+    epoch = EpochRunner(live.settings, engine, ChainGateway(live.settings)).run(now - timedelta(seconds=1)).epoch
+    assert epoch.status == "done"
+    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))
+
+
+def ethers_customer(browser, live, w3, anvil_url, viewport):  # type: ignore[no-untyped-def]
+    """A new customer whose key is an ethers Wallet injected into a fresh wallet page (with gas money)."""
     customer = Account.create()
     w3.provider.make_request("anvil_setBalance", [customer.address, hex(10**18)])  # type: ignore[arg-type]
     link: list[steps.NodeLink] = []
@@ -57,7 +67,15 @@ def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
         lambda p: link.append(steps.install_ethers_wallet(p, anvil_url, w3.eth.chain_id, customer.key.hex())),
         viewport,
     )
-    node = link[0]
+    return customer, page, link[0]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
+def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
+    live, browser, engine, acme, w3, deployment_of, anvil_url, viewport
+) -> None:
+    size = f"{viewport['width']}px"
+    customer, page, node = ethers_customer(browser, live, w3, anvil_url, viewport)
     d = deployment_of(live.settings)
     token, registry, distributor = factories.contracts(w3, d)
 
@@ -96,12 +114,7 @@ def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
     shot(page, f"injected-{size}-4-revoked")
 
     # Claim from the wallet itself, after an epoch paid cashback for a purchase and its window passed.
-    who = factories.customer(engine, customer.address)
-    now = datetime.now(UTC).replace(microsecond=0)
-    factories.purchase(engine, who, acme["id"], now - timedelta(days=1), 200_000, f"inj-{size}")
-    epoch = EpochRunner(live.settings, engine, ChainGateway(live.settings)).run(now - timedelta(seconds=1)).epoch
-    assert epoch.status == "done"
-    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))
+    settle_cashback(live, engine, w3, acme, customer.address, f"inj-{size}")
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-loaded", "true")
     owed = live.api.get("/me/claim", headers=me).json()
@@ -125,3 +138,34 @@ def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
     assert_clean(page, live.url, f"wallet (ethers wallet, {size})")
     page.context.close()
 
+
+
+def test_a_refusal_of_the_customers_own_transaction_is_worded_from_the_contracts_errors(
+    live, browser, engine, acme, w3, deployment_of, anvil_url, role_keys
+) -> None:
+    """The distributor is paused while a root waits to be finalised: the wallet's finalizeEpoch reverts with
+    EnforcedPause, which the page words from the table, not as "execution reverted (unknown custom error)"."""
+    customer, page, _ = ethers_customer(browser, live, w3, anvil_url, DESKTOP)
+    steps.sign_in(page)
+    settle_cashback(live, engine, w3, acme, customer.address, "inj-paused")
+    _, _, distributor = factories.contracts(w3, deployment_of(live.settings))
+    pauser = Sender(w3, role_keys.pauser)
+    pauser.send(distributor.functions.pause())
+    try:
+        page.reload()
+        expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+        page.click("#claim-own")
+        refusal = page.locator("#claim-msg .notice.error")
+        expect(refusal).to_have_text(f"The blockchain refused this: {wording()['EnforcedPause']}. Nothing was changed.")
+        assert token_balance(w3, deployment_of(live.settings), customer.address) == 0
+        expect(page.locator("#claim-own")).to_be_enabled()  # still owed: the customer may try again later
+        shot(page, "injected-claim-refused-paused")
+        assert_clean(page, live.url, "wallet (ethers wallet, paused distributor)")
+    finally:
+        pauser.send(distributor.functions.unpause())
+    page.context.close()
+
+
+def token_balance(w3, d, address: str) -> int:  # type: ignore[no-untyped-def]
+    token, _, _ = factories.contracts(w3, d)
+    return int(token.functions.balanceOf(address).call())
