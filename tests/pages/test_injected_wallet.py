@@ -140,6 +140,43 @@ def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
 
 
 
+def test_a_wallet_on_another_chain_is_told_to_switch_and_not_signed_in(live, browser, w3, anvil_url) -> None:
+    customer = Account.create()
+    page = steps.open_wallet(
+        browser, live, lambda p: steps.install_ethers_wallet(p, anvil_url, 1, customer.key.hex()), PHONE
+    )
+    page.click("#connect-injected")
+    expect(page.locator("#connect-msg .notice.error")).to_contain_text(
+        f"Your browser wallet is on chain 1; this programme runs on chain {w3.eth.chain_id}"
+    )
+    assert "personal_sign" not in steps.wallet_calls(page)  # nothing signed for the wrong chain
+    assert page.locator("#signed-in").is_hidden()
+    shot(page, "injected-wrong-chain")
+    assert_clean(page, live.url, "wallet (ethers wallet on another chain)")
+    page.context.close()
+
+
+def test_a_declined_signature_changes_nothing(live, browser, acme, w3, deployment_of, anvil_url) -> None:
+    customer, page, _ = ethers_customer(browser, live, w3, anvil_url, PHONE)
+    steps.sign_in(page)
+    page.evaluate("window.__walletDeclines.add('eth_signTypedData_v4')")
+    page.click("#grant-box summary")
+    page.select_option("#grant-brand", label="Acme")
+    page.select_option("#grant-purpose", "marketing")
+    page.check("#grant-categories input[value=segment]")
+    page.click("#grant-submit")
+    expect(page.locator("#consent-msg .notice.error")).to_have_text(
+        "You declined the request in your wallet. Nothing was changed."
+    )
+    _, registry, _ = factories.contracts(w3, deployment_of(live.settings))
+    assert not registry.functions.covers(customer.address, acme["address"], MARKETING, int(Category.SEGMENT)).call()
+    assert live.api.get("/consents", headers=steps.session_headers(page)).json() == []
+    expect(page.locator("#grant-submit")).to_be_enabled()  # the choices stay: the customer may sign after all
+    shot(page, "injected-declined")
+    assert_clean(page, live.url, "wallet (ethers wallet, declined)")
+    page.context.close()
+
+
 def test_a_refusal_of_the_customers_own_transaction_is_worded_from_the_contracts_errors(
     live, browser, engine, acme, w3, deployment_of, anvil_url, role_keys
 ) -> None:

@@ -54,7 +54,9 @@ _ETHERS_WALLET = """
   const mine = (address) => {
     if (!address || E.getAddress(address) !== wallet.address) throw refuse(4100, `this wallet holds ${wallet.address}, not ${address}`);
   };
+  const declines = (window.__walletDeclines = new Set()); // methods the test has the customer decline
   async function answer(method, params) {
+    if (declines.has(method)) throw refuse(4001, "User rejected the request.");
     switch (method) {
       case "eth_requestAccounts":
       case "eth_accounts":
