@@ -139,7 +139,6 @@ def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
     page.context.close()
 
 
-
 def test_a_wallet_on_another_chain_is_told_to_switch_and_not_signed_in(live, browser, w3, anvil_url) -> None:
     customer = Account.create()
     page = steps.open_wallet(

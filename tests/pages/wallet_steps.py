@@ -52,7 +52,9 @@ _ETHERS_WALLET = """
   }
   const wallet = new E.Wallet(__KEY__, new NodeProvider());
   const mine = (address) => {
-    if (!address || E.getAddress(address) !== wallet.address) throw refuse(4100, `this wallet holds ${wallet.address}, not ${address}`);
+    if (!address || E.getAddress(address) !== wallet.address) {
+      throw refuse(4100, `this wallet holds ${wallet.address}, not ${address}`);
+    }
   };
   const declines = (window.__walletDeclines = new Set()); // methods the test has the customer decline
   async function answer(method, params) {
@@ -77,12 +79,17 @@ _ETHERS_WALLET = """
         const [tx] = params;
         mine(tx.from);
         const sent = await wallet.sendTransaction({
-          to: tx.to, data: tx.data, value: tx.value ? BigInt(tx.value) : 0n, gasLimit: tx.gas ? BigInt(tx.gas) : undefined,
+          to: tx.to,
+          data: tx.data,
+          value: tx.value ? BigInt(tx.value) : 0n,
+          gasLimit: tx.gas ? BigInt(tx.gas) : undefined,
         });
         return sent.hash;
       }
       default:
-        if (method.startsWith("wallet_") || method.startsWith("eth_sign")) throw refuse(4200, `${method} is not supported`);
+        if (method.startsWith("wallet_") || method.startsWith("eth_sign")) {
+          throw refuse(4200, `${method} is not supported`);
+        }
         return node(method, params);
     }
   }
