@@ -117,6 +117,8 @@ def test_an_ethers_wallet_signs_in_grants_narrows_revokes_and_claims(
     settle_cashback(live, engine, w3, acme, customer.address, f"inj-{size}")
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    # The session resumed from the wallet's eth_accounts: no new signature asked of the customer.
+    assert "eth_accounts" in steps.wallet_calls(page) and "personal_sign" not in steps.wallet_calls(page)
     owed = live.api.get("/me/claim", headers=me).json()
     claimable = int(owed["claimable"])
     assert claimable > 0
