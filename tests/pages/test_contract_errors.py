@@ -58,6 +58,9 @@ def test_pages_load_the_abis_list_with_its_wording(live, browser):
     table = wording()
     assert {n: e["wording"] for n, e in served["errors"].items()} == {n: table[n] for n in custom_errors()}
     assert served["errors"]["NotDistributor"]["contracts"] == ["CashbackToken", "BudgetVault"]
+    # Selectors for the reverts of the customer's own transactions: OpenZeppelin's, as its docs list them.
+    assert served["errors"]["EnforcedPause"]["selector"] == "0xd93c0665"
+    assert served["errors"]["ERC20InsufficientBalance"]["selector"] == "0xe450d38c"
     assert served["said"] == f"The blockchain refused this: {table['NotANarrowing']}. Nothing was changed."
     assert_clean(page, live.url, "wallet")
     page.context.close()

@@ -1,27 +1,35 @@
 """Smart-contract wallets (ERC-1271) through the wallet page: an injected EIP-1193 provider reports a
-MockERC1271Wallet as its account and signs with the wallet's owner key; the customer signs in and grants a
-consent through the page, the registry has it for the contract's address; a wallet someone else owns is refused."""
+MockERC1271Wallet as its account and signs with the wallet's owner key; the customer signs in, grants, narrows
+and revokes a consent through the page (the same steps as an ethers wallet's, tests/pages/wallet_steps.py) and
+the registry holds each for the contract's address; a wallet someone else owns is refused."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from playwright.sync_api import expect
 
-from app.chain.compiler import load_abis
+from app import db
 from app.chain.deployment import load_deployment
 from app.chain.eip712 import sign_typed_data
+from app.chain.gateway import ChainGateway
 from app.domain import Category, Purpose
+from app.services.epochs import EpochRunner
+from tests import factories
 from tests.conftest import DEV_KEYS, make_brand
 from tests.factories import deploy_wallet
-from tests.pages.conftest import assert_clean, new_page, shot
+from tests.pages import wallet_steps as steps
+from tests.pages.conftest import DESKTOP, PHONE, assert_clean, shot
 
 pytestmark = pytest.mark.chain
+
+UNITS = 10**18
+MARKETING = int(Purpose.MARKETING)
 
 # The page sees an ordinary injected wallet (window.ethereum); every request goes to Python through one binding.
 _PROVIDER = """
@@ -35,15 +43,14 @@ window.ethereum = {
   removeListener() {},
 };
 """
-# What a wallet signs or sends for its account is never forwarded to the node: anvil would sign with its own keys.
-_REFUSED = ("eth_sign", "eth_sendTransaction", "eth_signTransaction", "eth_signTypedData", "eth_signTypedData_v3")
 
 
 class ContractWalletProvider:
     """An EIP-1193 wallet whose account is a contract wallet and whose signatures are its owner key's."""
 
     def __init__(self, anvil_url: str, chain_id: int, account: str, signing_key: str) -> None:
-        self.anvil_url, self.chain_id, self.account, self.key = anvil_url, chain_id, account, signing_key
+        self.chain_id, self.account, self.key = chain_id, account, signing_key
+        self.node = steps.NodeLink(anvil_url)  # refuses what only the wallet may sign
         self.calls: list[str] = []
 
     def install(self, page) -> None:  # type: ignore[no-untyped-def]
@@ -72,58 +79,91 @@ class ContractWalletProvider:
         if method == "eth_signTypedData_v4":  # [account, the document as JSON text]
             self._for_account(params[0])
             return "0x" + sign_typed_data(self.key, json.loads(params[1])).hex()
-        if method in _REFUSED or method.startswith("wallet_"):
+        if method.startswith("wallet_"):
             raise PermissionError(f"{method} is not supported by this test wallet")
-        rpc = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        reply = httpx.post(self.anvil_url, json=rpc, timeout=30).json()
+        reply = self.node(method, params)
         if "error" in reply:
             raise PermissionError(reply["error"].get("message", str(reply["error"])))
         return reply["result"]
 
 
-def _open_wallet(browser, live, provider: ContractWalletProvider):  # type: ignore[no-untyped-def]
-    page = new_page(browser)
-    provider.install(page)
-    page.goto(f"{live.url}/wallet")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    expect(page.locator("#connect-injected")).to_be_visible()
-    return page
+@pytest.fixture(scope="module")
+def engine(live):  # type: ignore[no-untyped-def]
+    engine = db.make_engine(live.settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
 
 
-def test_a_contract_wallet_signs_in_and_grants_a_consent_through_the_page(
-    live, browser, w3, operator, anvil_url, dev_accounts
-) -> None:
+@pytest.fixture(scope="module")
+def vault(live, engine, w3, operator, dev_accounts):  # type: ignore[no-untyped-def]
     admin = {"Authorization": f"Bearer {live.settings.admin_key.get_secret_value()}"}
     brand, _ = make_brand(live.api, admin, dev_accounts[5], name="Vault")
+    d = load_deployment(w3, live.settings.deployments_dir)
+    assert d is not None
+    factories.funded_brand(engine, w3, d, operator, dev_accounts[5], "Vault", 10**6 * UNITS)
+    return brand
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
+def test_a_contract_wallet_signs_in_grants_narrows_revokes_and_claims_through_the_page(
+    live, browser, engine, vault, w3, operator, anvil_url, dev_accounts, viewport
+) -> None:
+    size = f"{viewport['width']}px"
     owner_key, owner = DEV_KEYS[3], dev_accounts[3]
     wallet = deploy_wallet(w3, operator, owner.address)
     provider = ContractWalletProvider(anvil_url, w3.eth.chain_id, wallet, owner_key)
+    d = load_deployment(w3, live.settings.deployments_dir)
+    assert d is not None
+    token, registry, distributor = factories.contracts(w3, d)
+    covers = registry.functions.covers
+    brand = vault["address"]
 
-    page = _open_wallet(browser, live, provider)
-    page.click("#connect-injected")
-    expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    page = steps.open_wallet(browser, live, provider.install, viewport)
+    steps.sign_in(page)
     assert page.locator("#who").get_attribute("title") == wallet  # signed in as the contract, not its owner
     assert "personal_sign" in provider.calls
+    me = steps.session_headers(page)
+    assert live.api.get("/auth/me", headers=me).json()["address"].lower() == wallet.lower()
 
-    page.click("#grant-box summary")
-    page.check("#grant-categories input[value=cart]")
-    page.select_option("#grant-brand", label="Vault")
-    page.select_option("#grant-purpose", "marketing")
-    page.click("#grant-submit")
-    expect(page.locator("#consent-msg .notice.ok")).to_contain_text("Consent granted and recorded on chain")
+    steps.grant(page, "Vault", ["cart", "segment"])
     assert "eth_signTypedData_v4" in provider.calls
-    row = page.locator("#consents-body tr[data-brand=Vault][data-purpose=marketing]")
-    expect(row.locator(".badge")).to_have_text("active")
-    assert row.locator(".chip").all_inner_texts() == ["cart"]
+    assert covers(wallet, brand, MARKETING, int(Category.CART)).call()
+    assert not covers(owner.address, brand, MARKETING, int(Category.CART)).call()  # not the owner's
+    shot(page, f"contract-wallet-{size}-granted")
 
-    deployment = load_deployment(w3, live.settings.deployments_dir)
-    assert deployment is not None
-    registry = w3.eth.contract(address=deployment.registry, abi=load_abis()["ConsentRegistry"])
-    marketing, cart = int(Purpose.MARKETING), int(Category.CART)
-    assert registry.functions.covers(wallet, brand["address"], marketing, cart).call()
-    assert not registry.functions.covers(owner.address, brand["address"], marketing, cart).call()  # not the owner's
-    shot(page, "contract-wallet-granted")
-    assert_clean(page, live.url, "wallet (contract wallet)")
+    steps.narrow(page, "Vault", drop="cart")
+    expect(steps.consent_row(page, "Vault").locator(".chip")).to_have_text(["segment"])
+    assert not covers(wallet, brand, MARKETING, int(Category.CART)).call()
+    assert covers(wallet, brand, MARKETING, int(Category.SEGMENT)).call()
+    assert [c["on_chain"]["categories"] for c in live.api.get("/consents", headers=me).json()] == [["segment"]]
+    shot(page, f"contract-wallet-{size}-narrowed")
+
+    steps.revoke(page, "Vault")
+    assert not covers(wallet, brand, MARKETING, int(Category.SEGMENT)).call()
+    ended = live.api.get("/consents", headers=me, params={"status": "withdrawn"}).json()
+    assert [c["status"] for c in ended] == ["withdrawn"]
+    shot(page, f"contract-wallet-{size}-revoked")
+
+    # A contract account sends no transaction of its own here: it claims through the relayer.
+    who = factories.customer(engine, wallet)
+    now = datetime.now(UTC).replace(microsecond=0)
+    factories.purchase(engine, who, vault["id"], now - timedelta(days=1), 100_000, f"cw-{size}")
+    epoch = EpochRunner(live.settings, engine, ChainGateway(live.settings)).run(now - timedelta(seconds=1)).epoch
+    assert epoch.status == "done"
+    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    owed = int(live.api.get("/me/claim", headers=me).json()["claimable"])
+    assert owed > 0
+    page.click("#claim-relayed")
+    expect(page.locator("#claim-msg .notice.ok")).to_contain_text("the programme paid the gas")
+    assert token.functions.balanceOf(wallet).call() == owed
+    assert distributor.functions.claimed(wallet).call() == owed
+    expect(page.locator("#claim-relayed")).to_have_text("Nothing to claim")
+    expect(page.locator("#claim-relayed")).to_be_disabled()
+    assert page.locator("#claim-own").is_hidden() or page.locator("#claim-own").is_disabled()
+    shot(page, f"contract-wallet-{size}-claimed")
+    assert_clean(page, live.url, f"wallet (contract wallet, {size})")
     page.context.close()
 
 
@@ -133,7 +173,7 @@ def test_a_contract_wallet_owned_by_someone_else_is_refused_sign_in(
     wallet = deploy_wallet(w3, operator, dev_accounts[4].address)  # owned by a stranger to the signing key
     provider = ContractWalletProvider(anvil_url, w3.eth.chain_id, wallet, DEV_KEYS[3])
 
-    page = _open_wallet(browser, live, provider)
+    page = steps.open_wallet(browser, live, provider.install, DESKTOP)
     page.click("#connect-injected")
     refusal = page.locator("#connect-msg .notice.error")
     expect(refusal).to_contain_text("Sign-in refused")

@@ -22,6 +22,12 @@ export class ApiError extends Error {
   }
 }
 
+// The custom error a revert's data starts with (ethers leaves the reverts of sent transactions undecoded).
+function revertName(error) {
+  const data = error.code === "CALL_EXCEPTION" && typeof error.data === "string" ? error.data.slice(0, 10).toLowerCase() : null;
+  return data ? Object.keys(CONTRACT_ERRORS).find((name) => CONTRACT_ERRORS[name].selector === data) : undefined;
+}
+
 function words(camel) {
   return camel.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
 }
@@ -36,6 +42,11 @@ export function explain(error) {
     return "The server cannot be reached. Is the local stack running? Try again in a moment.";
   }
   if (!(error instanceof ApiError)) {
+    // A transaction from the customer's own wallet, refused by a contract: worded from the same table.
+    const name = revertName(error);
+    if (name && CONTRACT_ERRORS[name].wording) {
+      return `The blockchain refused this: ${CONTRACT_ERRORS[name].wording}. Nothing was changed.`;
+    }
     return error.shortMessage || error.message || String(error);
   }
   const m = error.message || "";

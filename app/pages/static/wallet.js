@@ -170,19 +170,24 @@ async function loadMoney() {
   await section("#money-stats", async () => {
     const [balance, claim] = await Promise.all([call("/me/balance"), call("/me/claim")]);
     state.claim = claim;
-    const claimable = toUnits(claim.claimable);
     fill(
       "#money-stats",
       stat("Balance", cash(balance.balance), "CASH", "in your wallet, on chain"),
       stat("Claimable", cash(claim.claimable), "CASH", claim.epoch ? `settled up to epoch ${claim.epoch}` : "no epoch settled yet"),
       stat("Earned in total", cash(claim.cumulative), "CASH", `claimed so far: ${cash(claim.claimed)}`),
     );
-    const relayed = $("#claim-relayed");
-    relayed.disabled = claimable === 0n;
-    relayed.textContent = claimable === 0n ? "Nothing to claim" : `Claim ${cash(claimable)} CASH`;
-    $("#claim-own").disabled = claimable === 0n;
+    showClaimButtons();
     $("#money-updated").textContent = "updated " + formatDate(new Date().toISOString());
   });
+}
+
+// After a claim too: busy() re-enables the button it ran from, but with nothing left to claim both stay off.
+function showClaimButtons() {
+  const claimable = state.claim ? toUnits(state.claim.claimable) : 0n;
+  const relayed = $("#claim-relayed");
+  relayed.disabled = claimable === 0n;
+  relayed.textContent = claimable === 0n ? "Nothing to claim" : `Claim ${cash(claimable)} CASH`;
+  $("#claim-own").disabled = claimable === 0n;
 }
 
 async function loadProfile() {
@@ -508,6 +513,20 @@ async function claimRelayed() {
     await loadMoney();
     notify("#claim-msg", "ok", `Claimed ${cash(sent.amount)} CASH (block ${sent.block_number}); the programme paid the gas.`);
   });
+  showClaimButtons();
+}
+
+// The API offers a root whose challenge window is over before anyone finalised it (a relayed claim finalises
+// it first); a claim against it from the customer's own wallet would revert, so the wallet finalises it first.
+async function finalizeFirst(distributor, epoch) {
+  if (Number(await distributor.claimableEpoch()) >= epoch) return;
+  notify("#claim-msg", "info", `Epoch ${epoch}'s challenge window is over but nobody has finalised it yet: your wallet finalises it first (one more transaction), then claims.`);
+  try {
+    await (await distributor.finalizeEpoch()).wait();
+  } catch (e) {
+    // Someone else may have finalised it meanwhile; only a root still not claimable is the customer's problem.
+    if (Number(await distributor.claimableEpoch()) < epoch) throw e;
+  }
 }
 
 async function claimOwn() {
@@ -520,13 +539,16 @@ async function claimOwn() {
       ? "function claim(address account, uint256 cumulativeAmount, bytes32 salt, bytes32[] proof)"
       : "function claim(address account, uint256 cumulativeAmount, bytes32[] proof)";
     const args = claim.salt ? [claim.salt, claim.proof] : [claim.proof];
-    const distributor = new ethers.Contract(session.cfg.distributor, [abi], signer);
+    const distributor = new ethers.Contract(session.cfg.distributor,
+      [abi, "function claimableEpoch() view returns (uint64)", "function finalizeEpoch()"], signer);
+    await finalizeFirst(distributor, claim.epoch);
     const tx = await distributor.claim(state.address, toUnits(claim.cumulative), ...args);
     notify("#claim-msg", "info", "Claim sent from your wallet; waiting for the block…");
     const receipt = await tx.wait();
     await loadMoney();
     notify("#claim-msg", "ok", `Claimed ${cash(claim.claimable)} CASH in block ${receipt.blockNumber}.`);
   });
+  showClaimButtons();
 }
 
 // -- start ---------------------------------------------------------------------------------------
