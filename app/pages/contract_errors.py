@@ -6,8 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from eth_utils import keccak
-
+from app.chain.addresses import keccak256
 from app.chain.compiler import load_abis
 
 WORDING_FILE = Path(__file__).with_name("contract_errors.json")
@@ -31,7 +30,7 @@ def selectors() -> dict[str, str]:
         for item in abi:
             if item.get("type") == "error" and item["name"] not in found:
                 signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-                found[item["name"]] = "0x" + keccak(text=signature)[:4].hex()
+                found[item["name"]] = "0x" + keccak256(signature)[:4].hex()
     return found
 
 
