@@ -34,7 +34,7 @@ class ClaimBatch(SQLModel, table=True):
 
     __tablename__ = "claim_batches"
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    id: int | None = Field(default=None, primary_key=True)
     epoch: int = Field(sa_type=sa.BigInteger)
     tx_hash: str = Field(max_length=66, unique=True)
     raw: bytes = Field(sa_type=sa.LargeBinary)
@@ -54,6 +54,6 @@ class ClaimLine(SQLModel, table=True):
 
     epoch: int = Field(primary_key=True, sa_type=sa.BigInteger)
     account: str = Field(primary_key=True, max_length=42)
-    batch_id: int = Field(foreign_key="claim_batches.id", sa_type=sa.BigInteger)
+    batch_id: int = Field(foreign_key="claim_batches.id")
     amount: int = Field(sa_type=UintString, description="What the batch was to pay: cumulative minus claimed")
     paid: bool = False

@@ -60,7 +60,7 @@ class RelayReport:
     epoch: int | None = None  # the claimable epoch the run paid against (None: none settled yet)
     reconciled: list[BatchOutcome] = field(default_factory=list)  # batches an earlier run left unresolved
     sent: list[BatchOutcome] = field(default_factory=list)
-    nothing_owed: int = 0  # opted-in accounts skipped: nothing claimable (or claimed by themselves)
+    nothing_owed: int = 0  # opted-in accounts skipped: nothing claimable, claimed by themselves or already batched
 
 
 def relay(session: Session, settings: Settings, chain: ChainGateway, *, batch_size: int | None = None) -> RelayReport:
@@ -98,6 +98,7 @@ def _owed(
     nothing = 0
     for address in addresses:
         if address.lower() in lined_accounts:
+            nothing += 1  # paid by an earlier batch of this epoch
             continue
         proof = reward_trees.checked_proof(session, settings, epoch, address)
         claimed = chain.distributor.claimed(address) if proof is not None else 0

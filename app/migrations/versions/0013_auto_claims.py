@@ -23,7 +23,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "claim_batches",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("epoch", sa.BigInteger(), nullable=False),
         sa.Column("tx_hash", sa.String(66), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
@@ -40,7 +40,7 @@ def upgrade() -> None:
         "claim_lines",
         sa.Column("epoch", sa.BigInteger(), nullable=False),
         sa.Column("account", sa.String(42), nullable=False),
-        sa.Column("batch_id", sa.BigInteger(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.String(78), nullable=False),
         sa.Column("paid", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["batch_id"], ["claim_batches.id"]),

@@ -1,0 +1,105 @@
+"""Issue 13 item 4: automatic claims in claimMany batches: opt-in only, nothing owed skipped, holders' gas."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from app.chain.gateway import ChainGateway
+from app.chain.transactions import Sender
+from app.models.auto_claims import ClaimBatch, ClaimLine
+from app.services.auto_claims import relay
+from app.services.epochs import EpochRunner
+from tests import factories
+
+pytestmark = pytest.mark.chain
+
+T0 = factories.T0
+UNITS = 10**18
+HOLDER_GAS_GOAL = 30_000  # per account, receipt gas (intrinsic and calldata included)
+
+
+def _owed(settings, accounts, number: int = 1) -> dict[str, int]:
+    files = factories.epoch_files(settings, number)
+    return {a.address: files.proof(a.address).cumulative for a in accounts}
+
+
+def test_only_opted_in_accounts_with_something_owed_are_claimed_for(
+    settings, engine, w3, deployment_of, operator, dev_accounts
+):
+    d = deployment_of(settings)
+    token, _, distributor = factories.contracts(w3, d)
+    customers = factories.settle_epoch(settings, engine, w3, d, operator, dev_accounts)
+    opted, not_opted = customers[:4], customers[4]
+    for account in opted:
+        factories.opt_in_auto_claims(engine, account.address)
+    owed = _owed(settings, customers)
+    # One opted-in customer already claimed by its own key: nothing owed, so no line and no batch slot.
+    self_claimer = opted[0]
+    proof = factories.epoch_files(settings).proof(self_claimer.address)
+    gateway = ChainGateway(settings)
+    factories.finalize_due(gateway)
+    Sender(w3, self_claimer).send(distributor.functions.claim(*proof.claim_args()))
+
+    with Session(engine) as session:
+        report = relay(session, settings, gateway, batch_size=2)
+    assert report.epoch == 1 and report.nothing_owed == 1
+    assert [b.accounts for b in report.sent] == [2, 1] and all(b.status == "done" for b in report.sent)
+    assert sum(b.paid for b in report.sent) == sum(owed[a.address] for a in opted[1:])
+    for account in customers:
+        assert token.functions.balanceOf(account.address).call() == (0 if account is not_opted else owed[account.address])
+    assert factories.claimed_events(w3, d) == {a.address.lower(): 1 for a in opted}
+    with Session(engine) as session:
+        lines = session.exec(select(ClaimLine)).all()
+        assert {(line.epoch, line.account, line.amount, line.paid) for line in lines} == {
+            (1, a.address.lower(), owed[a.address], True) for a in opted[1:]
+        }
+
+    # A second run finds nothing owed: no batch, no transaction.
+    with Session(engine) as session:
+        again = relay(session, settings, gateway, batch_size=2)
+        assert again.sent == [] and again.nothing_owed == 4
+        assert len(session.exec(select(ClaimBatch)).all()) == 2
+
+
+def test_nothing_is_claimed_before_an_epoch_is_finalised(settings, engine, w3, deployment_of, operator, dev_accounts):
+    d = deployment_of(settings)
+    factories.opt_in_auto_claims(engine, dev_accounts[0].address)
+    with Session(engine) as session:
+        report = relay(session, settings, ChainGateway(settings))
+    assert report.epoch is None and report.sent == []
+
+
+def test_holders_claim_in_batches_within_the_gas_goal(settings, engine, w3, deployment_of, operator, dev_accounts):
+    """Holders (claimed before, hold CASH): the batch receipt's gas divided by its accounts is at most 30,000."""
+    d = deployment_of(settings)
+    customers = factories.settle_epoch(settings, engine, w3, d, operator, dev_accounts)
+    for account in customers:
+        factories.opt_in_auto_claims(engine, account.address)
+    gateway = ChainGateway(settings)
+    with Session(engine) as session:
+        first = relay(session, settings, gateway)
+    (batch,) = first.sent
+    assert batch.accounts == len(customers)
+
+    # Epoch 2: everyone buys again; the relayer claims for holders now.
+    with Session(engine) as session:
+        brand = session.exec(select(factories.Brand)).one()
+        ids = {c.address: c.id for c in session.exec(select(factories.Customer))}
+    for k, account in enumerate(customers):
+        factories.purchase(engine, ids[account.address], brand.id, T0 + timedelta(days=40 + k), 5_000, f"h-{k}")
+    second = EpochRunner(settings, engine, gateway).run(T0 + timedelta(days=60)).epoch
+    factories.pass_challenge_window(w3, int(second.finalises_at.timestamp()))
+    with Session(engine) as session:
+        report = relay(session, settings, gateway)
+    (holders,) = report.sent
+    receipt = w3.eth.get_transaction_receipt(holders.tx_hash)
+    per_account = receipt["gasUsed"] / holders.accounts
+    print(f"claimMany: {holders.accounts} holders, {receipt['gasUsed']} gas, {per_account:.0f} per account")
+    assert holders.gas_used == receipt["gasUsed"]
+    assert per_account <= HOLDER_GAS_GOAL
+    owed = _owed(settings, customers, 2)
+    token, _, _ = factories.contracts(w3, d)
+    assert {a.address: token.functions.balanceOf(a.address).call() for a in customers} == owed
