@@ -49,7 +49,8 @@ def test_only_opted_in_accounts_with_something_owed_are_claimed_for(
     assert [b.accounts for b in report.sent] == [2, 1] and all(b.status == "done" for b in report.sent)
     assert sum(b.paid for b in report.sent) == sum(owed[a.address] for a in opted[1:])
     for account in customers:
-        assert token.functions.balanceOf(account.address).call() == (0 if account is not_opted else owed[account.address])
+        expected = 0 if account is not_opted else owed[account.address]
+        assert token.functions.balanceOf(account.address).call() == expected
     assert factories.claimed_events(w3, d) == {a.address.lower(): 1 for a in opted}
     with Session(engine) as session:
         lines = session.exec(select(ClaimLine)).all()
@@ -64,12 +65,26 @@ def test_only_opted_in_accounts_with_something_owed_are_claimed_for(
         assert len(session.exec(select(ClaimBatch)).all()) == 2
 
 
-def test_nothing_is_claimed_before_an_epoch_is_finalised(settings, engine, w3, deployment_of, operator, dev_accounts):
+def test_nothing_is_claimed_while_the_root_is_in_its_challenge_window(
+    settings, engine, w3, deployment_of, operator, dev_accounts
+):
     d = deployment_of(settings)
-    factories.opt_in_auto_claims(engine, dev_accounts[0].address)
+    token, _, _ = factories.contracts(w3, d)
+    alice = dev_accounts[0]
+    brand = factories.funded_brand(engine, w3, d, operator, dev_accounts[6], "Acme", 10**9 * UNITS)
+    factories.purchase(engine, factories.customer(engine, alice.address), brand, T0 + timedelta(days=1), 9_000, "w-1")
+    factories.opt_in_auto_claims(engine, alice.address)
+    gateway = ChainGateway(settings)
     with Session(engine) as session:
-        report = relay(session, settings, ChainGateway(settings))
-    assert report.epoch is None and report.sent == []
+        assert relay(session, settings, gateway).epoch is None  # no epoch at all yet
+    epoch = EpochRunner(settings, engine, gateway).run(T0 + timedelta(days=30)).epoch
+    with Session(engine) as session:
+        pending = relay(session, settings, gateway)
+    assert pending.epoch is None and pending.sent == []  # the auditor may still veto the root
+    factories.pass_challenge_window(w3, int(epoch.finalises_at.timestamp()))
+    with Session(engine) as session:
+        (batch,) = relay(session, settings, gateway).sent  # finalises the root, then claims
+    assert batch.paid == token.functions.balanceOf(alice.address).call() == _owed(settings, [alice])[alice.address]
 
 
 def test_holders_claim_in_batches_within_the_gas_goal(settings, engine, w3, deployment_of, operator, dev_accounts):
