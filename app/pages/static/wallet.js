@@ -5,6 +5,7 @@ import {
   makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
 import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js";
+import { loadAutoClaim } from "./wallet-autoclaim.js";
 import { loadInbox } from "./wallet-inbox.js";
 
 const ethers = window.ethers;
@@ -146,6 +147,7 @@ async function loadAll() {
   fillGrantForm();
   await Promise.all([
     loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards(), loadInbox(session.token, 0),
+    loadAutoClaim(session.token, session.cfg),
   ]);
 }
 
