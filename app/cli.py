@@ -137,6 +137,9 @@ def claims_relay(
     typer.echo(
         f"epoch {report.epoch}: {len(report.sent)} batches sent, {report.nothing_owed} opted-in accounts owed nothing"
     )
+    if report.paused:
+        typer.echo("the distributor is paused: the remaining claims wait until it is unpaused", err=True)
+        raise typer.Exit(2)
 
 
 epoch_cli = typer.Typer(help="Epoch settlement: score, reward, publish one root, store proofs.", no_args_is_help=True)

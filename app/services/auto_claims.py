@@ -61,6 +61,7 @@ class RelayReport:
     reconciled: list[BatchOutcome] = field(default_factory=list)  # batches an earlier run left unresolved
     sent: list[BatchOutcome] = field(default_factory=list)
     nothing_owed: int = 0  # opted-in accounts skipped: nothing claimable, claimed by themselves or already batched
+    paused: bool = False  # the distributor is paused: claims wait for it to resume, nothing was recorded
 
 
 def relay(session: Session, settings: Settings, chain: ChainGateway, *, batch_size: int | None = None) -> RelayReport:
@@ -76,7 +77,11 @@ def relay(session: Session, settings: Settings, chain: ChainGateway, *, batch_si
     owed, report.nothing_owed = _owed(session, settings, chain, epoch)
     size = batch_size or settings.claim_batch_size
     for start in range(0, len(owed), size):
-        outcome = _send(session, chain, epoch.number, owed[start : start + size])
+        try:
+            outcome = _send(session, chain, epoch.number, owed[start : start + size])
+        except chain.distributor.errors.EnforcedPause:
+            report.paused = True  # refused at the estimate, before anything was recorded or signed
+            break
         if outcome is not None:
             report.sent.append(outcome)
     return report

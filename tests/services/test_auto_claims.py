@@ -118,3 +118,26 @@ def test_holders_claim_in_batches_within_the_gas_goal(settings, engine, w3, depl
     owed = _owed(settings, customers, 2)
     token, _, _ = factories.contracts(w3, d)
     assert {a.address: token.functions.balanceOf(a.address).call() for a in customers} == owed
+
+
+def test_a_paused_distributor_records_nothing_and_the_next_run_pays(
+    settings, engine, w3, deployment_of, operator, role_keys, dev_accounts
+):
+    d = deployment_of(settings)
+    token, _, distributor = factories.contracts(w3, d)
+    customers = factories.settle_epoch(settings, engine, w3, d, operator, dev_accounts)
+    for account in customers[:2]:
+        factories.opt_in_auto_claims(engine, account.address)
+    gateway = ChainGateway(settings)
+    factories.finalize_due(gateway)
+    Sender(w3, role_keys.pauser).send(distributor.functions.pause())
+    with Session(engine) as session:
+        paused = relay(session, settings, gateway)
+        assert paused.paused and paused.sent == []
+        assert session.exec(select(ClaimBatch)).all() == [] and session.exec(select(ClaimLine)).all() == []
+    Sender(w3, role_keys.pauser).send(distributor.functions.unpause())
+    with Session(engine) as session:
+        resumed = relay(session, settings, gateway)
+    assert not resumed.paused and [b.accounts for b in resumed.sent] == [2]
+    owed = _owed(settings, customers[:2])
+    assert {a.address: token.functions.balanceOf(a.address).call() for a in customers[:2]} == owed
