@@ -78,7 +78,7 @@ def relay(session: Session, settings: Settings, chain: ChainGateway, *, batch_si
     size = batch_size or settings.claim_batch_size
     for start in range(0, len(owed), size):
         try:
-            outcome = _send(session, chain, epoch.number, owed[start : start + size])
+            outcome = send_batch(session, chain, epoch.number, owed[start : start + size])
         except chain.distributor.errors.EnforcedPause:
             report.paused = True  # refused at the estimate, before anything was recorded or signed
             break
@@ -114,7 +114,7 @@ def _owed(
     return owed, nothing
 
 
-def _send(session: Session, chain: ChainGateway, epoch: int, owed: list[tuple[Proof, int]]) -> BatchOutcome | None:
+def send_batch(session: Session, chain: ChainGateway, epoch: int, owed: list[tuple[Proof, int]]) -> BatchOutcome | None:
     """Records the batch (hash, signed bytes, accounts, a line per account) before it leaves, then sends it."""
     recorded: list[ClaimBatch] = []
     proofs = [p for p, _ in owed]

@@ -141,3 +141,33 @@ def test_a_paused_distributor_records_nothing_and_the_next_run_pays(
     assert not resumed.paused and [b.accounts for b in resumed.sent] == [2]
     owed = _owed(settings, customers[:2])
     assert {a.address: token.functions.balanceOf(a.address).call() for a in customers[:2]} == owed
+
+
+def test_a_second_relayer_racing_for_the_same_account_sends_nothing(
+    settings, engine, w3, deployment_of, operator, relayer, dev_accounts
+):
+    """The (epoch, account) key stops a batch before it is broadcast when another run lined one of its accounts
+    between planning and recording; a bad proof is refused by name before anything is recorded."""
+    from dataclasses import replace
+
+    from app.services import auto_claims
+
+    d = deployment_of(settings)
+    customers = factories.settle_epoch(settings, engine, w3, d, operator, dev_accounts)
+    for account in customers[:2]:
+        factories.opt_in_auto_claims(engine, account.address)
+    gateway = ChainGateway(settings)
+    factories.finalize_due(gateway)
+    files = factories.epoch_files(settings)
+    planned = [(files.proof(a.address), 1) for a in customers[:2]]
+    with Session(engine) as session:
+        (first,) = relay(session, settings, gateway, batch_size=2).sent  # the other run, which got there first
+        nonce = w3.eth.get_transaction_count(relayer.address)
+        assert auto_claims.send_batch(session, gateway, 1, planned) is None
+        assert w3.eth.get_transaction_count(relayer.address) == nonce  # nothing left the relayer
+        assert [b.id for b in session.exec(select(ClaimBatch))] == [first.batch_id]
+
+        wrong = replace(files.proof(customers[2].address), cumulative=10**30)
+        with pytest.raises(gateway.distributor.errors.InvalidProof):
+            auto_claims.send_batch(session, gateway, 1, [(wrong, 10**30)])
+        assert len(session.exec(select(ClaimBatch)).all()) == 1
