@@ -63,8 +63,9 @@ def index(
 
 @cli.command()
 def maintain() -> None:
-    """Once, now: purge expired sign-in nonces and abandoned consent requests, and reconcile relayed consents
-    with the chain (resend what a restart or reorg lost, or mark it failed). `ledger up` does this on a schedule;
+    """Once, now: purge expired sign-in nonces and abandoned consent requests, reconcile relayed consents
+    with the chain (resend what a restart or reorg lost, or mark it failed) and run the automatic claims
+    (`ledger claims relay`). `ledger up` does this on a schedule;
     run this one while the API is stopped (both relay from the same key)."""
     from app import db
     from app.chain.gateway import ChainGateway
@@ -84,8 +85,60 @@ def maintain() -> None:
     )
     for r in report.reconciled:
         typer.echo(f"consent change {r.change_id} ({r.action}): {r.outcome} {r.detail}".rstrip())
+    if report.claims is not None:
+        sent = report.claims.sent
+        typer.echo(f"automatic claims: {len(sent)} batches, {sum(b.paid for b in sent)} paid")
+    if report.claims_error:
+        typer.echo(f"error: automatic claims could not run: {report.claims_error}", err=True)
     if report.error:
         typer.echo(f"error: reconciliation could not run: {report.error}", err=True)
+        raise typer.Exit(2)
+
+
+claims_cli = typer.Typer(help="Automatic claims for the customers who opted in.", no_args_is_help=True)
+cli.add_typer(claims_cli, name="claims")
+
+
+@claims_cli.command("relay")
+def claims_relay(
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, max=500, help="Accounts per claimMany (default CLAIM_BATCH_SIZE).")
+    ] = None,
+) -> None:
+    """Once, now: claim for every opted-in account still owed under the latest finalised epoch, in claimMany
+    batches, after resolving any batch a killed run left behind. `ledger up` runs it every maintenance round;
+    run this one while the API is stopped (both relay from the same key)."""
+    from sqlmodel import Session
+
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services.auto_claims import relay
+
+    settings = get_settings()
+    db.migrate(settings)
+    engine = db.make_engine(settings.sqlalchemy_url)
+    try:
+        with Session(engine) as session:
+            report = relay(session, settings, ChainGateway(settings), batch_size=batch_size)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+    for b in report.reconciled:
+        detail = f" ({b.detail})" if b.detail else ""
+        typer.echo(f"batch {b.batch_id} of epoch {b.epoch} ({b.accounts} accounts, {b.tx_hash}): {b.status}{detail}")
+    if report.epoch is None:
+        typer.echo("no finalised epoch with stored proofs: nothing to claim")
+        return
+    for b in report.sent:
+        per = f", {b.gas_used // b.accounts} gas per account" if b.gas_used else ""
+        typer.echo(f"batch {b.batch_id}: {b.accounts} accounts, {b.paid} paid, {b.status} in {b.tx_hash}{per}")
+    typer.echo(
+        f"epoch {report.epoch}: {len(report.sent)} batches sent, {report.nothing_owed} opted-in accounts owed nothing"
+    )
+    if report.paused:
+        typer.echo("the distributor is paused: the remaining claims wait until it is unpaused", err=True)
         raise typer.Exit(2)
 
 

@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     # Housekeeping inside `ledger up`: purge and reconcile every this many seconds; stale rows kept this long.
     maintenance_interval_seconds: float = Field(default=60, gt=0)
     purge_grace_seconds: int = Field(default=600, ge=0)
+    # Automatic claims (`ledger claims relay`, and each maintenance round of `ledger up`): accounts per claimMany.
+    claim_batch_size: int = Field(default=50, ge=1, le=500)
 
     # Brand access: audience counts under this many customers are shown as "fewer than" it.
     audience_k_min: int = Field(default=10, ge=1)

@@ -17,6 +17,7 @@ from app.api.routes import audit as audit_routes
 from app.api.routes import (
     auditors,
     auth,
+    auto_claims,
     brand_access,
     brands,
     consents,
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_body_limit(app, settings)
     install_rate_limits(app, settings)
     app.add_middleware(SecurityHeaders)
-    for module in (health, auth, brands, auditors, signed, consents, me):
+    for module in (health, auth, brands, auditors, signed, consents, me, auto_claims):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)
     app.include_router(epoch_trees.router)

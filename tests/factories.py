@@ -980,3 +980,23 @@ def alice_event_row(n: int, brand: int | str, /, **changes: object) -> dict:  # 
 def row_count(engine: Engine, model: type) -> int:
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(model))  # type: ignore[call-overload,no-any-return]
+
+
+def opt_in_auto_claims(engine: Engine, address: str) -> None:
+    """The customer (created if new) opts in to automatic claims, as PUT /me/auto-claim does."""
+    from app.models.auto_claims import AutoClaim
+
+    who = customer(engine, address)
+    with Session(engine) as session:
+        session.merge(AutoClaim(customer_id=who))
+        session.commit()
+
+
+def claimed_events(w3: Web3, d: Deployment) -> dict[str, int]:
+    """How many Claimed events the distributor emitted per (lower-case) account: 1 is paid exactly once."""
+    _, _, distributor = contracts(w3, d)
+    counts: dict[str, int] = {}
+    for log in distributor.events.Claimed.get_logs(from_block=d.block):
+        account = log["args"]["account"].lower()
+        counts[account] = counts.get(account, 0) + 1
+    return counts

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from app.chain.addresses import checksum
-from app.chain.contract import BlockId, ContractClient, from_hex, hex32
-from app.chain.merkle import Proof
+from app.chain.contract import BeforeBroadcast, BlockId, ContractClient, from_hex, hex32
+from app.chain.merkle import Proof, claim_many_args
 from app.chain.transactions import Sent
 
 
@@ -26,6 +26,15 @@ class Debit:
 
     def abi(self) -> tuple[str, int, int]:
         return checksum(self.brand), self.from_reserve, self.from_budget
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A Claimed event: what one account was paid, up to which cumulative amount."""
+
+    account: str  # lower-case
+    amount: int
+    cumulative: int
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,15 @@ class RewardDistributorClient(ContractClient):
         """Claims an account's cumulative amount by its proof, through the relayer (the tokens go to the account)."""
         return self._write(self.contract.functions.claim(*proof.claim_args()), "relayer")
 
+    def claim_many(self, proofs: Sequence[Proof], *, before_broadcast: BeforeBroadcast | None = None) -> Sent:
+        """Claims for several accounts in one relayed transaction; an account already paid up to its leaf is
+        skipped on chain (pays 0), so the same batch sent twice pays nothing twice. A bad proof reverts the whole
+        batch (`errors.InvalidProof`), as does a paused distributor (`errors.EnforcedPause`).
+
+        `before_broadcast(tx_hash, raw)` sees the signed transaction before it leaves (to record the batch)."""
+        call = self.contract.functions.claimMany(*claim_many_args(proofs))
+        return self._write(call, "relayer", before_broadcast)
+
     # -- events -------------------------------------------------------------------------------
 
     def published_in(self, sent: Sent) -> EpochPublished:
@@ -133,6 +151,13 @@ class RewardDistributorClient(ContractClient):
             sent.tx_hash,
             sent.block_number,
         )
+
+    def claims_in(self, sent: Sent) -> list[Claimed]:
+        """The Claimed events of a mined claim or claimMany (accounts paid nothing have none)."""
+        return [
+            Claimed(str(args["account"]).lower(), int(args["amount"]), int(args["cumulativeAmount"]))
+            for args in self._events_in(sent, "Claimed")
+        ]
 
     def publications(self, epoch: int, *, from_block: int) -> list[EpochPublished]:
         """Every EpochPublished of `epoch` (one per publication: a vetoed number is published again)."""

@@ -5,6 +5,7 @@ from app.models import (  # noqa: F401
     accounts,
     audience,
     auth,
+    auto_claims,
     consents,
     crm,
     epochs,

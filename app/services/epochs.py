@@ -17,8 +17,6 @@ What an epoch covers (docs/epochs.md):
 from __future__ import annotations
 
 import json
-import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +39,7 @@ from app.chain.proofs import TreeFiles, write_tree
 from app.clock import utcnow
 from app.config import Settings
 from app.errors import ChainRefused, Conflict, InvalidInput
+from app.faults import FAULT_ENV, fault_point  # noqa: F401 - FAULT_ENV: the fault tests import it from here
 from app.models.epochs import (
     BehaviourChange,
     Epoch,
@@ -62,12 +61,7 @@ Progress = Callable[[str], None]
 FULL_RUN_STEPS = 11
 
 # Crash points for the fault test (tests/jobs/test_epoch_faults.py): the job SIGKILLs itself there.
-FAULT_ENV = "LEDGER_FAULT_AT"
-
-
-def _fault_point(name: str) -> None:
-    if os.environ.get(FAULT_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+_fault_point = fault_point
 
 
 @dataclass(frozen=True)

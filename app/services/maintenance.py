@@ -1,4 +1,4 @@
-"""Housekeeping by `ledger up` on a schedule and on demand: purge stale sign-in and consent rows, reconcile relays."""
+"""Housekeeping by `ledger up` on a schedule and on demand: purge stale rows, reconcile relays, automatic claims."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from app.config import Settings
 from app.errors import LedgerError
 from app.models.auth import CustomerSession, SiweNonce
 from app.models.consents import ChangeStatus, ConsentChange, ConsentReceipt, ReceiptStatus
-from app.services import relays
+from app.services import auto_claims, relays
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +70,23 @@ class MaintenanceReport:
     purged: Purged
     reconciled: list[relays.Reconciled] = field(default_factory=list)
     error: str | None = None
+    claims: auto_claims.RelayReport | None = None
+    claims_error: str | None = None
 
 
 def run_once(engine: Engine, settings: Settings, chain: ChainGateway) -> MaintenanceReport:
-    """One round: purge, then reconcile relayed consents with the chain (a chain that is down is retried next round)."""
+    """One round: purge, reconcile relayed consents with the chain, then the automatic claims (a chain that is
+    down is retried next round)."""
     with Session(engine) as session:
         report = MaintenanceReport(purge(session, settings))
         try:
             report.reconciled = relays.reconcile(session, settings, chain)
         except LedgerError as exc:
             report.error = exc.message
+        try:
+            report.claims = auto_claims.relay(session, settings, chain)
+        except LedgerError as exc:
+            report.claims_error = exc.message
     return report
 
 
@@ -93,6 +100,8 @@ def start(engine: Engine, settings: Settings, chain: ChainGateway, stop: threadi
                 report = run_once(engine, settings, chain)
                 for r in report.reconciled:
                     log.warning("consent change %s (%s): %s %s", r.change_id, r.action, r.outcome, r.detail)
+                for b in report.claims.sent if report.claims else ():
+                    log.info("automatic claims: batch %s paid %s to %s accounts", b.batch_id, b.paid, b.accounts)
             except Exception:  # noqa: BLE001 - a failed round is logged; the next one tries again
                 log.exception("maintenance round failed")
             stop.wait(settings.maintenance_interval_seconds)

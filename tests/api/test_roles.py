@@ -70,6 +70,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("GET", "/ledger/status", {"auditor", "operator"}),
         ("GET", "/ledger/transfers", {"auditor", "operator"}),
         ("GET", "/me/accesses", {"customer"}),
+        ("GET", "/me/auto-claim", {"customer"}),
+        ("PUT", "/me/auto-claim", {"customer"}),
         ("GET", "/me/balance", {"customer"}),
         ("GET", "/me/claim", {"customer"}),
         ("POST", "/me/claim", {"customer"}),

@@ -5,6 +5,7 @@ import {
   makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
 import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js";
+import { loadAutoClaim } from "./wallet-autoclaim.js";
 import { loadInbox } from "./wallet-inbox.js";
 import { loadMyData } from "./wallet-mydata.js";
 
@@ -147,6 +148,7 @@ async function loadAll() {
   fillGrantForm();
   await Promise.all([
     loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards(), loadInbox(session.token, 0),
+    loadAutoClaim(session.token, session.cfg),
   ]);
   // After the rest, not beside it: it reads the store through DuckDB as /me/interests does, and two such
   // readers next to the mirror's writes in one process are what SQLite's per-process locks handle worst.
