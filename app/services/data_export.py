@@ -69,6 +69,8 @@ EXPORTED: dict[str, tuple[str, Where]] = {
     "deliveries": ("Offers delivered to you, with why (consent and data used)", _by_id),
     "redemptions": ("Offers you redeemed", _by_id),
     "campaign_members": ("Campaigns you were part of, and your arm", _by_id),
+    "auto_claims": ("Your choice of automatic claims, and when you made it", _by_id),
+    "claim_lines": ("Each automatic claim the relayer made for you, by epoch", _by_address("account")),
 }
 
 NOT_EXPORTED: dict[str, str] = {

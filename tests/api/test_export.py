@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel
 import app.models  # noqa: F401  (every table registered on SQLModel.metadata)
 from app.chain.transactions import Sender
 from app.models.accounts import Customer
+from app.models.auto_claims import ClaimBatch, ClaimLine
 from app.models.crm import Campaign, CampaignMember, Redemption
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem, PurchaseVoid
 from app.models.types import UintString
@@ -127,6 +128,13 @@ def test_export_holds_every_row_of_the_customer_as_the_database_does(
     Sender(w3, bob).send(token.functions.transfer(ledger.alice.address, 1))  # a transfer from bob, not only to him
     factories.api_grant(client, bob, brand_id, ["interests"])  # a consent receipt and its signed change
     headers = sign_in(client, bob)
+    assert client.put("/me/auto-claim", json={"enabled": True}, headers=headers).is_success
+    with Session(engine) as session:  # an automatic claim the relayer made for bob (the job's own tests run it)
+        batch = ClaimBatch(epoch=1, tx_hash="0x" + "ab" * 32, raw=b"\x01", accounts=f'["{bob.address.lower()}"]')
+        session.add(batch)
+        session.flush()
+        session.add(ClaimLine(epoch=1, account=bob.address.lower(), batch_id=batch.id, amount=5, paid=True))
+        session.commit()
 
     response = client.get("/me/export", headers=headers)
     assert response.status_code == 200, response.text
