@@ -22,8 +22,8 @@ def test_a_read_during_a_write_waits_for_it_and_the_store_stays_whole(tmp_path) 
     writer.execute("BEGIN IMMEDIATE")
     # Enough rows to spill the page cache into the file: the journal is on disk while the write goes on.
     writer.execute(
-        "INSERT INTO scratch SELECT value, randomblob(4000) FROM "
-        "(WITH RECURSIVE r(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM r WHERE value < 3000) SELECT value FROM r)"
+        "INSERT INTO scratch SELECT value, randomblob(4000) FROM (WITH RECURSIVE r(value) AS "
+        "(SELECT 1 UNION ALL SELECT value + 1 FROM r WHERE value < 3000) SELECT value FROM r)"
     )
     assert (settings.data_dir / "ledger.db-journal").exists()
 
