@@ -90,7 +90,7 @@ def prepare_chain(settings, brands_keys) -> int:
 
 
 def run_epoch_child(settings_env: dict[str, str]) -> dict:
-    """Runs the epoch in its own process so its peak RSS is its own."""
+    """Runs the epoch in its own process so its peak RSS is its own (plus its analytics worker's)."""
     code = f"""
 import json, resource, sys, time
 sys.path.insert(0, {str(ROOT)!r})
@@ -98,6 +98,7 @@ from datetime import datetime, UTC
 from app import db
 from app.chain.gateway import ChainGateway
 from app.config import get_settings
+from app.analytics.store import stop_workers
 from app.services.epochs import EpochRunner
 marks = []
 def progress(message):
@@ -110,8 +111,10 @@ now = time.perf_counter()
 ends = [t for _, t in marks[1:]] + [now]
 steps = [(message, end - begin) for (message, begin), end in zip(marks, ends)]
 e = outcome.epoch
+stop_workers()  # the analytics ran in a worker process: its peak counts too (an upper bound: both peaks added)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({{"steps": steps, "total": now - started, "accounts": e.accounts, "tx": e.tx_hash,
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+                  "maxrss_kib": rss}}))
 """
     out = subprocess.run([sys.executable, "-c", code], env=settings_env, capture_output=True, text=True, check=False)
     if out.returncode != 0:

@@ -211,6 +211,15 @@ def _give_back(worker: _Worker) -> None:
     worker.stop()
 
 
+def stop_workers() -> None:
+    """Stops the idle workers (one lent out stops when given back); a process measuring its own peak memory
+    calls this, then adds its children's (bench/epoch.py)."""
+    with _idle_guard:
+        idle, _idle[:] = list(_idle), []
+    for worker in idle:
+        worker.stop()
+
+
 class _Relation:
     """`con.sql(query)` of the worker's connection, read back whole."""
 
