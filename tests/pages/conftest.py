@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from web3 import Web3
 
+from app import db
 from app.chain.deployment import ensure_deployed
 from app.config import Settings
 from app.paths import REPO_ROOT
@@ -84,6 +85,14 @@ def require_chromium(path: str = CHROMIUM, environ: Mapping[str, str] = os.envir
     if environ.get(ALLOW_NO_BROWSER) == "1" and not environ.get("CI"):
         pytest.skip(f"{why}; skipped because {ALLOW_NO_BROWSER}=1")
     pytest.fail(f"{why}. The page tests need it: install it, or set {ALLOW_NO_BROWSER}=1 to skip them locally")
+
+
+@pytest.fixture(scope="module")
+def engine(live):  # type: ignore[no-untyped-def]
+    """An engine on the live server's database, for seeding rows and checking what a page did."""
+    engine = db.make_engine(live.settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import json
 import pytest
 from sqlmodel import Session
 
-from app import db
 from app.models.auto_claims import AutoClaim, BatchStatus, ClaimBatch, ClaimLine
 from tests import factories
 from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_page, overflowing, shot
@@ -16,13 +15,6 @@ from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_p
 pytestmark = pytest.mark.chain
 
 UNITS = 10**18
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])

@@ -7,19 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import db
 from tests import factories
 from tests.conftest import make_brand
 from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_page, shot
 
 pytestmark = pytest.mark.chain
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def test_the_console_shows_the_map_with_reach_and_results(live, browser, engine, dev_accounts) -> None:

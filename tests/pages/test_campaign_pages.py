@@ -15,7 +15,6 @@ import pytest
 from sqlmodel import Session, select
 from web3 import Web3
 
-from app import db
 from app.models.crm import CampaignMember
 from tests import factories
 from tests.conftest import make_brand
@@ -24,13 +23,6 @@ from tests.pages.conftest import DESKTOP, PHONE, TIMEZONE, assert_clean, fits_wi
 pytestmark = pytest.mark.chain
 
 LEAD = 15  # seconds from planning to the start: the page's clicks and the commitment fit in it, on a busy machine too
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def _local(seconds: int) -> str:

@@ -14,7 +14,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from playwright.sync_api import expect
 
-from app import db
 from app.chain.deployment import load_deployment
 from app.chain.eip712 import sign_typed_data
 from app.chain.gateway import ChainGateway
@@ -85,13 +84,6 @@ class ContractWalletProvider:
         if "error" in reply:
             raise PermissionError(reply["error"].get("message", str(reply["error"])))
         return reply["result"]
-
-
-@pytest.fixture(scope="module")
-def engine(live):  # type: ignore[no-untyped-def]
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import expect
 
-from app import db
 from app.chain.deployment import load_deployment
 from app.chain.gateway import ChainGateway
 from app.chain.transactions import Sender
@@ -26,13 +25,6 @@ pytestmark = pytest.mark.chain
 
 UNITS = 10**18
 MARKETING = int(Purpose.MARKETING)
-
-
-@pytest.fixture(scope="module")
-def engine(live):  # type: ignore[no-untyped-def]
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from app import db
 from app.chain.gateway import ChainGateway
 from app.chain.indexer import catch_up
 from app.services.epochs import EpochRunner
@@ -32,13 +31,6 @@ from tests.pages.conftest import (
 pytestmark = pytest.mark.chain
 
 UNITS = 10**18  # CASH smallest units per CASH (18 decimals)
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def wait_loaded(page) -> None:

@@ -11,7 +11,6 @@ import pytest
 from eth_account import Account
 from sqlmodel import Session
 
-from app import db
 from app.domain import Category, Purpose
 from app.models.accounts import Customer
 from tests import factories
@@ -20,13 +19,6 @@ from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_p
 pytestmark = pytest.mark.chain
 
 MARKETING = int(Purpose.MARKETING)
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])

@@ -9,20 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from app import db
 from app.models.crm import Delivery
 from tests import factories
 from tests.conftest import make_brand
 from tests.pages.conftest import DESKTOP, PHONE, assert_clean, fits_width, new_page, overflowing, shot
 
 pytestmark = pytest.mark.chain
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def test_wallet_inbox_shows_why_and_redeems(live, browser, engine, dev_accounts):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import db
 from app.chain.transactions import Sender
 from tests import factories
 from tests.conftest import make_brand
@@ -15,13 +14,6 @@ pytestmark = pytest.mark.chain
 
 UNITS = 10**18
 BUDGET = 1_234_567_890 * UNITS  # "1,234,567,890.00": wider than half a phone's card
-
-
-@pytest.fixture(scope="module")
-def engine(live):
-    engine = db.make_engine(live.settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def test_large_amounts_stay_on_one_line(live, browser, engine, w3, deployment_of, operator, dev_accounts):
