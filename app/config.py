@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         parse(value)  # raises ValueError naming the malformed limit
         return value
 
+    # Paid upkeep of one's own profile (docs/data-rights.md) is debited from this budget in the distributor: the
+    # programme's own, funded by the operator (`ledger upkeep fund`). The default is an address nobody holds a
+    # key to (the last 20 bytes of sha256("loyalty-ledger/profile-upkeep")), so its budget can only pay upkeep.
+    upkeep_funder: str = Field(default="0x0c7439b9a1ad87595d50a645f8ab5f6ad9fb8952", pattern=r"^0x[0-9a-fA-F]{40}$")
+
     # Rewards: the secret the Merkle leaves' salts derive from (docs/privacy.md). Changing it makes
     # the earlier epochs' trees impossible to rebuild: keep it as long as the database.
     leaf_salt_key: SecretStr = SecretStr(LOCAL_LEAF_SALT_KEY)

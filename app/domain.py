@@ -28,6 +28,9 @@ class Category(IntFlag):
 
 ALL_CATEGORIES = int(sum(Category))
 
+# The customer's own contact and demographic fields (off chain; corrected, confirmed and erased by the customer).
+PERSONAL_FIELDS = ("name", "email", "phone", "birth_year", "gender", "region")
+
 
 def category_mask(names: list[str]) -> int:
     """Bitmask of category names (case-insensitive); raises ValueError naming an unknown one."""

@@ -34,6 +34,7 @@ from app.api.routes import crm_webhooks as webhook_routes
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.api.routes import pages as page_routes
+from app.api.routes import upkeep as upkeep_routes
 from app.api.security import HEADERS, SecurityHeaders
 from app.chain.gateway import ChainGateway
 from app.config import Settings, get_settings
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_body_limit(app, settings)
     install_rate_limits(app, settings)
     app.add_middleware(SecurityHeaders)
-    for module in (health, auth, brands, auditors, signed, consents, me, auto_claims):
+    for module in (health, auth, brands, auditors, signed, consents, me, auto_claims, upkeep_routes):
         app.include_router(module.router)
     app.include_router(ledger_routes.router)
     app.include_router(epoch_trees.router)

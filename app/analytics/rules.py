@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from app.domain import PERSONAL_FIELDS
+
 Scheme = Literal["quintile", "three_level"]
 SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
 MAX_SCORE: dict[str, int] = {"quintile": 5, "three_level": 3}
@@ -153,6 +155,16 @@ class EpochRules:
 
 
 @dataclass(frozen=True)
+class UpkeepRules:
+    """Paid upkeep of one's own profile (docs/data-rights.md): what a counted field earns, how often, when reminded."""
+
+    reward_units: int  # token units per paid field event
+    period_days: int  # at most one paid event per (customer, field) in any window of this many days
+    reminder_days: int  # a field unchanged and unconfirmed this long is due for a reminder (and may be confirmed)
+    fields: tuple[str, ...]  # the personal fields that count
+
+
+@dataclass(frozen=True)
 class ProgrammeRules:
     """Everything the analytics need to score, segment, grade and watch customers."""
 
@@ -164,6 +176,7 @@ class ProgrammeRules:
     interests: InterestRules
     behaviour: BehaviourRules
     epochs: EpochRules
+    upkeep: UpkeepRules
 
     def window_days(self, scheme: Scheme) -> int:
         return self.quintile.window_days if scheme == "quintile" else self.three_level.window_days
@@ -218,6 +231,7 @@ def parse_rules(data: dict[str, Any]) -> ProgrammeRules:
         interests=_interests(root.section("interests")),
         behaviour=_behaviour(root.section("behaviour")),
         epochs=_epochs(root.section("epochs")),
+        upkeep=_upkeep(root.section("upkeep")),
     )
     root.done()
     return rules
@@ -437,4 +451,26 @@ def _epochs(s: _Section) -> EpochRules:
     if rules.cash_units_per_won % 10_000:
         # A basis point of a won is then a whole number of units: cashback is exact, never rounded.
         raise InvalidRules(f"epochs.cash_units_per_won: must be a multiple of 10,000, got {rules.cash_units_per_won}")
+    return rules
+
+
+def _upkeep(s: _Section) -> UpkeepRules:
+    fields = s._get("fields")
+    if (
+        not isinstance(fields, list)
+        or not fields
+        or any(f not in PERSONAL_FIELDS for f in fields)
+        or len(set(fields)) != len(fields)
+    ):
+        raise InvalidRules(
+            f"upkeep.fields: must be distinct personal fields ({', '.join(PERSONAL_FIELDS)}), got {fields!r}"
+        )
+    rules = UpkeepRules(
+        # A TOML integer is 64-bit: at most 2^63 - 1 units (about 9.2 CASH at 18 decimals) per field event.
+        reward_units=s.integer("reward_units", maximum=2**63 - 1),
+        period_days=s.integer("period_days", minimum=1, maximum=3660),
+        reminder_days=s.integer("reminder_days", minimum=1, maximum=3660),
+        fields=tuple(fields),
+    )
+    s.done()
     return rules

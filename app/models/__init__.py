@@ -13,4 +13,5 @@ from app.models import (  # noqa: F401
     offer_payouts,
     purchases,
     signed,
+    upkeep,
 )

@@ -71,6 +71,8 @@ EXPORTED: dict[str, tuple[str, Where]] = {
     "campaign_members": ("Campaigns you were part of, and your arm", _by_id),
     "auto_claims": ("Your choice of automatic claims, and when you made it", _by_id),
     "claim_lines": ("Each automatic claim the relayer made for you, by epoch", _by_address("account")),
+    "upkeep_events": ("Each personal field you updated or confirmed (a keyed hash of its value, not the value)", _by_id),
+    "epoch_upkeep_lines": ("What each epoch paid for keeping your profile up to date, and why", _by_id),
 }
 
 NOT_EXPORTED: dict[str, str] = {
@@ -79,6 +81,8 @@ NOT_EXPORTED: dict[str, str] = {
     # A one-time sign-in challenge issued to an address before anyone signed in; it expires in minutes,
     # says nothing about the person and is not kept as a record of them.
     "siwe_nonces": "one-time sign-in challenges, expiring in minutes",
+    # The secret key the upkeep value hashes use: nothing about the person; it is deleted on erasure.
+    "upkeep_keys": "the key your upkeep events' value hashes use (a secret, deleted when you erase your data)",
 }
 
 OMITTED_COLUMNS: dict[str, frozenset[str]] = {

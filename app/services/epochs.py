@@ -53,7 +53,8 @@ from app.models.epochs import (
 )
 from app.models.mirror import IndexerCursor
 from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
-from app.services import epoch_offers, reward_trees, triggers, voids
+from app.models.upkeep import EpochUpkeepLine
+from app.services import epoch_offers, epoch_upkeep, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -194,6 +195,7 @@ class EpochRunner:
                 EpochCarry,
                 EpochOfferLine,
                 EpochOfferReward,
+                EpochUpkeepLine,
             ):
                 session.execute(delete(model).where(col(model.epoch) == n))
             session.commit()
@@ -213,6 +215,13 @@ class EpochRunner:
             self.progress(f"epoch {n}: rewards and brand debits")
             rewards.cover(con, (previous.max_purchase_id, previous.as_of) if previous else None)
             epoch_offers.compute(con, epoch, scale=self.rules.epochs.cash_units_per_won // 10_000)
+            # Paid profile upkeep (app/services/epoch_upkeep.py): the programme funder's lines, beside the offers'.
+            funder = self.settings.upkeep_funder
+            upkeep_cut = epoch_upkeep.compute(con, epoch, previous, rules=self.rules.upkeep, funder=funder)
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW reward_bonuses AS "
+                "SELECT account, brand, pc FROM offer_paid UNION ALL SELECT account, brand, pc FROM upkeep_paid"
+            )
             shortfalls = self._rewards(con, epoch)
             debits = rewards.debits(con)
             # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
@@ -221,7 +230,11 @@ class EpochRunner:
             rewards.store_rewards(con, n)
             epoch_offers.store(con, epoch)
             offers_manifest = epoch_offers.manifest(con)
+            epoch_upkeep.store(con, epoch)
+            upkeep_manifest = epoch_upkeep.manifest(con, funder=funder, max_event_id=upkeep_cut)
+            con.execute("DROP VIEW reward_bonuses")
             epoch_offers.drop(con)
+            epoch_upkeep.drop(con)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = rewards.purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
@@ -257,6 +270,7 @@ class EpochRunner:
             # Brands whose unreserved budget could not pay their purchase cashback: carried to the next epoch.
             "shortfalls": [s.manifest() for s in shortfalls],
             "offers": offers_manifest,  # monetary offers' lines (app/services/epoch_offers.py)
+            "upkeep": upkeep_manifest,  # paid profile upkeep's lines (app/services/epoch_upkeep.py)
         }
         canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         with self._session() as session:
@@ -330,7 +344,9 @@ class EpochRunner:
             from_block=epoch.from_block,
             to_block=epoch.to_block,
             rules=self.rules,
-            bonuses="offer_paid",  # monetary offers' lines (epoch_offers.compute), paid as purchase cashback
+            # Monetary offers' lines (epoch_offers.compute) and profile upkeep's (epoch_upkeep.compute), paid as
+            # purchase cashback of the offer's brand and of the upkeep funder.
+            bonuses="reward_bonuses",
         )
         # Owed beyond what one epoch's debit can carry is bad data, not a short budget: no funding could ever
         # pay it, so carrying it would hold that brand's customers forever. Stop and name it (void the rows).

@@ -17,11 +17,13 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
 from app.clock import utcnow
+from app.domain import PERSONAL_FIELDS
 from app.models.accounts import Customer
 from app.models.auth import CustomerSession
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem
+from app.services import upkeep
 
-PERSONAL_FIELDS = ("name", "email", "phone", "birth_year", "gender", "region")
+__all__ = ["KEPT_ON_ERASURE", "PERSONAL_FIELDS", "Erasure", "erase", "update_personal"]
 
 KEPT_ON_ERASURE = (
     "Kept: your address (your identity on chain, which holds no personal data), each purchase's amount, brand "
@@ -40,12 +42,16 @@ class Erasure:
 
 
 def update_personal(session: Session, customer: Customer, changes: dict[str, object]) -> Customer:
-    """Sets the given personal fields (None clears one)."""
+    """Sets the given personal fields (None clears one); each field that really changed to a value is an upkeep
+    event (app/services/upkeep.py), written in the same transaction."""
+    unknown = [field for field in changes if field not in PERSONAL_FIELDS]
+    if unknown:
+        raise ValueError(f"not a personal field: {', '.join(unknown)}")
+    before = {field: getattr(customer, field) for field in PERSONAL_FIELDS}
     for field, value in changes.items():
-        if field not in PERSONAL_FIELDS:
-            raise ValueError(f"not a personal field: {field}")
         setattr(customer, field, value)
     session.add(customer)
+    upkeep.record_updates(session, customer, before)
     session.commit()
     session.refresh(customer)
     return customer
@@ -68,6 +74,7 @@ def erase(session: Session, customer: Customer) -> Erasure:
         setattr(customer, field, None)
     customer.erased_at = utcnow()
     session.add(customer)
+    upkeep.forget(session, customer)  # the erased values' hashes can no longer be tested against a guess
     session.execute(
         update(CustomerSession)
         .where(CustomerSession.customer_id == customer.id, CustomerSession.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
