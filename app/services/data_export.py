@@ -71,7 +71,7 @@ EXPORTED: dict[str, tuple[str, Where]] = {
     "campaign_members": ("Campaigns you were part of, and your arm", _by_id),
     "auto_claims": ("Your choice of automatic claims, and when you made it", _by_id),
     "claim_lines": ("Each automatic claim the relayer made for you, by epoch", _by_address("account")),
-    "upkeep_events": ("Each personal field you updated or confirmed (a keyed hash of its value, not the value)", _by_id),
+    "upkeep_events": ("Each personal field you updated or confirmed (a keyed hash of the value)", _by_id),
     "epoch_upkeep_lines": ("What each epoch paid for keeping your profile up to date, and why", _by_id),
 }
 
