@@ -317,6 +317,30 @@ def purchases_void(
     typer.echo(f"purchase {void.purchase_id} voided (void {void.id}) by {void.voided_by}: {void.reason}")
 
 
+upkeep_cli = typer.Typer(help="Paid upkeep of customers' profiles: the programme's budget.", no_args_is_help=True)
+cli.add_typer(upkeep_cli, name="upkeep")
+
+
+@upkeep_cli.command("fund")
+def upkeep_fund(
+    cash: Annotated[int, typer.Argument(help="Whole CASH to add to the upkeep budget.", min=1)],
+    payment_ref: Annotated[str, typer.Option("--ref", help="The payment it stands for (hashed on chain).")],
+) -> None:
+    """Fund the budget paid profile upkeep is debited from (UPKEEP_FUNDER), registering it on chain first."""
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services import upkeep
+
+    settings = get_settings()
+    try:
+        funding = upkeep.fund(settings, ChainGateway(settings), cash * 10**18, payment_ref)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    if funding.registered:
+        typer.echo(f"registered the upkeep funder {funding.funder} in the registry")
+    typer.echo(f"funded {cash} CASH in {funding.tx_hash}; {funding.funder} now has {funding.available} units available")
+
+
 rfm_cli = typer.Typer(help="RFM reports.", no_args_is_help=True)
 cli.add_typer(rfm_cli, name="rfm")
 rewards_cli = typer.Typer(help="Customers' rewards.", no_args_is_help=True)

@@ -24,6 +24,9 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.analytics import upkeep as rules_of_upkeep
 from app.analytics.rules import ProgrammeRules, default_rules
+from app.chain.addresses import checksum, keccak256
+from app.chain.gateway import ChainGateway
+from app.config import Settings
 from app.domain import PERSONAL_FIELDS
 from app.errors import Conflict, InvalidInput
 from app.models.accounts import Customer
@@ -221,3 +224,24 @@ def confirm(
     for e in events:
         session.refresh(e)
     return events
+
+
+@dataclass(frozen=True)
+class Funding:
+    funder: str
+    registered: bool  # this call registered the funder in the registry (a budget needs a registered holder)
+    tx_hash: str
+    available: int  # the funder's unreserved budget afterwards
+
+
+def fund(settings: Settings, chain: ChainGateway, amount: int, payment_ref: str) -> Funding:
+    """Funds the programme's upkeep budget (UPKEEP_FUNDER) with the operator's FUNDER_ROLE, registering the funder
+    in the registry first if it is not yet (the distributor holds budgets only for registered addresses)."""
+    if amount <= 0:
+        raise InvalidInput("the amount must be a positive number of CASH units")
+    funder = checksum(settings.upkeep_funder)
+    registered = not chain.registry.is_brand(funder)
+    if registered:
+        chain.registry.register_brand(funder)
+    sent = chain.distributor.fund(funder, amount, keccak256(payment_ref))
+    return Funding(funder, registered, sent.tx_hash, chain.distributor.available_of(funder))

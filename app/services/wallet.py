@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
 from app.models.mirror import MirrorAccess
 from app.models.purchases import Purchase
+from app.models.upkeep import EpochUpkeepLine, UpkeepEvent
 from app.services import reward_trees, voids
 from app.services.signatures import chain_time
 
@@ -62,7 +64,7 @@ def rewards_by_epoch(session: Session, address: str) -> list[tuple[Epoch, EpochR
 class RewardLine:
     """One source of an epoch's reward: a purchase (cashback) or a data access (its price)."""
 
-    source: str  # "purchase" | "access"
+    source: str  # "purchase" | "access" | "upkeep" (paid profile upkeep, from the programme's funder)
     brand: str
     at: datetime
     reference: str  # the brand's order id, or the access's transaction hash
@@ -118,7 +120,24 @@ def reward_lines(
             .order_by(col(MirrorAccess.block_number), col(MirrorAccess.log_index))
         ).all()
     ]
+    lines += upkeep_lines(session, customer, epoch)
     return lines
+
+
+def upkeep_lines(session: Session, customer: Customer, epoch: Epoch) -> list[RewardLine]:
+    """The epoch's paid profile upkeep of this customer: one line per paid field event (reference: field, kind)."""
+    funder = (json.loads(epoch.manifest or "{}").get("upkeep") or {}).get("funder", "")
+    rows = session.exec(
+        select(EpochUpkeepLine, UpkeepEvent)
+        .join(UpkeepEvent, col(UpkeepEvent.id) == col(EpochUpkeepLine.event_id))
+        .where(EpochUpkeepLine.epoch == epoch.number, EpochUpkeepLine.customer_id == customer.id)
+        .order_by(col(UpkeepEvent.at), col(UpkeepEvent.id))
+    ).all()
+    return [
+        RewardLine("upkeep", funder, event.at, f"{line.field} {line.kind}", None, None, line.paid)
+        for line, event in rows
+        if line.paid
+    ]
 
 
 def accesses(session: Session, address: str, *, limit: int, offset: int) -> list[MirrorAccess]:

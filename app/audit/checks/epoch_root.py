@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from app import clock
 from app.analytics.rules import ProgrammeRules, rules_hash
-from app.audit import merkle, records, rederive
+from app.audit import merkle, records, rederive, upkeep
 from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
 from app.audit.checks import offers, voids
 from app.audit.checks.settlement import carry_shortfalls, live_publications
@@ -94,6 +94,7 @@ def check_epoch_roots(
     broken_since: int | None = None  # first epoch that did not reproduce (its cumulative carries on)
     figures: list[EpochFigures] = []
     offer_audit = offers.OfferRederivation(engine, scale=rules.epochs.cash_units_per_won // 10_000)
+    upkeep_audit = upkeep.UpkeepRederivation(engine, rules)
     for expected_number, (event, (number, root, commitment, total, debits)) in enumerate(published, start=1):
         where = {"epoch": number, "block": event.block, "log_index": event.log_index, "tx_hash": event.tx_hash}
         before = len(result.discrepancies)
@@ -174,6 +175,8 @@ def check_epoch_roots(
         offer_fail = lambda extra, *a, at=where: fail(at | extra, *a)  # noqa: E731
         for key, paid in offer_audit.epoch(number, m, covered, as_of, offer_fail).items():
             lines[key][0] += paid  # offer bonuses are purchase cashback of the offer's brand
+        for key, paid in upkeep_audit.epoch(number, m, as_of, offer_fail).items():
+            lines[key][0] += paid  # paid profile upkeep is purchase cashback of the upkeep funder (docs/epochs.md)
         carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a, at=where: fail(at, *a))
         lines = {k: v for k, v in lines.items() if v[0] + v[1] > 0}
         brand_debits: dict[str, int] = defaultdict(int)

@@ -460,6 +460,9 @@ async function loadRewards() {
   });
 }
 
+// How a reward line's source reads (paid profile upkeep: docs/data-rights.md).
+const SOURCES = { access: "data access", upkeep: "profile upkeep" };
+
 async function toggleLines(tr, epoch) {
   const next = tr.nextElementSibling;
   if (next && next.classList.contains("detail")) {
@@ -472,11 +475,12 @@ async function toggleLines(tr, epoch) {
     const lines = await call(`/me/rewards/${epoch}`);
     fill(cell, table(["Source", "Brand", "When", "Detail", { label: "Reward (CASH)", class: "num" }], lines.map((l) =>
       el("tr", {},
-        el("td", {}, l.source === "access" ? "data access" : l.source),
-        el("td", {}, state.brands.get(String(l.brand).toLowerCase()) || l.brand),
+        el("td", {}, SOURCES[l.source] || l.source),
+        el("td", {}, l.source === "upkeep" ? "the programme" : state.brands.get(String(l.brand).toLowerCase()) || l.brand),
         el("td", {}, formatDate(l.at)),
         el("td", { class: "small" },
-          l.amount_won !== null && l.amount_won !== undefined ? `${formatWon(l.amount_won)} at ${(l.rate_bps / 100).toFixed(2)} %` : shortHex(l.reference, 10, 6)),
+          l.amount_won !== null && l.amount_won !== undefined ? `${formatWon(l.amount_won)} at ${(l.rate_bps / 100).toFixed(2)} %`
+            : l.source === "upkeep" ? l.reference.replace("_", " ") : shortHex(l.reference, 10, 6)),
         el("td", { class: "num" }, cash(l.reward)))), { empty: "No lines." }));
   } catch (e) {
     fill(cell, el("div", { class: "notice error" }, explain(e)));
