@@ -40,8 +40,8 @@ def compute(
     """Creates `upkeep_lines` and `upkeep_paid` (needs `accounts`); returns the cut, the epoch's max_event_id."""
     (max_event_id,) = con.execute("SELECT coalesce(max(id), 0) FROM store.upkeep_events").fetchone() or (0,)
     rows = con.execute(
-        f"""SELECT id, customer_id, field, kind, at, value_hash FROM store.upkeep_events
-        WHERE id <= {int(max_event_id)} AND at <= {timestamp_sql(epoch.as_of)}"""
+        f"""SELECT id, customer_id, field, kind, "at", value_hash FROM store.upkeep_events
+        WHERE id <= {int(max_event_id)} AND "at" <= {timestamp_sql(epoch.as_of)}"""
     ).fetchall()
     history = [upkeep.Event(int(i), int(c), f, k, at, h) for i, c, f, k, at, h in rows]
     before = previous_cut(previous)
