@@ -33,7 +33,9 @@ Fail = Callable[[dict[str, Any], Any, Any, str], None]
 
 
 @dataclass(frozen=True)
-class _Recorded:
+class Recorded:
+    """An upkeep event as the store holds it (times naive UTC)."""
+
     id: int
     customer_id: int
     field: str
@@ -56,15 +58,15 @@ class UpkeepRederivation:
     """The upkeep side of the epoch audit; call `epoch` once per published epoch, in order."""
 
     def __init__(self, engine: Engine, rules: ProgrammeRules):
-        self.rules = rules.upkeep
+        self.rules = rules
         with Session(engine) as session:
             self.recorded = [
-                _Recorded(e.id, e.customer_id, e.field, e.kind, naive_utc(e.at), e.value_hash)  # type: ignore[arg-type]
+                Recorded(e.id, e.customer_id, e.field, e.kind, naive_utc(e.at), e.value_hash)  # type: ignore[arg-type]
                 for e in session.exec(select(UpkeepEvent))
             ]
             customers = list(session.exec(select(Customer)))
-            self.address = {c.id: c.address.lower() for c in customers}
-            self.enrolled = {c.id: naive_utc(c.created_at) for c in customers}
+            self.address = {c.id: c.address.lower() for c in customers if c.id is not None}
+            self.enrolled = {c.id: naive_utc(c.created_at) for c in customers if c.id is not None}
             self.stored: dict[int, dict[int, tuple[Any, ...]]] = defaultdict(dict)
             for row in session.exec(select(EpochUpkeepLine)):
                 self.stored[row.epoch][row.event_id] = (row.customer_id, row.field, row.kind, row.reason, row.paid)
@@ -79,7 +81,7 @@ class UpkeepRederivation:
         self.cut = (max_event_id, as_of)
         upto = [r for r in self.recorded if r.id <= max_event_id and r.at <= as_of]
         new = {r.id for r in upto if before_at is None or r.id > before_id or r.at > before_at}
-        lines = self._lines(upto, new)
+        lines = lines_of(upto, new, enrolled=self.enrolled, paid_ids=self.paid_ids, rules=self.rules)
         self.paid_ids |= {x.event_id for x in lines if x.reason == "paid"}
         self._check(number, entry, lines, fail)
         funder = str(entry.get("funder", "")).lower()
@@ -88,42 +90,6 @@ class UpkeepRederivation:
             if x.paid:
                 owed[(self.address[x.customer_id], funder)] += x.paid
         return dict(owed)
-
-    def _lines(self, upto: list[_Recorded], new: set[int]) -> list[UpkeepLine]:
-        by_field: dict[tuple[int, str], list[_Recorded]] = defaultdict(list)
-        for r in upto:
-            by_field[(r.customer_id, r.field)].append(r)
-        period = timedelta(days=self.rules.period_days)
-        reminder = timedelta(days=self.rules.reminder_days)
-        out: list[UpkeepLine] = []
-        for (customer, field), events in by_field.items():
-            events.sort(key=lambda r: (r.at, r.id))
-            paid_hashes: set[str] = set()
-            last_paid_at: datetime | None = None
-            previous_at: datetime | None = self.enrolled.get(customer)
-            for r in events:
-                if r.id in new:
-                    if field not in self.rules.fields:
-                        reason = "not_counted"
-                    elif r.kind == "updated" and r.value_hash in paid_hashes:
-                        reason = "value_paid_before"
-                    elif r.kind != "updated" and (previous_at is None or r.at - previous_at < reminder):
-                        reason = "no_reminder_due"
-                    elif last_paid_at is not None and r.at - last_paid_at < period:
-                        reason = "within_period"
-                    else:
-                        reason = "paid"
-                    paid = reason == "paid"
-                    out.append(
-                        UpkeepLine(r.id, customer, field, r.kind, reason, self.rules.reward_units if paid else 0)
-                    )
-                else:
-                    paid = r.id in self.paid_ids
-                if paid:
-                    paid_hashes.add(r.value_hash)
-                    last_paid_at = r.at
-                previous_at = r.at
-        return sorted(out, key=lambda x: x.event_id)
 
     def _check(self, number: int, entry: dict[str, Any], lines: list[UpkeepLine], fail: Fail) -> None:
         recomputed = _lines_hash(lines)
@@ -162,6 +128,51 @@ class UpkeepRederivation:
                 "",
                 f"… and {len(wrong) - MAX_LINES_LISTED} more upkeep lines of epoch {number} differ",
             )
+
+
+def lines_of(
+    recorded: list[Recorded],
+    new: set[int],
+    *,
+    enrolled: dict[int, datetime],
+    paid_ids: set[int],
+    rules: ProgrammeRules,
+) -> list[UpkeepLine]:
+    """The line of each event in `new`, walking each (customer, field)'s recorded events in time order; events
+    outside `new` count as paid when their id is in `paid_ids` (what the audit found for earlier epochs)."""
+    upkeep = rules.upkeep
+    by_field: dict[tuple[int, str], list[Recorded]] = defaultdict(list)
+    for r in recorded:
+        by_field[(r.customer_id, r.field)].append(r)
+    period = timedelta(days=upkeep.period_days)
+    reminder = timedelta(days=upkeep.reminder_days)
+    out: list[UpkeepLine] = []
+    for (customer, field), events in by_field.items():
+        events.sort(key=lambda r: (r.at, r.id))
+        paid_hashes: set[str] = set()
+        last_paid_at: datetime | None = None
+        previous_at: datetime | None = enrolled.get(customer)
+        for r in events:
+            if r.id in new:
+                if field not in upkeep.fields:
+                    reason = "not_counted"
+                elif r.kind == "updated" and r.value_hash in paid_hashes:
+                    reason = "value_paid_before"
+                elif r.kind != "updated" and (previous_at is None or r.at - previous_at < reminder):
+                    reason = "no_reminder_due"
+                elif last_paid_at is not None and r.at - last_paid_at < period:
+                    reason = "within_period"
+                else:
+                    reason = "paid"
+                paid = reason == "paid"
+                out.append(UpkeepLine(r.id, customer, field, r.kind, reason, upkeep.reward_units if paid else 0))
+            else:
+                paid = r.id in paid_ids
+            if paid:
+                paid_hashes.add(r.value_hash)
+                last_paid_at = r.at
+            previous_at = r.at
+    return sorted(out, key=lambda x: x.event_id)
 
 
 def _lines_hash(lines: list[UpkeepLine]) -> str:
