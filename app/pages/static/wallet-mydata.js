@@ -3,6 +3,7 @@
 
 import { $, busy, chips, el, explain, fill, formatDate, formatWon, notify, plural, saveBlob, txLink } from "./common.js";
 import { call, cash, session } from "./shell.js";
+import { loadUpkeep } from "./wallet-upkeep.js";
 
 const PERSONAL = [
   ["name", "Name", "text"], ["email", "Email", "email"], ["phone", "Phone", "tel"],
@@ -19,6 +20,7 @@ export async function loadMyData() {
   try {
     view.data = await call("/me/data");
     showMyData(view.data);
+    if (!view.data.erased_at) await loadUpkeep(); // paid upkeep of these fields (wallet-upkeep.js)
   } catch (e) {
     fill("#mydata-body", el("div", { class: "notice error", role: "alert" }, explain(e)));
   }
@@ -117,6 +119,7 @@ async function save() {
 async function erase() {
   const erased = await call("/me/data", { method: "DELETE" });
   $("#erase-confirm").hidden = true;
+  fill("#upkeep-body"); // an erased field has nothing to confirm, and its upkeep earns nothing
   const cleared = erased.fields_cleared.length ? erased.fields_cleared.join(", ") : "no field (none was set)";
   fill("#mydata-body",
     el("div", { class: "notice ok", role: "status", id: "erase-done" },
