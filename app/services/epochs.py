@@ -53,7 +53,7 @@ from app.models.epochs import (
 )
 from app.models.mirror import IndexerCursor
 from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
-from app.services import epoch_offers, reward_trees, triggers, voids
+from app.services import epoch_brand_rates, epoch_offers, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -213,6 +213,7 @@ class EpochRunner:
             self.progress(f"epoch {n}: rewards and brand debits")
             rewards.cover(con, (previous.max_purchase_id, previous.as_of) if previous else None)
             epoch_offers.compute(con, epoch, scale=self.rules.epochs.cash_units_per_won // 10_000)
+            epoch_brand_rates.compute(con, epoch, self.rules)  # brands' own rates on top of the tier's
             shortfalls = self._rewards(con, epoch)
             debits = rewards.debits(con)
             # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
@@ -222,6 +223,9 @@ class EpochRunner:
             epoch_offers.store(con, epoch)
             offers_manifest = epoch_offers.manifest(con)
             epoch_offers.drop(con)
+            epoch_brand_rates.store(con, epoch)
+            brand_rates_manifest = epoch_brand_rates.manifest(con, scale=self.rules.epochs.cash_units_per_won // 10_000)
+            epoch_brand_rates.drop(con)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = rewards.purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
@@ -257,6 +261,7 @@ class EpochRunner:
             # Brands whose unreserved budget could not pay their purchase cashback: carried to the next epoch.
             "shortfalls": [s.manifest() for s in shortfalls],
             "offers": offers_manifest,  # monetary offers' lines (app/services/epoch_offers.py)
+            "brand_rates": brand_rates_manifest,  # brands' earning rules used (app/services/epoch_brand_rates.py)
         }
         canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         with self._session() as session:
@@ -331,6 +336,7 @@ class EpochRunner:
             to_block=epoch.to_block,
             rules=self.rules,
             bonuses="offer_paid",  # monetary offers' lines (epoch_offers.compute), paid as purchase cashback
+            extras="brand_extra",  # brands' own extra bps per purchase (epoch_brand_rates.compute)
         )
         # Owed beyond what one epoch's debit can carry is bad data, not a short budget: no funding could ever
         # pay it, so carrying it would hold that brand's customers forever. Stop and name it (void the rows).
