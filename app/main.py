@@ -28,6 +28,7 @@ from app.api.routes import (
     me,
     signed,
 )
+from app.api.routes import brand_rates as brand_rate_routes
 from app.api.routes import crm_inbox as inbox_routes
 from app.api.routes import crm_offers as offer_routes
 from app.api.routes import crm_webhooks as webhook_routes
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(brand_access.router)
     app.include_router(crm_rules.router)
     app.include_router(offer_routes.router)
+    app.include_router(brand_rate_routes.router)  # brands' own earning rules (issue 14 item 6)
     app.include_router(webhook_routes.router)
     app.include_router(inbox_routes.router)
     app.include_router(crm_campaigns.router)

@@ -1,4 +1,4 @@
-"""A plain pandas version of the interest profile: the test oracle and the benchmark's baseline.
+"""Plain pandas versions of the interest profile and of brands' extra rates: test oracles and the benchmark's baseline.
 
 The RFM scoring's pandas version is product code now: the audit's re-derivation (app/audit/rederive.py).
 """
@@ -52,3 +52,35 @@ def interest_profile_reference(
         ["customer_id", "dimension", "units", "value"], ascending=[True, True, False, True], kind="stable"
     )
     return profile[["customer_id", "dimension", "value", "score", "signals"]].reset_index(drop=True)
+
+
+BRAND_EXTRA_COLUMNS = ["purchase_id", "customer_id", "brand_id", "category", "tier", "extra_bps"]
+
+
+def brand_extra_reference(
+    covered: pd.DataFrame,
+    items: pd.DataFrame,
+    versions: pd.DataFrame,
+    tiers: pd.DataFrame,
+    *,
+    epoch: int,
+    base_tier: str,
+) -> pd.DataFrame:
+    """app/services/epoch_brand_rates.py's `brand_extra` in pandas: each covered purchase (id, customer_id,
+    brand_id) earning a brand's own rate in `epoch`, from its items (purchase_id, category, quantity,
+    unit_price), the brands' rule versions (brand_id, version, effective_epoch, category, tier, extra_bps; one
+    row per rule row) and the previous epoch's tiers (customer_id, tier)."""
+    live = versions[versions["effective_epoch"] <= epoch]
+    newest = live.groupby("brand_id")["version"].transform("max")
+    rows = live[live["version"] == newest][["brand_id", "category", "tier", "extra_bps"]]
+    named = items[items["category"].notna()].assign(
+        value=lambda f: f["quantity"].astype(object) * f["unit_price"].astype(object)
+    )
+    value = named.groupby(["purchase_id", "category"], as_index=False)["value"].sum()
+    value = value.assign(neg=-value["value"]).sort_values(["purchase_id", "neg", "category"], kind="stable")
+    main = value.drop_duplicates("purchase_id")[["purchase_id", "category"]]
+    purchases = covered.rename(columns={"id": "purchase_id"})[["purchase_id", "customer_id", "brand_id"]]
+    graded = purchases.merge(tiers, on="customer_id", how="left")
+    graded["tier"] = graded["tier"].fillna(base_tier)
+    out = graded.merge(main, on="purchase_id").merge(rows, on=["brand_id", "category", "tier"])
+    return out[BRAND_EXTRA_COLUMNS].sort_values("purchase_id").reset_index(drop=True)

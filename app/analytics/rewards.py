@@ -53,6 +53,7 @@ def earnings(
     to_block: int,
     rules: ProgrammeRules,
     bonuses: str | None = None,
+    extras: str | None = None,
 ) -> list[tuple[str, int]]:
     """Each line an account earns from a brand: purchase cashback (`pc_lines`, with what the previous epoch
     carried and the `bonuses` table's (account, brand, pc) lines, e.g. monetary offers' `offer_paid`) and
@@ -61,7 +62,8 @@ def earnings(
     Cashback is won * bps * (cash_units_per_won / 10,000): exact (the rules require the divisor), so it is
     summed in won * bps on 64-bit integers and scaled to token units only per account and brand, where
     128-bit arithmetic is cheap. The rate is the tier's the customer earned at the previous epoch (the last
-    tier's when not graded yet).
+    tier's when not graded yet). `extras` names a table of (purchase_id, extra_bps): a brand's own rate on
+    top of the tier's for that covered purchase (app/services/epoch_brand_rates.py), funded by the brand.
     """
     base_bps = rules.tiers[-1].cashback_bps
     scale = rules.epochs.cash_units_per_won // 10_000
@@ -74,6 +76,13 @@ def earnings(
         SELECT s.customer_id, s.brand_id, s.won * coalesce(r.cashback_bps, {base_bps}) AS won_bps
         FROM spent s LEFT JOIN rates r USING (customer_id)"""
     )
+    if extras:
+        # won x (tier bps + extra bps) = the tier's line above + won x extra bps per purchase with a brand rate.
+        con.execute(
+            f"""INSERT INTO cashback
+            SELECT c.customer_id, c.brand_id, CAST(c.amount AS HUGEINT) * x.extra_bps
+            FROM covered c JOIN {extras} x ON x.purchase_id = c.id"""
+        )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE access_lines AS
         SELECT lower(customer) AS account, lower(brand) AS brand, sum(CAST(price AS HUGEINT)) AS earned

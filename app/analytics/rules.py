@@ -1,4 +1,4 @@
-"""The programme's rules (RFM schemes, segments, tiers, interest weights, behaviour thresholds) from TOML."""
+"""The programme's rules (RFM schemes, segments, tiers, interests, behaviour, brand rate bounds) from TOML."""
 
 from __future__ import annotations
 
@@ -165,6 +165,21 @@ class UpkeepRules:
 
 
 @dataclass(frozen=True)
+class BrandRateBounds:
+    """What a brand's own earning rules may add on top of the tier rates (docs/epochs.md, "Brand earning rules").
+
+    A rule row names one of `categories` (a purchase item's category, matched exactly) and one tier, and adds
+    at most `max_extra_bps`; the tier's rate plus the extra is at most `max_total_bps`; a version holds at
+    most `max_rows` rows.
+    """
+
+    categories: tuple[str, ...]
+    max_extra_bps: int
+    max_total_bps: int
+    max_rows: int
+
+
+@dataclass(frozen=True)
 class ProgrammeRules:
     """Everything the analytics need to score, segment, grade and watch customers."""
 
@@ -177,6 +192,7 @@ class ProgrammeRules:
     behaviour: BehaviourRules
     epochs: EpochRules
     upkeep: UpkeepRules
+    brand_rates: BrandRateBounds
 
     def window_days(self, scheme: Scheme) -> int:
         return self.quintile.window_days if scheme == "quintile" else self.three_level.window_days
@@ -232,8 +248,15 @@ def parse_rules(data: dict[str, Any]) -> ProgrammeRules:
         behaviour=_behaviour(root.section("behaviour")),
         epochs=_epochs(root.section("epochs")),
         upkeep=_upkeep(root.section("upkeep")),
+        brand_rates=_brand_rates(root.section("brand_rates")),
     )
     root.done()
+    top = rules.tiers[0].cashback_bps
+    if rules.brand_rates.max_total_bps < top:
+        raise InvalidRules(
+            f"brand_rates.max_total_bps: must be at least the highest tier's rate ({top}), "
+            f"got {rules.brand_rates.max_total_bps}"
+        )
     return rules
 
 
@@ -471,6 +494,30 @@ def _upkeep(s: _Section) -> UpkeepRules:
         period_days=s.integer("period_days", minimum=1, maximum=3660),
         reminder_days=s.integer("reminder_days", minimum=1, maximum=3660),
         fields=tuple(fields),
+    )
+    s.done()
+    return rules
+
+
+def _brand_rates(s: _Section) -> BrandRateBounds:
+    value = s._get("categories")
+    if not isinstance(value, list) or not value:
+        raise InvalidRules(f"brand_rates.categories: must be a non-empty array of names, got {value!r}")
+    categories = []
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidRules(
+                f"brand_rates.categories[{i}]: {name!r} must be lower case letters, digits, space, '_' or '-' "
+                "(at most 40, starting with a letter)"
+            )
+        categories.append(name)
+    if len(set(categories)) != len(categories):
+        raise InvalidRules(f"brand_rates.categories: names must be unique, got {categories}")
+    rules = BrandRateBounds(
+        categories=tuple(categories),
+        max_extra_bps=s.integer("max_extra_bps", minimum=1, maximum=BPS_DENOMINATOR),
+        max_total_bps=s.integer("max_total_bps", minimum=1, maximum=BPS_DENOMINATOR),
+        max_rows=s.integer("max_rows", minimum=1, maximum=10_000),
     )
     s.done()
     return rules

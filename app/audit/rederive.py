@@ -114,6 +114,14 @@ def tier_rates(
     purchases: Sequence[PurchaseRecord], *, max_purchase_id: int, as_of: datetime, scheme: Scheme, rules: ProgrammeRules
 ) -> dict[int, int]:
     """customer_id -> cashback bps of the tier graded at `as_of` over the purchases up to `max_purchase_id`."""
+    grades = tier_grades(purchases, max_purchase_id=max_purchase_id, as_of=as_of, scheme=scheme, rules=rules)
+    return {c: bps for c, (_, bps) in grades.items()}
+
+
+def tier_grades(
+    purchases: Sequence[PurchaseRecord], *, max_purchase_id: int, as_of: datetime, scheme: Scheme, rules: ProgrammeRules
+) -> dict[int, tuple[str, int]]:
+    """customer_id -> (tier, cashback bps) graded at `as_of` over the purchases up to `max_purchase_id`."""
     rows = [p for p in purchases if p.id <= max_purchase_id]
     if not rows:
         return {}
@@ -126,7 +134,10 @@ def tier_rates(
         }
     )
     scores, _ = score_rfm_reference(frame, as_of=as_of, rules=rules, scheme=scheme)
-    return {int(c): int(b) for c, b in zip(scores["customer_id"], scores["cashback_bps"], strict=True)}
+    return {
+        int(c): (str(t), int(b))
+        for c, t, b in zip(scores["customer_id"], scores["tier"], scores["cashback_bps"], strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -144,18 +155,20 @@ def reward_lines(
     *,
     rates: dict[int, int],
     rules: ProgrammeRules,
+    extra: dict[int, int] | None = None,
 ) -> dict[tuple[str, str], list[int]]:
     """(account, brand) -> [purchase cashback, access earnings] in token units.
 
     Cashback is the won spent at one rate, summed first and then rounded down once per (account,
     brand, rate): won x bps x units-per-won / 10,000. A customer with no graded tier earns the base
-    (last) tier's rate.
+    (last) tier's rate; `extra` (purchase id -> bps) is a brand's own rate on top of it for that purchase.
     """
+    extra = extra or {}
     base_bps = rules.tiers[-1].cashback_bps
     units = rules.epochs.cash_units_per_won
     spend: dict[tuple[str, str, int], int] = defaultdict(int)
     for p in covered:
-        spend[(p.customer, p.brand, rates.get(p.customer_id, base_bps))] += p.amount
+        spend[(p.customer, p.brand, rates.get(p.customer_id, base_bps) + extra.get(p.id, 0))] += p.amount
     lines: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for (account, brand, bps), won in spend.items():
         lines[(account, brand)][0] += won * bps * units // 10_000

@@ -64,6 +64,7 @@ EXPORTED: dict[str, tuple[str, Where]] = {
     "epoch_carries": ("Cashback owed to you and carried to a later epoch", _by_address("account")),
     "epoch_offer_lines": ("Offer bonuses owed for your purchases", _by_id),
     "epoch_offer_rewards": ("Offer bonuses paid to you per brand and epoch", _by_address("account")),
+    "epoch_brand_rate_lines": ("A brand's own extra rate your purchases earned: category, tier, bps", _by_id),
     "mirror_claims": ("Your claims on chain", _by_address("account")),
     "mirror_transfers": ("CASH transfers to and from your address", _by_address("from_address", "to_address")),
     "deliveries": ("Offers delivered to you, with why (consent and data used)", _by_id),

@@ -54,7 +54,7 @@ from app.models.epochs import (
 from app.models.mirror import IndexerCursor
 from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
 from app.models.upkeep import EpochUpkeepLine
-from app.services import epoch_offers, epoch_upkeep, reward_trees, triggers, voids
+from app.services import epoch_brand_rates, epoch_offers, epoch_upkeep, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -222,6 +222,7 @@ class EpochRunner:
                 "CREATE OR REPLACE TEMP VIEW reward_bonuses AS "
                 "SELECT account, brand, pc FROM offer_paid UNION ALL SELECT account, brand, pc FROM upkeep_paid"
             )
+            epoch_brand_rates.compute(con, epoch, self.rules)  # brands' own rates on top of the tier's
             shortfalls = self._rewards(con, epoch)
             debits = rewards.debits(con)
             # Each part travels as a uint96 (Debit{fromReserve, fromBudget}): refuse what cannot, by brand.
@@ -235,6 +236,9 @@ class EpochRunner:
             con.execute("DROP VIEW reward_bonuses")
             epoch_offers.drop(con)
             epoch_upkeep.drop(con)
+            epoch_brand_rates.store(con, epoch)
+            brand_rates_manifest = epoch_brand_rates.manifest(con, scale=self.rules.epochs.cash_units_per_won // 10_000)
+            epoch_brand_rates.drop(con)
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = rewards.purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
@@ -271,6 +275,7 @@ class EpochRunner:
             "shortfalls": [s.manifest() for s in shortfalls],
             "offers": offers_manifest,  # monetary offers' lines (app/services/epoch_offers.py)
             "upkeep": upkeep_manifest,  # paid profile upkeep's lines (app/services/epoch_upkeep.py)
+            "brand_rates": brand_rates_manifest,  # brands' earning rules used (app/services/epoch_brand_rates.py)
         }
         canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         with self._session() as session:
@@ -347,6 +352,7 @@ class EpochRunner:
             # Monetary offers' lines (epoch_offers.compute) and profile upkeep's (epoch_upkeep.compute), paid as
             # purchase cashback of the offer's brand and of the upkeep funder.
             bonuses="reward_bonuses",
+            extras="brand_extra",  # brands' own extra bps per purchase (epoch_brand_rates.compute)
         )
         # Owed beyond what one epoch's debit can carry is bad data, not a short budget: no funding could ever
         # pay it, so carrying it would hold that brand's customers forever. Stop and name it (void the rows).

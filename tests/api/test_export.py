@@ -14,6 +14,7 @@ import app.models  # noqa: F401  (every table registered on SQLModel.metadata)
 from app.chain.transactions import Sender
 from app.models.accounts import Customer
 from app.models.auto_claims import ClaimBatch, ClaimLine
+from app.models.brand_rates import EpochBrandRateLine
 from app.models.crm import Campaign, CampaignMember, Redemption
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem, PurchaseVoid
 from app.models.types import UintString
@@ -134,6 +135,11 @@ def test_export_holds_every_row_of_the_customer_as_the_database_does(
         session.add(batch)
         session.flush()
         session.add(ClaimLine(epoch=1, account=bob.address.lower(), batch_id=batch.id, amount=5, paid=True))
+        # A brand's own extra rate on bob's purchase (the epoch tests compute them), and one on someone else's.
+        for purchase_id, customer_id in ((first, me_id), (10**6, 1)):
+            line = EpochBrandRateLine(epoch=1, purchase_id=purchase_id, customer_id=customer_id, brand_id=brand_id,
+                                      category="shoes", tier="bronze", extra_bps=50)  # fmt: skip
+            session.add(line)
         session.commit()
 
     response = client.get("/me/export", headers=headers)

@@ -20,7 +20,7 @@ from app import clock
 from app.analytics.rules import ProgrammeRules, rules_hash
 from app.audit import merkle, records, rederive, upkeep
 from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
-from app.audit.checks import offers, voids
+from app.audit.checks import brand_rates, offers, voids
 from app.audit.checks.settlement import carry_shortfalls, live_publications
 from app.audit.records import PurchaseRecord
 from app.audit.report import CheckResult
@@ -95,6 +95,7 @@ def check_epoch_roots(
     figures: list[EpochFigures] = []
     offer_audit = offers.OfferRederivation(engine, scale=rules.epochs.cash_units_per_won // 10_000)
     upkeep_audit = upkeep.UpkeepRederivation(engine, rules)
+    brand_rate_audit = brand_rates.BrandRateRederivation(engine, base_tier=rules.tiers[-1].name)
     for expected_number, (event, (number, root, commitment, total, debits)) in enumerate(published, start=1):
         where = {"epoch": number, "block": event.block, "log_index": event.log_index, "tx_hash": event.tx_hash}
         before = len(result.discrepancies)
@@ -154,8 +155,8 @@ def check_epoch_roots(
         recomputed_hash = records.purchases_hash(covered)
 
         # Rates: the tier graded at the previous epoch's end, rescored here from the purchases.
-        rates = (
-            rederive.tier_rates(
+        grades = (
+            rederive.tier_grades(
                 [p for p in purchases if p.id not in previously_voided],
                 max_purchase_id=int(previous["max_purchase_id"]),
                 as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
@@ -165,17 +166,20 @@ def check_epoch_roots(
             if previous is not None and number > 1
             else {}
         )
+        rates = {customer: bps for customer, (_, bps) in grades.items()}
+        fail_here = lambda extra, *a, at=where: fail(at | extra, *a)  # noqa: E731
+        tiers = {customer: tier for customer, (tier, _) in grades.items()}
+        extra_bps = brand_rate_audit.epoch(number, m, covered, tiers, fail_here)
         in_range = [
             rederive.Access(customer.lower(), e.args["brand"].lower(), int(price))
             for e in accesses
             if int(m["from_block"]) <= e.block <= int(m["to_block"])
             for customer, price in zip(e.args["customers"], e.args["prices"], strict=False)
         ]
-        lines = rederive.reward_lines(covered, in_range, rates=rates, rules=rules)
-        offer_fail = lambda extra, *a, at=where: fail(at | extra, *a)  # noqa: E731
-        for key, paid in offer_audit.epoch(number, m, covered, as_of, offer_fail).items():
+        lines = rederive.reward_lines(covered, in_range, rates=rates, rules=rules, extra=extra_bps)
+        for key, paid in offer_audit.epoch(number, m, covered, as_of, fail_here).items():
             lines[key][0] += paid  # offer bonuses are purchase cashback of the offer's brand
-        for key, paid in upkeep_audit.epoch(number, m, as_of, offer_fail).items():
+        for key, paid in upkeep_audit.epoch(number, m, as_of, fail_here).items():
             lines[key][0] += paid  # paid profile upkeep is purchase cashback of the upkeep funder (docs/epochs.md)
         carry = carry_shortfalls(lines, carry, m.get("shortfalls", []), lambda *a, at=where: fail(at, *a))
         lines = {k: v for k, v in lines.items() if v[0] + v[1] > 0}
