@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
 
 import duckdb
 
@@ -89,7 +88,7 @@ def lines_hash(lines: Iterable[tuple[int, int, str, str, str, int]]) -> str:
     return "0x" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def manifest(con: duckdb.DuckDBPyConnection, *, funder: str, max_event_id: int) -> dict[str, Any]:
+def manifest(con: duckdb.DuckDBPyConnection, *, funder: str, max_event_id: int) -> dict[str, object]:
     """The manifest's `upkeep` entry: whose budget pays, the cut, how many lines, their hash, the total paid."""
     rows = [
         (int(e), int(c), f, k, r, int(p))

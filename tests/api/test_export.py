@@ -18,6 +18,7 @@ from app.models.brand_rates import EpochBrandRateLine
 from app.models.crm import Campaign, CampaignMember, Redemption
 from app.models.purchases import InterestEvent, Purchase, PurchaseItem, PurchaseVoid
 from app.models.types import UintString
+from app.models.upkeep import EpochUpkeepLine, UpkeepEvent
 from app.services.data_export import EXPORTED, NOT_EXPORTED
 from tests import factories
 from tests.conftest import sign_in
@@ -140,6 +141,11 @@ def test_export_holds_every_row_of_the_customer_as_the_database_does(
             line = EpochBrandRateLine(epoch=1, purchase_id=purchase_id, customer_id=customer_id, brand_id=brand_id,
                                       category="shoes", tier="bronze", extra_bps=50)  # fmt: skip
             session.add(line)
+        # what an epoch decided for bob's upkeep event of the PATCH above (the epoch's own tests compute it)
+        event = session.execute(select(UpkeepEvent).where(UpkeepEvent.customer_id == me_id)).scalars().first()
+        assert event is not None
+        session.add(EpochUpkeepLine(epoch=1, event_id=event.id, customer_id=me_id, field=event.field,
+                                    kind=event.kind, reason="paid", paid=10**18))  # fmt: skip
         session.commit()
 
     response = client.get("/me/export", headers=headers)
