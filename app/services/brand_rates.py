@@ -8,9 +8,8 @@ applies, per brand, the newest version whose `effective_epoch` is at most its nu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -75,17 +74,26 @@ def bounds_of(rules: ProgrammeRules) -> Bounds:
     )
 
 
-def problems_of(rows: list[RuleRow], rules: ProgrammeRules) -> list[dict[str, Any]]:
-    """Every row outside the programme's bounds, each named with its index and content."""
+@dataclass(frozen=True)
+class RuleProblem:
+    """One way a submitted version leaves the programme's bounds: where (`body.rows[3]`) and what."""
+
+    where: str
+    problem: str
+
+
+def problems_of(rows: list[RuleRow], rules: ProgrammeRules) -> list[RuleProblem]:
+    """Every row outside the programme's bounds, each named with its index (values are quoted in the text only,
+    so an out-of-range number never travels as a JSON number)."""
     b = rules.brand_rates
     tiers = {t.name: t.cashback_bps for t in rules.tiers}
-    problems: list[dict[str, Any]] = []
+    problems: list[RuleProblem] = []
 
     def refuse(i: int, row: RuleRow, problem: str) -> None:
-        problems.append({"where": f"body.rows[{i}]", "row": row.__dict__, "problem": problem})
+        problems.append(RuleProblem(where=f"body.rows[{i}]", problem=problem))
 
     if len(rows) > b.max_rows:
-        problems.append({"where": "body.rows", "problem": f"at most {b.max_rows} rows, got {len(rows)}"})
+        problems.append(RuleProblem(where="body.rows", problem=f"at most {b.max_rows} rows, got {len(rows)}"))
     seen: dict[tuple[str, str], int] = {}
     for i, row in enumerate(rows):
         if row.category not in b.categories:
@@ -116,8 +124,8 @@ def create_version(
     rules = rules or default_rules()
     problems = problems_of(rows, rules)
     if problems:
-        summary = "; ".join(f"{p['where']}: {p['problem']}" for p in problems[:10])
-        raise InvalidInput(f"invalid earning rules: {summary}", problems=problems)
+        summary = "; ".join(f"{p.where}: {p.problem}" for p in problems[:10])
+        raise InvalidInput(f"invalid earning rules: {summary}", problems=[asdict(p) for p in problems])
     # Version and effective epoch are read in the INSERT itself: one statement, atomic against an epoch opening.
     version = BrandEarningRules(
         brand_id=brand.id,  # type: ignore[arg-type]

@@ -104,7 +104,7 @@ def lines_hash(lines: list[tuple[int, str, str, int]]) -> str:
     return "0x" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def manifest(con: duckdb.DuckDBPyConnection, *, scale: int) -> dict[str, Any]:
+def manifest(con: duckdb.DuckDBPyConnection, *, scale: int) -> dict[str, object]:
     """The manifest's `brand_rates`: the versions used and their hash, the lines' count and hash, the extra paid
     (before any short brand's cashback is carried: what the rates earned this epoch)."""
     used = con.execute(
