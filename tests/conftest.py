@@ -131,6 +131,17 @@ def settings(tmp_path: Path, anvil_url: str, w3: Web3, role_keys: RoleKeys, migr
 
 
 @pytest.fixture()
+def engine(settings):
+    """An engine over the test's own SQLite file, at the latest migration."""
+    from app import db
+
+    db.migrate(settings)
+    engine = db.make_engine(settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
 def client(settings):
     """A TestClient over the app (start-up runs the migrations)."""
     from fastapi.testclient import TestClient

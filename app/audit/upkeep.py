@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,12 +23,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.analytics.rules import ProgrammeRules
+from app.audit.checks import Fail, differing
 from app.audit.records import naive_utc
 from app.models.accounts import Customer
 from app.models.upkeep import EpochUpkeepLine, UpkeepEvent
-
-MAX_LINES_LISTED = 10
-Fail = Callable[[dict[str, Any], Any, Any, str], None]
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,7 @@ class UpkeepRederivation:
             )
         stored = self.stored.get(number, {})
         derived = {x.event_id: (x.customer_id, x.field, x.kind, x.reason, x.paid) for x in lines}
-        wrong = sorted(k for k in stored.keys() | derived.keys() if stored.get(k) != derived.get(k))
-        for event_id in wrong[:MAX_LINES_LISTED]:
+        for event_id in differing(stored, derived, what="upkeep lines", epoch=number, fail=fail):
             want, have = derived.get(event_id), stored.get(event_id)
             customer, field = (want or have or (None, None))[:2]
             fail(
@@ -120,13 +116,6 @@ class UpkeepRederivation:
                 _shown(have),
                 f"upkeep event {event_id} (customer {customer}, {field}) in epoch {number}: the store holds "
                 f"{_shown(have)}, the re-derivation gives {_shown(want)}",
-            )
-        if len(wrong) > MAX_LINES_LISTED:
-            fail(
-                {"field": "upkeep lines"},
-                "",
-                "",
-                f"… and {len(wrong) - MAX_LINES_LISTED} more upkeep lines of epoch {number} differ",
             )
 
 

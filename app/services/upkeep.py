@@ -78,17 +78,29 @@ def record_updates(session: Session, customer: Customer, before: dict[str, objec
     changed = [f for f in PERSONAL_FIELDS if getattr(customer, f) is not None and getattr(customer, f) != before.get(f)]
     if not changed:
         return []
+    return _record(session, customer, changed, UpkeepKind.UPDATED)
+
+
+def _record(
+    session: Session,
+    customer: Customer,
+    fields: list[str],
+    kind: UpkeepKind,
+    reminders: dict[str, datetime | None] | None = None,
+) -> list[UpkeepEvent]:
+    """One event of `kind` per field, now, hashing the field's current value under the customer's key."""
     key = _key(session, customer)
     now = clock.utcnow()
     events = [
         UpkeepEvent(
             customer_id=customer.id,  # type: ignore[arg-type]
             field=f,
-            kind=UpkeepKind.UPDATED,
+            kind=kind,
             at=now,
             value_hash=value_hash(key, f, getattr(customer, f)),
+            reminder_due_at=(reminders or {}).get(f),
         )
-        for f in changed
+        for f in fields
     ]
     session.add_all(events)
     return events
@@ -206,20 +218,7 @@ def confirm(
     if early:
         when = "; ".join(f"{f} from {clock.rfc3339(view[f].reminder_due_at, digits=0)}" for f in early)  # type: ignore[arg-type]
         raise Conflict(f"no reminder is due for {', '.join(early)} yet: confirm {when}")
-    key = _key(session, customer)
-    now = clock.utcnow()
-    events = [
-        UpkeepEvent(
-            customer_id=customer.id,  # type: ignore[arg-type]
-            field=f,
-            kind=UpkeepKind.CONFIRMED,
-            at=now,
-            value_hash=value_hash(key, f, getattr(customer, f)),
-            reminder_due_at=view[f].reminder_due_at,
-        )
-        for f in fields
-    ]
-    session.add_all(events)
+    events = _record(session, customer, fields, UpkeepKind.CONFIRMED, {f: view[f].reminder_due_at for f in fields})
     session.commit()
     for e in events:
         session.refresh(e)

@@ -8,7 +8,6 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from app import db
 from app.audit.chain import ChainReader
 from app.audit.checks.campaigns import check_campaigns, verdicts
 from app.audit.report import CheckResult
@@ -18,14 +17,6 @@ from app.models.crm import Campaign, CampaignMember, Delivery
 from tests import factories
 
 pytestmark = pytest.mark.chain
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture()

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 import app.cli
-from app import db
 from app.analytics import rfm
 from app.audit import latest_report, rederive
 from app.chain.gateway import ChainGateway
@@ -30,14 +29,6 @@ class TwoEpochs:
     alice: str  # checksummed addresses
     bob: str
     customer_ids: dict[str, int]
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def run_two_epochs(settings, engine, w3, d, operator, dev_accounts) -> TwoEpochs:

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app import db
 from app.analytics.rules import default_rules
 from app.audit import Verifier
 from app.chain.gateway import ChainGateway
@@ -38,14 +37,6 @@ SHOES = {
     name: min(RULES.brand_rates.max_extra_bps, RULES.brand_rates.max_total_bps - bps) for name, bps in TIERS.items()
 }
 BAGS = 30
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def bought(engine, customer: int, brand: int, day: int, amount: int, ref: str, *items: tuple[str | None, int, int]):

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app import db
 from app.analytics import offers_reference as reference
 from app.audit import Verifier
 from app.chain.gateway import ChainGateway
@@ -28,14 +27,6 @@ UNITS = 10**18
 SCALE = UNITS // 10_000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BASE_BPS = 100  # the last tier's rate: nobody is graded before epoch 1
-
-
-@pytest.fixture()
-def engine(settings):
-    db.migrate(settings)
-    engine = db.make_engine(settings.sqlalchemy_url)
-    yield engine
-    engine.dispose()
 
 
 def _lines(engine, epoch: int) -> list[tuple[int, int, int, int, int]]:

@@ -15,20 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from app.audit.checks import Fail, differing
 from app.audit.records import PurchaseRecord
 from app.models.accounts import Brand, Customer
 from app.models.brand_rates import BrandEarningRuleRow, BrandEarningRules, EpochBrandRateLine
 from app.models.purchases import Purchase, PurchaseItem
-
-MAX_LINES_LISTED = 10
-Fail = Callable[[dict[str, Any], Any, Any, str], None]  # (record fields, expected, found, evidence) of the epoch
 
 
 @dataclass(frozen=True)
@@ -132,8 +130,7 @@ class BrandRateRederivation:
                 f"the purchases earning a brand's own rate in epoch {number}, re-derived, do not hash to the "
                 "committed brand_rates.lines_hash",
             )
-        wrong = sorted(k for k in stored.keys() | lines.keys() if stored.get(k) != lines.get(k))
-        for purchase_id in wrong[:MAX_LINES_LISTED]:
+        for purchase_id in differing(stored, lines, what="brand rate lines", epoch=number, fail=fail):
             fail(
                 {"purchase_id": purchase_id, "field": "brand rate line"},
                 _line(stored.get(purchase_id)),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from sqlmodel import Session, col, select
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from app.audit.chain import CampaignCommitted, CampaignRevealed, ChainReader
+from app.audit.checks import Fail
 from app.audit.records import naive_utc
 from app.audit.report import CheckResult
 from app.models.accounts import Brand, Customer
@@ -112,9 +112,6 @@ def check_campaigns(result: CheckResult, engine: Engine, chain: ChainReader, hea
     result.summary = (
         f"{len(revealed)} revealed campaigns of {len(checked)} committed re-derived from the reveal and the records"
     )
-
-
-Fail = Callable[[dict[str, Any], Any, Any, str], None]
 
 
 def _check(session: Session, v: CampaignVerdict) -> None:

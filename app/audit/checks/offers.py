@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +21,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.analytics import offers_reference as reference
+from app.audit.checks import Fail, differing
 from app.audit.records import PurchaseRecord
 from app.audit.records import naive_utc as utc_naive
 from app.models.accounts import Brand
 from app.models.crm import MONETARY_KINDS, Delivery, Offer
 from app.models.offer_payouts import EpochOfferLine
-
-MAX_LINES_LISTED = 10
-Fail = Callable[[dict[str, Any], Any, Any, str], None]  # (record fields, expected, found, evidence) of the epoch
 
 
 class OfferRederivation:
@@ -110,8 +108,7 @@ class OfferRederivation:
             )
         stored = self.stored.get(number, {})
         derived = {(x.offer_id, x.purchase_id): (x.customer_id, x.owed, x.paid) for x in lines}
-        wrong = sorted(k for k in stored.keys() | derived.keys() if stored.get(k) != derived.get(k))
-        for offer_id, purchase_id in wrong[:MAX_LINES_LISTED]:
+        for offer_id, purchase_id in differing(stored, derived, what="offer lines", epoch=number, fail=fail):
             want, have = derived.get((offer_id, purchase_id)), stored.get((offer_id, purchase_id))
             customer = (want or have or (None,))[0]
             fail(
@@ -120,13 +117,6 @@ class OfferRederivation:
                 _line(have),
                 f"offer {offer_id}'s line for customer {customer}, purchase {purchase_id} in epoch {number}: the store "
                 f"holds {_line(have)}, the re-derivation gives {_line(want)}",
-            )
-        if len(wrong) > MAX_LINES_LISTED:
-            fail(
-                {"field": "offer lines"},
-                "",
-                "",
-                f"… and {len(wrong) - MAX_LINES_LISTED} more offer lines of epoch {number} differ",
             )
 
 
