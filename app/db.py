@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
 from app.config import Settings, get_settings
@@ -72,3 +72,11 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """SQLite: take the write lock before reading (BEGIN IMMEDIATE), so a read-then-write transaction (a
+    duplicate check, a count of earlier redemptions) holds until commit and cannot fail on a snapshot another
+    writer made stale meanwhile; PostgreSQL's row writes serialise in the transaction as they are."""
+    if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Insert, Table, select
 
 from app.chain.addresses import checksum_lower as checksum_address
 from app.clock import utcnow
+from app.db import lock_for_writing
 from app.ingestion.parse import ADDRESS, BadRow, EventRow, PurchaseRow, Resource, show
 from app.ingestion.stream import IngestReport
 from app.models.accounts import Brand, Customer
@@ -102,13 +103,6 @@ class CustomerDirectory:
                 select(_CUSTOMERS.c.id, _CUSTOMERS.c.address).where(_CUSTOMERS.c.address.in_(chunk))
             ):
                 self._ids[lower_of[address]] = customer_id
-
-
-def _lock_for_writing(conn: Connection) -> None:
-    """SQLite: take the write lock first (BEGIN IMMEDIATE), so the duplicate check holds until commit and a
-    read-then-write transaction cannot fail on a snapshot another writer made stale meanwhile."""
-    if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _pieces(count: int, most: int) -> Iterator[tuple[int, int]]:
@@ -323,7 +317,7 @@ def after_stored(conn: Connection, new: NewRows) -> Followed:
 def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: CustomerDirectory) -> Stored:
     """Inserts new purchases with their items; a known (brand, external id) with the same body is a duplicate,
     with another body a conflict (not stored)."""
-    _lock_for_writing(conn)
+    lock_for_writing(conn)
     sql = _Statements(conn)
     customer_of = customers.resolve(conn, {r[0] for r in rows})
     now = sql.instant(utcnow())
@@ -374,7 +368,7 @@ def store_purchases(conn: Connection, rows: list[PurchaseRow], customers: Custom
 def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDirectory) -> Stored:
     """Inserts new interest events; a known (brand, external id) with the same body is a duplicate, with
     another body a conflict (not stored)."""
-    _lock_for_writing(conn)
+    lock_for_writing(conn)
     sql = _Statements(conn)
     customer_of = customers.resolve(conn, {r[0] for r in rows})
     now = sql.instant(utcnow())

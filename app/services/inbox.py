@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.clock import utcnow
 from app.config import Settings
+from app.db import lock_for_writing
 from app.domain import Purpose, category_names
 from app.errors import Conflict, NotFound
 from app.models.accounts import Brand, Customer
@@ -79,14 +80,6 @@ class RedeemResult:
     redemption: Redemption | None  # a gift handed over
     code: str | None  # a coupon's code to show at the till
     message: str
-
-
-def _write_lock(session: Session) -> None:
-    """SQLite: take the write lock before reading (BEGIN IMMEDIATE), so two redemptions of one gift cannot
-    both count the same earlier ones; PostgreSQL's row writes serialise in the transaction as they are."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _aware(moment: datetime) -> datetime:
@@ -182,7 +175,7 @@ def mark_read(session: Session, customer: Customer, delivery_id: int) -> InboxIt
 def redeem(session: Session, settings: Settings, customer: Customer, delivery_id: int) -> RedeemResult:
     """A gift: recorded as a Redemption (within the offer's validity and its per-customer allowance) and the
     brand told (`offer.redeemed`); a coupon: its code to show at the till. Other kinds are not redeemed."""
-    _write_lock(session)  # the count of redemptions holds until the new one is committed
+    lock_for_writing(session.connection())  # the count of redemptions holds until the new one is committed
     delivery = _delivery(session, customer, delivery_id)
     found = _items(session, customer, [delivery])[0]
     offer = found.offer

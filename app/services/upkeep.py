@@ -84,7 +84,7 @@ def record_updates(session: Session, customer: Customer, before: dict[str, objec
 def _record(
     session: Session,
     customer: Customer,
-    fields: list[str],
+    fields: Sequence[str],
     kind: UpkeepKind,
     reminders: dict[str, datetime | None] | None = None,
 ) -> list[UpkeepEvent]:
