@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from app import clock
 from app.analytics.rules import ProgrammeRules, rules_hash
-from app.audit import merkle, records, rederive, upkeep
+from app.audit import lifecycle, merkle, records, rederive, upkeep
 from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
 from app.audit.checks import brand_rates, offers, voids
 from app.audit.checks.settlement import carry_shortfalls, live_publications
@@ -88,6 +88,7 @@ def check_epoch_roots(
     rows = records.epoch_rows(engine)
     purchases = records.load_purchases(engine)
     all_voids = records.load_voids(engine)
+    all_refunds = records.load_refunds(engine)
     shipped = rules_hash(rules)
     cumulative: dict[str, int] = {}
     previous: dict[str, Any] | None = None  # the previous epoch's manifest
@@ -144,6 +145,15 @@ def check_epoch_roots(
                 "the purchase voids the epoch applied are not the voids the store holds",
             )
         voided = {v.purchase_id for v in applied}
+        # Refunds the epoch applied (committed by refunds_hash): its scores are net of them.
+        refunded = lifecycle.applied(all_refunds, m)
+        if "refunds_hash" in m and lifecycle.refunds_hash(refunded) != m["refunds_hash"]:
+            fail(
+                where | {"field": "refunds_hash", "refunds": len(refunded)},
+                m["refunds_hash"],
+                lifecycle.refunds_hash(refunded),
+                "the refunds the epoch applied are not the refunds the store holds",
+            )
         previously_voided = {v.purchase_id for v in voids.applied(all_voids, previous)}
         covered = covered_purchases(
             [p for p in purchases if p.id not in voided],
@@ -157,7 +167,11 @@ def check_epoch_roots(
         # Rates: the tier graded at the previous epoch's end, rescored here from the purchases.
         grades = (
             rederive.tier_grades(
-                [p for p in purchases if p.id not in previously_voided],
+                rederive.net_of_refunds(
+                    [p for p in purchases if p.id not in previously_voided],
+                    lifecycle.applied(all_refunds, previous),
+                    as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
+                ),
                 max_purchase_id=int(previous["max_purchase_id"]),
                 as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
                 scheme=previous["scheme"],
