@@ -137,23 +137,11 @@ def check_epoch_roots(
 
         # Voids the epoch applied (committed by voids_hash): those purchases are neither scored nor paid.
         applied = voids.applied(all_voids, m)
-        if "voids_hash" in m and voids.voids_hash(applied) != m["voids_hash"]:
-            fail(
-                where | {"field": "voids_hash", "voids": len(applied)},
-                m["voids_hash"],
-                voids.voids_hash(applied),
-                "the purchase voids the epoch applied are not the voids the store holds",
-            )
+        _committed_hash(fail, where, m, "voids", len(applied), voids.voids_hash(applied), "purchase voids")
         voided = {v.purchase_id for v in applied}
         # Refunds the epoch applied (committed by refunds_hash): its scores are net of them.
         refunded = lifecycle.applied(all_refunds, m)
-        if "refunds_hash" in m and lifecycle.refunds_hash(refunded) != m["refunds_hash"]:
-            fail(
-                where | {"field": "refunds_hash", "refunds": len(refunded)},
-                m["refunds_hash"],
-                lifecycle.refunds_hash(refunded),
-                "the refunds the epoch applied are not the refunds the store holds",
-            )
+        _committed_hash(fail, where, m, "refunds", len(refunded), lifecycle.refunds_hash(refunded), "refunds")
         previously_voided = {v.purchase_id for v in voids.applied(all_voids, previous)}
         covered = covered_purchases(
             [p for p in purchases if p.id not in voided],
@@ -280,6 +268,20 @@ def check_epoch_roots(
         f"accesses: {sum(f.reproduced for f in figures)} reproduced bit for bit"
     )
     return cumulative
+
+
+def _committed_hash(
+    fail: Callable[..., None], where: dict[str, Any], m: dict[str, Any], name: str, count: int, found: str, what: str
+) -> None:
+    """Fails when the manifest's `<name>_hash` (absent in older manifests) is not the hash of the rows it applied."""
+    field = f"{name}_hash"
+    if field in m and found != m[field]:
+        fail(
+            where | {"field": field, name: count},
+            m[field],
+            found,
+            f"the {what} the epoch applied are not the {what} the store holds",
+        )
 
 
 def _continuity(
