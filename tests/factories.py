@@ -221,6 +221,19 @@ def event_row(n: int, brand: int | str, customer: str, kind: str, /, **changes: 
     return {k: v for k, v in row.items() if v is not None}
 
 
+def refund_row(n: int, brand: int | str, purchase_external_id: str, /, **changes: object) -> dict:
+    """An ingestion row for one refund (JSON shape); a change set to None drops the field."""
+    row: dict[str, object] = {
+        "brand": brand,
+        "external_id": f"r-{n}",
+        "purchase_external_id": purchase_external_id,
+        "refunded_at": "2024-05-03T10:00:00+09:00",
+        "amount": 20_000,
+    }
+    row.update(changes)
+    return {k: v for k, v in row.items() if v is not None}
+
+
 def ndjson(*rows: dict | str) -> bytes:
     """JSON lines of the rows (strings are taken as already written lines)."""
     import json

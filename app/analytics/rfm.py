@@ -156,6 +156,19 @@ CAST(
 FROM scored"""
 
 
+def net_of_refunds_sql(purchases: str, refunds: str, *, as_of: datetime) -> str:
+    """`purchases` (id, customer_id, brand_id, purchased_at, amount) with each amount net of the `refunds`
+    (purchase_id, refunded_at, amount) made up to `as_of`; a purchase refunded in full is left out (it no
+    longer counts for frequency either). What the scoring reads once refunds exist (docs/epochs.md)."""
+    return f"""SELECT p.id, p.customer_id, p.brand_id, p.purchased_at, p.amount - coalesce(r.refunded, 0) AS amount
+FROM {quote_relation(purchases)} p
+LEFT JOIN (
+    SELECT purchase_id, sum(amount) AS refunded FROM {refunds}
+    WHERE refunded_at <= {timestamp_sql(utc_naive(as_of))} GROUP BY purchase_id
+) r ON r.purchase_id = p.id
+WHERE r.refunded IS NULL OR p.amount > r.refunded"""
+
+
 def cut_points_sql(scores: str, *, rules: ProgrammeRules, scheme: Scheme) -> str:
     """Observed value range per score and measure over a scored relation (stored with the run)."""
     monetary = "monetary_total" if rules.monetary(scheme) == "total" else "monetary_avg"

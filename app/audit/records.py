@@ -17,7 +17,7 @@ from app.chain.proofs import TreeFiles
 from app.config import Settings
 from app.models.accounts import Brand, Customer
 from app.models.epochs import Epoch, EpochReward, EpochScore, EpochStatus
-from app.models.purchases import Purchase, PurchaseVoid
+from app.models.purchases import Purchase, PurchaseRefund, PurchaseVoid
 from app.services import reward_trees
 
 HASH_CHUNK_ROWS = 65_536  # purchases per chunk of the committed purchases_hash (docs/epochs.md)
@@ -92,6 +92,21 @@ class VoidRecord:
     voided_by: str
     voided_at: datetime  # naive UTC
     reason: str
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    id: int
+    purchase_id: int
+    amount: int  # won
+    refunded_at: datetime  # naive UTC
+
+
+def load_refunds(engine: Engine) -> list[RefundRecord]:
+    """Every refund in id order."""
+    with Session(engine) as session:
+        rows = session.scalars(select(PurchaseRefund).order_by(PurchaseRefund.id)).all()  # type: ignore[arg-type]
+    return [RefundRecord(int(r.id), r.purchase_id, r.amount, naive_utc(r.refunded_at)) for r in rows]  # type: ignore[arg-type]
 
 
 def load_voids(engine: Engine) -> list[VoidRecord]:

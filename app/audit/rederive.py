@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from app.analytics.rules import ProgrammeRules, Scheme
-from app.audit.records import PurchaseRecord, naive_utc
+from app.audit.records import PurchaseRecord, RefundRecord, naive_utc
 
 DAY = pd.Timedelta(days=1)
 QUINTILES = 5
@@ -108,6 +108,25 @@ def _cut_points(scores: pd.DataFrame, monetary: str) -> pd.DataFrame:
         frames.append(bounds.assign(measure=measure))
     cut_points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CUT_POINT_COLUMNS)
     return cut_points[CUT_POINT_COLUMNS].astype({c: "int64" for c in CUT_POINT_COLUMNS[1:]})
+
+
+def net_of_refunds(
+    purchases: Iterable[PurchaseRecord], refunds: Iterable[RefundRecord], *, as_of: datetime
+) -> list[PurchaseRecord]:
+    """The purchases with each amount net of the refunds made up to `as_of`; one refunded in full is left out
+    (as app/analytics/rfm.net_of_refunds_sql, written again: what the scoring reads)."""
+    refunded: dict[int, int] = defaultdict(int)
+    for r in refunds:
+        if r.refunded_at <= as_of:
+            refunded[r.purchase_id] += r.amount
+    net = []
+    for p in purchases:
+        back = refunded.get(p.id, 0)
+        if back == 0:
+            net.append(p)
+        elif p.amount > back:
+            net.append(replace(p, amount=p.amount - back))
+    return net
 
 
 def tier_rates(

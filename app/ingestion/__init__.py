@@ -1,4 +1,4 @@
-"""Ingestion of purchases and interest events by the operator: one row at a time or streamed bulk uploads.
+"""Ingestion of purchases, refunds and interest events by the operator: one row at a time or streamed bulk uploads.
 
 Three steps, one module each, and the public surface in `ingest`:
 - `parse`: each row's fields checked by hand (`BadRow` names the field), against plausible `Bounds`;
@@ -6,7 +6,10 @@ Three steps, one module each, and the public surface in `ingest`:
   (`IngestReport`), nothing held whole;
 - `store`: the brand and customer directories, multi-row SQL idempotent by (brand, external id), and
   the writer thread that stores one batch while the next is parsed;
-- `ingest`: `ingest_purchase`, `ingest_event`, `ingest_bulk`.
+- `ingest`: `ingest_purchase`, `ingest_refund`, `ingest_event`, `ingest_bulk`.
+
+A refund names the purchase it returns (part of) by the purchase's external id at the same brand; the
+refunds of a purchase never add up to more than its amount, and one that would is refused.
 
 After rows are stored, `store.after_stored(conn, new)` is called with the rows each store step inserted
 (`NewRows`: as parsed, with their new ids and customer ids; never duplicates or conflicts) inside the
@@ -20,9 +23,11 @@ from app.ingestion.ingest import (
     BATCH_ROWS,
     IngestedEvent,
     IngestedPurchase,
+    IngestedRefund,
     ingest_bulk,
     ingest_event,
     ingest_purchase,
+    ingest_refund,
 )
 from app.ingestion.parse import (
     EVENT_FIELDS,
@@ -31,6 +36,7 @@ from app.ingestion.parse import (
     MAX_ITEMS,
     MAX_TEXT,
     PURCHASE_FIELDS,
+    REFUND_FIELDS,
     BadRow,
     Bounds,
     Resource,
@@ -46,15 +52,18 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_TEXT",
     "PURCHASE_FIELDS",
+    "REFUND_FIELDS",
     "BadRow",
     "Bounds",
     "Format",
     "IngestReport",
     "IngestedEvent",
     "IngestedPurchase",
+    "IngestedRefund",
     "Resource",
     "ingest_bulk",
     "ingest_event",
     "ingest_purchase",
+    "ingest_refund",
     "no_control",
 ]

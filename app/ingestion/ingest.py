@@ -1,4 +1,4 @@
-"""The ingestion's public surface: one purchase or interest event at a time, or a streamed bulk upload."""
+"""The ingestion's public surface: one purchase, refund or interest event at a time, or a streamed bulk upload."""
 
 from __future__ import annotations
 
@@ -16,17 +16,28 @@ from app.ingestion.parse import (
     EVENT_REQUIRED,
     PURCHASE_FIELDS,
     PURCHASE_REQUIRED,
+    REFUND_FIELDS,
+    REFUND_REQUIRED,
     BadRow,
     Bounds,
     Resource,
     parse_event,
     parse_purchase,
+    parse_refund,
     show,
 )
-from app.ingestion.store import BrandDirectory, CustomerDirectory, Stored, Writer, store_events, store_purchases
+from app.ingestion.store import (
+    BrandDirectory,
+    CustomerDirectory,
+    Stored,
+    Writer,
+    store_events,
+    store_purchases,
+    store_refunds,
+)
 from app.ingestion.stream import Format, IngestReport, body_lines, csv_records, json_records
 from app.models.accounts import Customer
-from app.models.purchases import InterestEvent, Purchase, PurchaseItem
+from app.models.purchases import InterestEvent, Purchase, PurchaseItem, PurchaseRefund
 from app.services import coupons, triggers
 
 # Rows per transaction: fewer commits against memory and write-lock time per batch.
@@ -49,6 +60,16 @@ class IngestedEvent:
     """One interest event as stored, with its customer's address; `created` unless it was known."""
 
     event: InterestEvent
+    customer: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class IngestedRefund:
+    """One refund as stored, with its purchase and its customer's address; `created` unless it was known."""
+
+    refund: PurchaseRefund
+    purchase: Purchase
     customer: str
     created: bool
 
@@ -108,6 +129,36 @@ def ingest_event(session: Session, row: dict[str, Any], settings: Settings | Non
     return IngestedEvent(event, _address_of(session, event.customer_id), bool(stored.inserted))
 
 
+def ingest_refund(session: Session, row: dict[str, Any], settings: Settings | None = None) -> IngestedRefund:
+    """Records one refund of (part of) a purchase. A known (brand, external id) stays as is: with the same body
+    it is a duplicate (`created` false), with another body a Conflict. A refund of an unknown purchase, of more
+    than is left of it, or dated before it is refused (InvalidInput) and nothing is written."""
+    conn = session.connection()
+    try:
+        parsed = parse_refund(row, BrandDirectory(conn), Bounds.of(settings))
+    except BadRow as exc:
+        raise InvalidInput(f"invalid refund: {exc}") from None
+    stored = store_refunds(conn, [parsed])
+    _refuse_conflict(session, stored)
+    if stored.refused:
+        session.rollback()
+        raise InvalidInput(f"invalid refund: {stored.refused[0][1]}")
+    session.commit()
+    refund = session.scalars(
+        select(PurchaseRefund).where(PurchaseRefund.brand_id == parsed[0], PurchaseRefund.external_id == parsed[1])  # type: ignore[arg-type]
+    ).one()
+    purchase = session.get(Purchase, refund.purchase_id)
+    assert purchase is not None, "a refund's purchase exists (foreign key)"
+    return IngestedRefund(refund, purchase, _address_of(session, refund.customer_id), bool(stored.inserted))
+
+
+_BULK_STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[..., Any]]] = {
+    "purchases": (PURCHASE_FIELDS, PURCHASE_REQUIRED, parse_purchase),
+    "events": (EVENT_FIELDS, EVENT_REQUIRED, parse_event),
+    "refunds": (REFUND_FIELDS, REFUND_REQUIRED, parse_refund),
+}
+
+
 def ingest_bulk(
     engine: Engine,
     resource: Resource,
@@ -129,10 +180,7 @@ def ingest_bulk(
         brands = BrandDirectory(conn)
         conn.rollback()
     bounds = Bounds.of(settings)
-    fields, required = (
-        (PURCHASE_FIELDS, PURCHASE_REQUIRED) if resource == "purchases" else (EVENT_FIELDS, EVENT_REQUIRED)
-    )
-    parse: Callable[..., Any] = parse_purchase if resource == "purchases" else parse_event
+    fields, required, parse = _BULK_STEPS[resource]
     text = fmt == "csv"
     lines = body_lines(chunks, max_bytes)
     records = csv_records(lines, report, fields, required) if text else json_records(lines, report)
@@ -142,6 +190,8 @@ def ingest_bulk(
             with engine.begin() as conn:
                 if resource == "purchases":
                     return store_purchases(conn, batch, customers)
+                if resource == "refunds":
+                    return store_refunds(conn, batch)
                 return store_events(conn, batch, customers)
         except BaseException:
             customers.forget()  # ids of customers created in the rolled-back transaction are void

@@ -17,7 +17,7 @@ from app.services import coupons
 if TYPE_CHECKING:
     from app.ingestion.store import BrandDirectory
 
-Resource = Literal["purchases", "events"]
+Resource = Literal["purchases", "events", "refunds"]
 
 MAX_TEXT = 100
 MAX_ITEMS = 1_000
@@ -30,11 +30,14 @@ PURCHASE_REQUIRED = ("customer", "brand", "external_id", "purchased_at", "amount
 ITEM_FIELDS = ("item_id", "category", "style", "quantity", "unit_price")
 EVENT_FIELDS = ("customer", "brand", "external_id", "kind", "occurred_at", "item_id", "category", "style")
 EVENT_REQUIRED = ("customer", "brand", "external_id", "kind", "occurred_at")
+REFUND_FIELDS = ("brand", "external_id", "purchase_external_id", "refunded_at", "amount")
+REFUND_REQUIRED = REFUND_FIELDS
 KINDS = frozenset(k.value for k in InterestKind)
 
 _PURCHASE_KEYS = frozenset(PURCHASE_FIELDS)
 _ITEM_KEYS = frozenset(ITEM_FIELDS)
 _EVENT_KEYS = frozenset(EVENT_FIELDS)
+_REFUND_KEYS = frozenset(REFUND_FIELDS)
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 # C0 and C1 controls, line/paragraph separators and bidirectional overrides: text that could break a
 # CSV export, a log line or a page, or show an id other than the one stored.
@@ -102,10 +105,10 @@ class Bounds:
         )
 
 
-def _external_id(value: Any) -> str:
+def _external_id(value: Any, name: str = "external_id") -> str:
     if type(value) is int:  # order numbers exported as JSON numbers are accepted as their decimal text
         value = str(value)
-    return _text("external_id", value, required=True)
+    return _text(name, value, required=True)
 
 
 def _integer(name: str, value: Any, *, minimum: int, what: str = "integer") -> int:
@@ -155,6 +158,8 @@ def _unknown(keys: Iterable[str], allowed: frozenset[str], where: str = "") -> N
 PurchaseRow = tuple[str, int, str, datetime, int, str, list[tuple[str, str | None, str | None, int, int]], str | None]
 # A validated event: (customer address lowered, brand, external id, kind, item, category, style, occurred at)
 EventRow = tuple[str, int, str, str, str | None, str | None, str | None, datetime]
+# A validated refund: (brand, external id of the refund, external id of the purchase, refunded at, amount)
+RefundRow = tuple[int, str, str, datetime, int]
 
 
 def _items(value: Any, *, text: bool, bounds: Bounds) -> list[tuple[str, str | None, str | None, int, int]]:
@@ -264,4 +269,24 @@ def parse_event(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, *, 
         category,
         style,
         _instant("occurred_at", row["occurred_at"], bounds),
+    )
+
+
+def parse_refund(row: dict[str, Any], brands: BrandDirectory, bounds: Bounds, *, text: bool = False) -> RefundRow:
+    """A refund from one JSON object (or CSV record when `text`); raises BadRow naming the field. Whether the
+    purchase exists and has that much left is checked when storing (app/ingestion/store.py)."""
+    _unknown(row, _REFUND_KEYS)
+    get = row.get
+    for name in REFUND_REQUIRED:
+        if get(name) is None or get(name) == "":
+            raise BadRow(f"{name}: is required")
+    amount = _won("amount", row["amount"], bounds=bounds)
+    if amount == 0:
+        raise BadRow("amount: a refund gives back at least 1 won, not 0")
+    return (
+        brands.resolve(row["brand"], text=text),
+        _external_id(row["external_id"]),
+        _external_id(row["purchase_external_id"], "purchase_external_id"),
+        _instant("refunded_at", row["refunded_at"], bounds),
+        amount,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Insert, Table, select
 from app.chain.addresses import checksum_lower as checksum_address
 from app.clock import utcnow
 from app.db import lock_for_writing
-from app.ingestion.parse import ADDRESS, BadRow, EventRow, PurchaseRow, Resource, show
+from app.ingestion.parse import ADDRESS, BadRow, EventRow, PurchaseRow, RefundRow, Resource, show
 from app.ingestion.stream import IngestReport
 from app.models.accounts import Brand, Customer
 from app.models.purchases import InterestKind
@@ -192,6 +192,7 @@ class Stored:
     conflicts: list[tuple[int, list[str], str]] = field(default_factory=list)  # (index in batch, fields, message)
     coupons: list[tuple[int, coupons.CouponOutcome]] = field(default_factory=list)  # (index in batch, outcome)
     cart_abandons: int = 0  # new cart abandons: their rules fire after the commit (ingest.py)
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, message): refunds not stored
 
 
 def _stored_instant(value: Any) -> datetime:
@@ -403,6 +404,66 @@ def store_events(conn: Connection, rows: list[EventRow], customers: CustomerDire
     return result
 
 
+_REFUND_COMPARED = ("purchase_external_id", "refunded_at", "amount")
+_STORED_REFUNDS = (
+    "SELECT external_id, (SELECT p.external_id FROM purchases p WHERE p.id = purchase_refunds.purchase_id), "
+    "refunded_at, amount FROM purchase_refunds WHERE {where}"
+)
+_REFUNDED_PURCHASES = (
+    "SELECT p.external_id, p.id, p.customer_id, p.purchased_at, p.amount, "
+    "(SELECT coalesce(sum(r.amount), 0) FROM purchase_refunds r WHERE r.purchase_id = p.id) "
+    "FROM purchases p WHERE p.{where}"
+)
+_REFUND_COLUMNS = ("purchase_id", "customer_id", "brand_id", "external_id", "refunded_at", "amount", "created_at")
+
+
+def store_refunds(conn: Connection, rows: list[RefundRow]) -> Stored:
+    """Inserts new refunds; a known (brand, external id) with the same body is a duplicate, with another body a
+    conflict. A refund of an unknown purchase, of more than is left of it, or dated before it is refused
+    (`Stored.refused`), in row order: earlier refunds of the batch count against what is left."""
+    lock_for_writing(conn)
+    sql = _Statements(conn)
+    keys = [(r[0], r[1]) for r in rows]
+    stored = {
+        key: (purchase_external_id, _stored_instant(at), amount)
+        for key, (purchase_external_id, at, amount) in sql.stored_rows(_STORED_REFUNDS, keys).items()
+    }
+    result = Stored()
+    fresh = _new_rows(result, keys, _REFUND_COMPARED, lambda n: (rows[n][2], rows[n][3], rows[n][4]), stored)
+    purchases = sql.stored_rows(_REFUNDED_PURCHASES, [(rows[n][0], rows[n][2]) for n in fresh])
+    left = {key: amount - refunded for key, (_, _, _, amount, refunded) in purchases.items()}
+    now = sql.instant(utcnow())
+    values: list[tuple[Any, ...]] = []
+    for n in fresh:
+        brand_id, external_id, purchase_external_id, refunded_at, amount = rows[n]
+        key = (brand_id, purchase_external_id)
+        found = purchases.get(key)
+        if found is None:
+            result.refused.append(
+                (n, f"purchase_external_id: brand {brand_id} has no purchase {purchase_external_id!r}")
+            )
+            continue
+        purchase_id, customer_id, purchased_at, purchase_amount, _ = found
+        if refunded_at < _stored_instant(purchased_at):
+            result.refused.append((n, f"refunded_at: lies before the purchase {purchase_external_id!r} was made"))
+            continue
+        if amount > left[key]:
+            result.refused.append(
+                (
+                    n,
+                    f"amount: {amount} won is more than the {left[key]} won left of purchase "
+                    f"{purchase_external_id!r} ({purchase_amount} won, {purchase_amount - left[key]} refunded)",
+                )
+            )
+            continue
+        left[key] -= amount
+        values.append((purchase_id, customer_id, brand_id, external_id, sql.instant(refunded_at), amount, now))
+    for _ in sql.insert("purchase_refunds", _REFUND_COLUMNS, values):
+        pass
+    result.inserted = len(values)
+    return result
+
+
 def _returned(rows: list[Row], results: Iterable[Any]) -> tuple[list[Row], list[int]]:
     """The rows an INSERT ... RETURNING id, brand_id, external_id inserted, with their ids, in `rows`' order
     (a row another writer stored first is skipped by ON CONFLICT and returns nothing)."""
@@ -421,6 +482,7 @@ class Writer(threading.Thread):
         # Each batch with its rows' line numbers; bounds memory to ~3 batches.
         self._queue: queue.Queue[tuple[list[Any], list[int]] | None] = queue.Queue(maxsize=2)
         self._conflicts: list[tuple[int, str]] = []  # (line, message), reported by the parsing thread
+        self._refused: list[tuple[int, str]] = []  # (line, message): refunds refused when storing
         self.cart_abandons = 0  # new cart abandons stored, their rules fired after the upload
         self.error: BaseException | None = None
 
@@ -435,8 +497,9 @@ class Writer(threading.Thread):
                 self.error = exc
                 continue
             self._report.accepted += stored.inserted
-            self._report.duplicates += len(batch) - stored.inserted - len(stored.conflicts)
+            self._report.duplicates += len(batch) - stored.inserted - len(stored.conflicts) - len(stored.refused)
             self._conflicts += [(lines[n], message) for n, _, message in stored.conflicts]
+            self._refused += [(lines[n], message) for n, message in stored.refused]
             for n, outcome in stored.coupons:
                 self._report.coupon(lines[n], outcome)
             self.cart_abandons += stored.cart_abandons
@@ -452,6 +515,8 @@ class Writer(threading.Thread):
         self.join()
         for line, message in self._conflicts:
             self._report.conflicts += 1
+            self._report.reject(line, message)
+        for line, message in self._refused:
             self._report.reject(line, message)
         self._report.rejected.sort(key=lambda r: r["line"])
         if self.error is not None:

@@ -107,3 +107,26 @@ class PurchaseVoid(SQLModel, table=True):
     reason: str = Field(max_length=500)
     voided_by: str = Field(max_length=100, description="Who voided it: the operator's identity")
     voided_at: datetime = Field(default_factory=utcnow, sa_column=_aware())
+
+
+class PurchaseRefund(SQLModel, table=True):
+    """A return of (part of) one purchase; `external_id` is the brand's own refund id (idempotency key).
+
+    The refunds of a purchase never add up to more than its amount (checked at ingestion)."""
+
+    __tablename__ = "purchase_refunds"
+    __table_args__ = (
+        UniqueConstraint("brand_id", "external_id", name="uq_purchase_refunds_brand_external"),
+        Index("ix_purchase_refunds_purchase", "purchase_id"),
+        Index("ix_purchase_refunds_customer_refunded", "customer_id", "refunded_at"),
+        CheckConstraint("amount >= 1", name="ck_purchase_refunds_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    purchase_id: int = Field(foreign_key="purchases.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    brand_id: int = Field(foreign_key="brands.id")
+    external_id: str = Field(max_length=100)
+    refunded_at: datetime = Field(sa_column=_aware())
+    amount: int = Field(sa_type=BigInteger, ge=1, description="Integer won given back")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_aware())

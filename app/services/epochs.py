@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.analytics import behaviour, rewards
-from app.analytics.rfm import cut_points_sql, rfm_sql, utc_naive
+from app.analytics.rfm import cut_points_sql, net_of_refunds_sql, rfm_sql, utc_naive
 from app.analytics.rules import ProgrammeRules, canonical_json, default_rules, rules_hash
 from app.analytics.store import analytics
 from app.chain.addresses import keccak256
@@ -54,7 +54,7 @@ from app.models.epochs import (
 from app.models.mirror import IndexerCursor
 from app.models.offer_payouts import EpochOfferLine, EpochOfferReward
 from app.models.upkeep import EpochUpkeepLine
-from app.services import epoch_brand_rates, epoch_offers, epoch_upkeep, reward_trees, triggers, voids
+from app.services import epoch_brand_rates, epoch_lifecycle, epoch_offers, epoch_upkeep, reward_trees, triggers, voids
 
 Progress = Callable[[str], None]
 
@@ -202,6 +202,7 @@ class EpochRunner:
         with analytics(self.settings) as con:
             self.progress(f"epoch {n}: reading the purchases it may use")
             max_void_id = voids.latest_void_id(con)
+            max_refund_id = epoch_lifecycle.latest_refund_id(con)
             rewards.load_purchases(
                 con,
                 max_purchase_id=epoch.max_purchase_id,
@@ -209,7 +210,7 @@ class EpochRunner:
                 not_voided=voids.not_voided_sql(max_void_id),
             )
             self.progress(f"epoch {n}: RFM scores ({epoch.scheme}) as of {epoch.as_of:%Y-%m-%d %H:%M}")
-            self._score(con, epoch)
+            self._score(con, epoch, max_refund_id)
             self.progress(f"epoch {n}: storing scores and cut points")
             self._store_scores(con, epoch)
             self.progress(f"epoch {n}: rewards and brand debits")
@@ -242,6 +243,7 @@ class EpochRunner:
             self.progress(f"epoch {n}: commitment to the records")
             purchases_hash = rewards.purchases_hash(con)
             voids_hash = voids.voids_hash(con, max_void_id)
+            refunds_hash = epoch_lifecycle.refunds_hash(con, max_refund_id)
             con.execute("DROP TABLE covered; DROP TABLE cashback; DROP TABLE access_lines; DROP TABLE pc_lines")
             self.progress(f"epoch {n}: behaviour changes")
             self._behaviour(con, epoch, previous)
@@ -265,6 +267,8 @@ class EpochRunner:
             "purchases_hash": purchases_hash,
             "max_void_id": max_void_id,
             "voids_hash": voids_hash,
+            "max_refund_id": max_refund_id,  # refunds the scores are net of (app/services/epoch_lifecycle.py)
+            "refunds_hash": refunds_hash,
             "accounts": len(leaves),
             "total": str(total),
             "debits": [
@@ -293,16 +297,19 @@ class EpochRunner:
             session.refresh(row)
             return row
 
-    def _score(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
+    def _score(self, con: duckdb.DuckDBPyConnection, epoch: Epoch, max_refund_id: int) -> None:
         scheme = epoch.scheme
+        refunds = epoch_lifecycle.applied_refunds_sql(max_refund_id)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE p_net AS {net_of_refunds_sql('p', refunds, as_of=epoch.as_of)}")
         sql = rfm_sql(
-            "p",
+            "p_net",
             as_of=epoch.as_of,
             window_days=self.rules.window_days(scheme),  # type: ignore[arg-type]
             rules=self.rules,
             scheme=scheme,  # type: ignore[arg-type]
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE scores AS {sql}")
+        con.execute("DROP TABLE p_net")
 
     def _store_scores(self, con: duckdb.DuckDBPyConnection, epoch: Epoch) -> None:
         con.execute(

@@ -62,6 +62,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         ("POST", "/ingest/purchases", {"operator"}),
         ("POST", "/ingest/purchases/bulk", {"operator"}),
         ("POST", "/ingest/purchases/{purchase_id}/void", {"operator"}),
+        ("POST", "/ingest/refunds", {"operator"}),
+        ("POST", "/ingest/refunds/bulk", {"operator"}),
         ("GET", "/ledger/accesses", {"auditor", "operator"}),
         ("GET", "/ledger/brands", {"auditor", "operator"}),
         ("GET", "/ledger/budgets", {"auditor", "operator"}),

@@ -1,4 +1,4 @@
-"""Ingestion of purchases and interest events by the operator: one row as JSON, or a streamed bulk upload."""
+"""Ingestion of purchases, refunds and interest events by the operator: one row as JSON, or a streamed bulk upload."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from app.api.schemas.ingest import (
     PurchaseRow,
     PurchaseVoidCreate,
     PurchaseVoidPublic,
+    RefundPublic,
+    RefundRow,
 )
 from app.errors import PayloadTooLarge
 from app.ingestion import Format
@@ -72,6 +74,13 @@ EVENT_EXAMPLE = {
     "category": "shoes",
     "style": "casual",
     "occurred_at": "2024-05-01T11:40:00Z",
+}
+REFUND_EXAMPLE = {
+    "brand": 1,
+    "external_id": "refund-2001",
+    "purchase_external_id": "order-1001",
+    "refunded_at": "2024-05-03T10:00:00+09:00",
+    "amount": 20000,
 }
 MEDIA_TYPES = {
     "application/x-ndjson": "ndjson",
@@ -140,6 +149,30 @@ def ingest_event(
         response.status_code = 200
     merged = Merged(stored.event, customer=stored.customer, duplicate=not stored.created)
     return InterestEventPublic.model_validate(merged, from_attributes=True)
+
+
+@router.post("/refunds", status_code=201, openapi_extra=_row_doc(RefundRow, REFUND_EXAMPLE), responses=errors(409))
+def ingest_refund(
+    *,
+    body: Annotated[dict[str, Any], Body()],
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    _: OperatorDep,
+) -> RefundPublic:
+    """Records one refund of (part of) a purchase (operator); 201 if new, 200 with the stored one if its
+    external_id is known with the same body, 409 if with another; 422 if the purchase is unknown or has less
+    left than the refund."""
+    stored = ingestion.ingest_refund(session, body, settings)
+    if not stored.created:
+        response.status_code = 200
+    merged = Merged(
+        stored.refund,
+        customer=stored.customer,
+        purchase_external_id=stored.purchase.external_id,
+        duplicate=not stored.created,
+    )
+    return RefundPublic.model_validate(merged, from_attributes=True)
 
 
 def _format(request: Request) -> Format:
@@ -217,6 +250,21 @@ async def ingest_events_bulk(
 ) -> JSONResponse:
     """Ingests a streamed upload of interest events, JSON lines or CSV, keeping good rows (operator)."""
     return await _ingest_bulk(request, session, settings, "events")
+
+
+@router.post(
+    "/refunds/bulk",
+    openapi_extra=_bulk_doc(ingestion.REFUND_FIELDS),
+    description=_BULK_RULES
+    + " A refund of an unknown purchase, of more than is left of it (earlier lines count), or dated before it"
+    " is not stored: its line is listed with the reason.",
+    responses=errors(409),
+)
+async def ingest_refunds_bulk(
+    *, request: Request, session: SessionDep, settings: SettingsDep, _: OperatorDep
+) -> JSONResponse:
+    """Ingests a streamed upload of refunds, JSON lines or CSV, keeping good rows (operator)."""
+    return await _ingest_bulk(request, session, settings, "refunds")
 
 
 @router.post("/purchases/{purchase_id}/void", status_code=201, responses=errors(404, 409))

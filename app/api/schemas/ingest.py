@@ -1,4 +1,4 @@
-"""Ingestion: purchases and interest events as stored and answered, the rows a bulk upload carries, voids."""
+"""Ingestion: purchases, refunds and interest events as stored and answered, the rows a bulk upload carries, voids."""
 
 from __future__ import annotations
 
@@ -100,6 +100,31 @@ class EventRow(BaseModel):
     category: Text | None = None
     style: Text | None = None
     occurred_at: datetime = Field(description="RFC 3339 with its zone, not in the future")
+
+
+class RefundRow(BaseModel):
+    """One refund of (part of) a purchase, as one JSON line of a bulk upload."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brand: BrandRef
+    external_id: Text | int = Field(description="The brand's own refund id; the same id again is a duplicate")
+    purchase_external_id: Text | int = Field(description="The external_id of the purchase returned, at that brand")
+    refunded_at: datetime = Field(description="RFC 3339 with its zone, not in the future, not before the purchase")
+    amount: Wide = Field(description="Integer won given back, at least 1, at most what is left of the purchase")
+
+
+class RefundPublic(BaseModel):
+    id: int
+    purchase_id: int
+    purchase_external_id: str
+    customer: ChainAddress
+    brand_id: int
+    external_id: str
+    refunded_at: Timestamp
+    amount: DecimalInt = Field(description="Integer won")
+    created_at: Timestamp
+    duplicate: bool
 
 
 class PurchaseVoidCreate(BaseModel):

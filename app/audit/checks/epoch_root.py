@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from app import clock
 from app.analytics.rules import ProgrammeRules, rules_hash
-from app.audit import merkle, records, rederive, upkeep
+from app.audit import lifecycle, merkle, records, rederive, upkeep
 from app.audit.chain import ChainEvent, checksum, decode_epoch, keccak256
 from app.audit.checks import brand_rates, offers, voids
 from app.audit.checks.settlement import carry_shortfalls, live_publications
@@ -88,6 +88,7 @@ def check_epoch_roots(
     rows = records.epoch_rows(engine)
     purchases = records.load_purchases(engine)
     all_voids = records.load_voids(engine)
+    all_refunds = records.load_refunds(engine)
     shipped = rules_hash(rules)
     cumulative: dict[str, int] = {}
     previous: dict[str, Any] | None = None  # the previous epoch's manifest
@@ -136,14 +137,11 @@ def check_epoch_roots(
 
         # Voids the epoch applied (committed by voids_hash): those purchases are neither scored nor paid.
         applied = voids.applied(all_voids, m)
-        if "voids_hash" in m and voids.voids_hash(applied) != m["voids_hash"]:
-            fail(
-                where | {"field": "voids_hash", "voids": len(applied)},
-                m["voids_hash"],
-                voids.voids_hash(applied),
-                "the purchase voids the epoch applied are not the voids the store holds",
-            )
+        _committed_hash(fail, where, m, "voids", len(applied), voids.voids_hash(applied), "purchase voids")
         voided = {v.purchase_id for v in applied}
+        # Refunds the epoch applied (committed by refunds_hash): its scores are net of them.
+        refunded = lifecycle.applied(all_refunds, m)
+        _committed_hash(fail, where, m, "refunds", len(refunded), lifecycle.refunds_hash(refunded), "refunds")
         previously_voided = {v.purchase_id for v in voids.applied(all_voids, previous)}
         covered = covered_purchases(
             [p for p in purchases if p.id not in voided],
@@ -157,7 +155,11 @@ def check_epoch_roots(
         # Rates: the tier graded at the previous epoch's end, rescored here from the purchases.
         grades = (
             rederive.tier_grades(
-                [p for p in purchases if p.id not in previously_voided],
+                rederive.net_of_refunds(
+                    [p for p in purchases if p.id not in previously_voided],
+                    lifecycle.applied(all_refunds, previous),
+                    as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
+                ),
                 max_purchase_id=int(previous["max_purchase_id"]),
                 as_of=_naive_utc(previous["as_of"]),  # type: ignore[arg-type]
                 scheme=previous["scheme"],
@@ -266,6 +268,20 @@ def check_epoch_roots(
         f"accesses: {sum(f.reproduced for f in figures)} reproduced bit for bit"
     )
     return cumulative
+
+
+def _committed_hash(
+    fail: Callable[..., None], where: dict[str, Any], m: dict[str, Any], name: str, count: int, found: str, what: str
+) -> None:
+    """Fails when the manifest's `<name>_hash` (absent in older manifests) is not the hash of the rows it applied."""
+    field = f"{name}_hash"
+    if field in m and found != m[field]:
+        fail(
+            where | {"field": field, name: count},
+            m[field],
+            found,
+            f"the {what} the epoch applied are not the {what} the store holds",
+        )
 
 
 def _continuity(
