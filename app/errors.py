@@ -55,6 +55,9 @@ class ConsentNotCovering(LedgerError, status_code=403, code="consent_not_coverin
 class InsufficientBudget(LedgerError, status_code=402, code="insufficient_budget"): ...
 
 
+class InsufficientCash(LedgerError, status_code=422, code="insufficient_cash"): ...
+
+
 class PayloadTooLarge(LedgerError, status_code=413, code="payload_too_large"): ...
 
 

@@ -35,6 +35,7 @@ from app.api.routes import crm_webhooks as webhook_routes
 from app.api.routes import ingest as ingest_routes
 from app.api.routes import ledger as ledger_routes
 from app.api.routes import pages as page_routes
+from app.api.routes import payments as payment_routes
 from app.api.routes import upkeep as upkeep_routes
 from app.api.security import HEADERS, SecurityHeaders
 from app.chain.gateway import ChainGateway
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crm_rules.router)
     app.include_router(offer_routes.router)
     app.include_router(brand_rate_routes.router)  # brands' own earning rules (issue 14 item 6)
+    app.include_router(payment_routes.router)  # spending CASH (issue 14 item 5)
     app.include_router(webhook_routes.router)
     app.include_router(inbox_routes.router)
     app.include_router(crm_campaigns.router)

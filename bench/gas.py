@@ -116,6 +116,20 @@ ROWS: list[Row] = [
     ),
     Row("RewardDistributor", "claimMany, depth 20, 50 accounts, first claims", "claimMany.first.50", 50, "account"),
     Row("CashbackToken", "transfer to a new holder (reference: paying per customer)", "transfer.newHolder"),
+    Row(
+        "PaymentRouter",
+        "pay (permit + Payment signature + transferFrom, relayed), customer's first payment (nonce 0→1)",
+        "pay.first",
+        goal=60_000,
+        goal_text="≤ 60,000",
+    ),
+    Row(
+        "PaymentRouter",
+        "pay, customer who paid before (nonce 1→2)",
+        "pay.returning",
+        goal=60_000,
+        goal_text="≤ 60,000",
+    ),
 ]
 
 # The per-brand part of the publishEpoch goal, judged on its own: the marginal cost of each brand

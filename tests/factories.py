@@ -1013,3 +1013,19 @@ def claimed_events(w3: Web3, d: Deployment) -> dict[str, int]:
         account = log["args"]["account"].lower()
         counts[account] = counts.get(account, 0) + 1
     return counts
+
+
+def cash_holder(w3: Web3, d: Deployment, operator: LocalAccount, brand: LocalAccount, holder: str, amount: int) -> None:
+    """Gives `holder` `amount` CASH units: the operator funds `brand`'s budget, the brand withdraws it to the holder."""
+    _, _, distributor = contracts(w3, d)
+    Sender(w3, operator).send(distributor.functions.fund(brand.address, amount, b"\x0f" * 32))
+    Sender(w3, brand).send(distributor.functions.withdraw(amount, holder))
+
+
+def signed_payment(client, headers: dict[str, str], account: LocalAccount, **request: object) -> dict:  # type: ignore[type-arg]
+    """Asks a payment quote and signs its permit and Payment as a wallet does; returns the POST /me/payments body."""
+    quoted = client.post("/me/payments/quote", headers=headers, json=request)
+    assert quoted.status_code == 200, quoted.text
+    q = quoted.json()
+    sign = lambda doc: "0x" + bytes(Account.sign_typed_data(account.key, full_message=doc).signature).hex()  # noqa: E731
+    return {"reference": q["reference"], "permit_signature": sign(q["permit"]), "payment_signature": sign(q["payment"])}

@@ -14,7 +14,14 @@ import solcx
 from app.paths import ARTIFACTS_DIR, CONTRACTS_SRC, FOUNDRY_TOML, PACKAGE_LOCK, REPO_ROOT, SOLC
 
 # Deployed by us, and BudgetVault (created by RewardDistributor; its ABI decodes its errors).
-DEPLOYABLES = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault", "CampaignRegistry")
+DEPLOYABLES = (
+    "CashbackToken",
+    "ConsentRegistry",
+    "RewardDistributor",
+    "BudgetVault",
+    "CampaignRegistry",
+    "PaymentRouter",
+)
 
 
 @dataclass(frozen=True)

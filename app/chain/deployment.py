@@ -41,6 +41,9 @@ class Deployment:
     # CampaignRegistry (campaign holdouts committed before the start); empty in a file written before it
     # existed, which ensure_deployed completes by deploying just this contract.
     campaigns: str = ""
+    # PaymentRouter (permit-and-pay of CASH to brands); empty in a file written before it existed,
+    # which ensure_deployed completes the same way.
+    payments: str = ""
 
 
 def _store_file(store_dir: Path, chain_id: int) -> Path:
@@ -134,6 +137,7 @@ def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int 
     reg = w3.eth.contract(address=registry, abi=artifacts["ConsentRegistry"].abi)
     admin.send(reg.functions.bindDistributor(distributor))
     campaigns = deploy_campaigns(w3, keys, admin_delay=admin_delay)
+    payments = deploy_payment_router(w3, keys, token)
     return Deployment(
         chain_id=w3.eth.chain_id,
         genesis_hash=genesis_hash(w3),
@@ -146,6 +150,7 @@ def deploy(w3: Web3, keys: RoleKeys, *, challenge_window: int, admin_delay: int 
         challenge_window=challenge_window,
         source_hash=source_hash(),
         campaigns=campaigns,
+        payments=payments,
         **{name: Web3.to_checksum_address(address) for name, address in role.items()},
     )
 
@@ -165,15 +170,28 @@ def deploy_campaigns(w3: Web3, keys: RoleKeys, *, admin_delay: int = ADMIN_DELAY
     return address
 
 
+def deploy_payment_router(w3: Web3, keys: RoleKeys, token: str) -> str:
+    """Deploys PaymentRouter for CASH with the admin key (it holds no role and no state but its domain)."""
+    address, _ = _deploy_one(w3, Sender(w3, keys.admin), compile_contracts()["PaymentRouter"], token)
+    return address
+
+
+def _has_code(w3: Web3, address: str) -> bool:
+    return bool(address) and w3.eth.get_code(Web3.to_checksum_address(address)) not in (b"", None)
+
+
 def ensure_deployed(w3: Web3, keys: RoleKeys, store_dir: Path, *, challenge_window: int) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying first if there is none. Returns (deployment, created)."""
     known = load_deployment(w3, store_dir)
     if known is not None:
-        if known.campaigns and w3.eth.get_code(Web3.to_checksum_address(known.campaigns)) not in (b"", None):
-            return known, False
-        # Deployed before CampaignRegistry existed: add it, keeping every other contract and the mirror.
-        completed = replace(known, campaigns=deploy_campaigns(w3, keys))
-        _store(store_dir, completed)
+        # Deployed before CampaignRegistry or PaymentRouter existed: add them, keeping every other contract.
+        completed = known
+        if not _has_code(w3, completed.campaigns):
+            completed = replace(completed, campaigns=deploy_campaigns(w3, keys))
+        if not _has_code(w3, completed.payments):
+            completed = replace(completed, payments=deploy_payment_router(w3, keys, completed.token))
+        if completed != known:
+            _store(store_dir, completed)
         return completed, False
     fresh = deploy(w3, keys, challenge_window=challenge_window)
     _store(store_dir, fresh)

@@ -26,7 +26,7 @@ from app.errors import ChainMismatch
 
 LOG_CHUNK_BLOCKS = 10_000
 # The contracts whose events make the ledger (BudgetVault's moves show as the token's Transfers).
-CONTRACTS = ("CashbackToken", "ConsentRegistry", "RewardDistributor")
+CONTRACTS = ("CashbackToken", "ConsentRegistry", "RewardDistributor", "PaymentRouter")
 
 
 class ChainReorganized(ChainMismatch):
@@ -230,7 +230,9 @@ class EventReader:
         deployment = self.gateway.deployment
         decoders = self._decoders_of(deployment)
         addresses = [
-            Web3.to_checksum_address(a) for a in (deployment.token, deployment.registry, deployment.distributor)
+            Web3.to_checksum_address(a)
+            for a in (deployment.token, deployment.registry, deployment.distributor, deployment.payments)
+            if a  # a deployment from before PaymentRouter has none
         ]
         logs: list[Any] = []
         for start in range(from_block, to_block + 1, self.chunk_blocks):
@@ -280,6 +282,8 @@ class EventReader:
         if self._decoders is None or self._decoders_for != deployment:
             table: dict[tuple[str, bytes], tuple[str, EventDecoder]] = {}
             for name in CONTRACTS:
+                if name == "PaymentRouter" and not deployment.payments:
+                    continue
                 contract = self.gateway.contract(name)  # type: ignore[arg-type]
                 for item in contract.abi:
                     if item.get("type") == "event" and not item.get("anonymous") and "name" in item:

@@ -1,6 +1,6 @@
 """The chain gateway: carries every call to the chain (guard, role senders, receipts, head) and holds the clients.
 
-Services use the typed clients (`gateway.registry`, `.distributor`, `.vault`, `.token`), never web3.
+Services use the typed clients (`gateway.registry`, `.distributor`, `.vault`, `.token`, `.payments`), never web3.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from app.chain.deployment import Deployment, load_deployment
 from app.chain.distributor import RewardDistributorClient
 from app.chain.errors import ContractRevert, as_revert
 from app.chain.keys import Role
+from app.chain.payments import PaymentRouterClient
 from app.chain.registry import ConsentRegistryClient
 from app.chain.token import CashbackTokenClient
 from app.chain.transactions import Sender, Sent
@@ -128,7 +129,10 @@ class ChainGateway:
         return load_abis()
 
     def contract(
-        self, name: Literal["CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault", "CampaignRegistry"]
+        self,
+        name: Literal[
+            "CashbackToken", "ConsentRegistry", "RewardDistributor", "BudgetVault", "CampaignRegistry", "PaymentRouter"
+        ],
     ) -> Contract:
         """The web3 contract (app/chain only; services use the typed clients below)."""
         d = self.deployment
@@ -138,6 +142,7 @@ class ChainGateway:
             "RewardDistributor": d.distributor,
             "BudgetVault": d.vault,
             "CampaignRegistry": d.campaigns,
+            "PaymentRouter": d.payments,
         }[name]
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._abis[name])
 
@@ -164,6 +169,10 @@ class ChainGateway:
     @property
     def token(self) -> CashbackTokenClient:
         return self._client(CashbackTokenClient, self.deployment.token)
+
+    @property
+    def payments(self) -> PaymentRouterClient:
+        return self._client(PaymentRouterClient, self.deployment.payments)
 
     # -- reads and writes -----------------------------------------------------------------
 

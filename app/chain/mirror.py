@@ -20,6 +20,7 @@ from app.models.mirror import (
     MirrorEpoch,
     MirrorEpochDebit,
     MirrorEpochOutcome,
+    MirrorPayment,
     MirrorSkippedAccess,
     MirrorTransfer,
 )
@@ -266,6 +267,19 @@ class Applier:
             MirrorTransfer(**ref.columns(), from_address=args["from"], to_address=args["to"], amount=int(args["value"]))
         )
 
+    # PaymentRouter
+
+    def paid(self, args: dict[str, Any], ref: ChainEvent) -> None:
+        self.session.add(
+            MirrorPayment(
+                **ref.columns(),
+                payer=args["payer"],
+                brand=args["brand"],
+                amount=int(args["amount"]),
+                reference=_hex(args["paymentRef"]),
+            )
+        )
+
 
 _Handler = Callable[[Applier, dict[str, Any], ChainEvent], None]
 HANDLERS: dict[tuple[str, str], _Handler] = {
@@ -287,5 +301,6 @@ HANDLERS: dict[tuple[str, str], _Handler] = {
     ("RewardDistributor", "EpochFinalized"): lambda a, args, ref: a.epoch_outcome("finalized", args, ref),
     ("RewardDistributor", "Claimed"): Applier.claimed,
     ("CashbackToken", "Transfer"): Applier.transfer,
+    ("PaymentRouter", "Paid"): Applier.paid,
 }
 """Events the mirror keeps; the rest (roles, pauses, approvals) are read and skipped."""

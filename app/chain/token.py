@@ -1,4 +1,4 @@
-"""The CashbackToken's typed client: balances and supply of CASH."""
+"""The CashbackToken's typed client: balances, supply and permit nonces of CASH."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ class CashbackTokenClient(ContractClient):
 
     def total_supply(self, *, block: BlockId = "latest") -> int:
         return int(self._read(self.contract.functions.totalSupply(), block))
+
+    def permit_nonce(self, owner: str) -> int:
+        """The owner's next EIP-2612 permit nonce."""
+        return int(self._read(self.contract.functions.nonces(checksum(owner))))
 
     def decimals(self) -> int:
         return int(self._read(self.contract.functions.decimals()))

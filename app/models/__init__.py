@@ -12,6 +12,7 @@ from app.models import (  # noqa: F401
     epochs,
     mirror,
     offer_payouts,
+    payments,
     purchases,
     signed,
     upkeep,

@@ -226,6 +226,20 @@ class MirrorTransfer(LogRef, table=True):
     amount: int = _uint()
 
 
+# -- PaymentRouter --------------------------------------------------------------------------------
+
+
+class MirrorPayment(LogRef, table=True):
+    """Paid: `payer` paid `amount` CASH to `brand` for `reference` (a quote's, see app/models/payments.py)."""
+
+    __tablename__ = "payments"
+
+    payer: str = Field(max_length=42, index=True)
+    brand: str = Field(max_length=42, index=True)
+    amount: int = _uint()
+    reference: str = Field(max_length=66, index=True)
+
+
 # -- the indexer's own state ----------------------------------------------------------------------
 
 
@@ -264,5 +278,6 @@ MIRROR_TABLES: tuple[type[SQLModel], ...] = (
     MirrorEpochDebit,
     MirrorClaim,
     MirrorTransfer,
+    MirrorPayment,
 )
 """Every table the indexer derives from the chain (the cursor aside), for rebuilds and dumps."""

@@ -8,6 +8,9 @@ import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {CashbackToken} from "../../src/CashbackToken.sol";
 import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
 import {RewardDistributor} from "../../src/RewardDistributor.sol";
+import {PaymentRouter} from "../../src/PaymentRouter.sol";
+import {IPaymentRouter} from "../../src/interfaces/IPaymentRouter.sol";
+import {PaymentSigner} from "../utils/PaymentSigner.sol";
 import {IConsentRegistry} from "../../src/interfaces/IConsentRegistry.sol";
 import {IRewardDistributor} from "../../src/interfaces/IRewardDistributor.sol";
 
@@ -528,5 +531,43 @@ contract TransferGas is GasBench {
             address(token),
             abi.encodeCall(token.transfer, (_account("customer", 0), 4e18))
         );
+    }
+}
+
+/// @notice Spending CASH: one relayed permit-and-pay (permit, Payment signature, transferFrom) to
+/// a brand that already holds CASH, from a customer paying for the first time (permit nonce 0→1)
+/// and from one who paid before (nonce 1→2).
+contract PaymentGas is GasBench, PaymentSigner {
+    PaymentRouter private router;
+    address private payer;
+    uint256 private payerKey;
+    address private relayer = makeAddr("relayer");
+
+    function setUp() public override {
+        super.setUp();
+        router = new PaymentRouter(address(token));
+        (payer, payerKey) = makeAddrAndKey("payer");
+        vm.startPrank(brands[0]);
+        distributor.withdraw(1e20, payer);
+        distributor.withdraw(1e18, brands[0]);
+        vm.stopPrank();
+    }
+
+    function _pay(string memory name) private {
+        IPaymentRouter.Payment memory p =
+            _payment(token, payer, brands[0], 4e18, keccak256(abi.encode("purchase", name)), block.timestamp + 1 hours);
+        IPaymentRouter.PermitSignature memory permit = _signPermit(token, router, payerKey, p);
+        bytes memory sig = _signPayment(router, payerKey, p);
+        _measure(name, relayer, address(router), abi.encodeCall(router.pay, (p, permit, sig)));
+    }
+
+    function test_pay_first() public {
+        _pay("pay.first");
+    }
+
+    function test_pay_returning() public {
+        IPaymentRouter.Payment memory p = _payment(token, payer, brands[0], 1e18, bytes32(0), block.timestamp + 1 hours);
+        router.pay(p, _signPermit(token, router, payerKey, p), _signPayment(router, payerKey, p));
+        _pay("pay.returning");
     }
 }
