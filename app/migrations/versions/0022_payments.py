@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_payments"
-down_revision = "0018_brand_rates"
+down_revision = "0020_refunds"
 branch_labels = None
 depends_on = None
 
