@@ -8,6 +8,7 @@ import { loadCocMap } from "./brand-coc.js";
 import { initRules } from "./brand-rules.js";
 import { initOffers } from "./brand-offers.js";
 import { loadCampaigns } from "./brand-campaigns.js";
+import { initEarning } from "./brand-earning.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
 
@@ -223,7 +224,7 @@ startPage(async (cfg) => {
     enter: (brand) => enterView({ gate: "#signin", view: "#console", who: brand.name, title: brand.address },
       () => Promise.all([
         loadAccount(), loadHistory(), initOffers(session.token, session.cfg.token_decimals), loadCocMap(call),
-        initRules(call, () => loadCocMap(call)), loadCampaigns(call),
+        initRules(call, () => loadCocMap(call)), loadCampaigns(call), initEarning(call),
       ])),
   });
 });
