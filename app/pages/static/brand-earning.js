@@ -1,7 +1,7 @@
-// The brand console's earning rules: its own cashback on top of the programme's tier rates (per category and
-// tier, within the programme's bounds), versioned, each version in force from the next epoch on.
+// The brand console's earning rules: the programme's bounds, every version with its effective epoch, and a form
+// for a new version (extra bps per category and tier); a refusal lists each offending row in the server's words.
 
-import { $, busy, el, explain, fill, plural, table } from "./common.js";
+import { $, busy, el, explain, fill, notify, plural, table } from "./common.js";
 
 const view = { call: null, bounds: null };
 
@@ -13,102 +13,95 @@ export function initEarning(call) {
     $("#earning-add").addEventListener("click", () => addRow());
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      busy($("#earning-submit"), "#earning-msg", saveVersion);
+      busy($("#earning-submit"), null, submitVersion);
     });
   }
   return loadEarning();
 }
 
-function percent(bps) {
-  return `${(bps / 100).toFixed(2)} %`;
-}
+const STATUS = { in_force: "ok", pending: "warn", superseded: "neutral" };
 
-function option(value, label, selected) {
-  return el("option", { value, selected: value === selected }, label);
-}
-
-// One editable row: category, tier, extra bps, remove. Nothing is pre-filled but what the newest version holds.
-function addRow(row = {}) {
-  const b = view.bounds;
-  const line = el("div", { class: "earning-row", "data-earning-row": "" },
-    el("label", {}, "Category ", el("select", { name: "category" },
-      option("", "choose…", row.category || ""), b.categories.map((c) => option(c, c, row.category)))),
-    el("label", {}, "Tier ", el("select", { name: "tier" },
-      option("", "choose…", row.tier || ""), b.tiers.map((t) => option(t.name, `${t.name} (${percent(t.cashback_bps)})`, row.tier)))),
-    el("label", {}, "Extra bps ", el("input", {
-      name: "extra_bps", inputmode: "numeric", size: "5", value: row.extra_bps === undefined ? "" : String(row.extra_bps),
-      placeholder: `1–${b.max_extra_bps}`,
-    })),
-    el("button", { type: "button", class: "secondary small", onclick: () => line.remove() }, "Remove"));
-  $("#earning-rows").append(line);
-}
-
-function rowsOfForm() {
-  return [...document.querySelectorAll("#earning-rows [data-earning-row]")].map((line) => {
-    const text = line.querySelector("[name=extra_bps]").value.trim();
-    // Sent as typed: a number when it is one, else the text itself, so the server names what was wrong.
-    return {
-      category: line.querySelector("[name=category]").value,
-      tier: line.querySelector("[name=tier]").value,
-      extra_bps: /^-?\d+$/.test(text) ? Number(text) : text,
-    };
-  });
-}
-
-async function saveVersion() {
-  try {
-    const v = await view.call("/brands/me/earning-rules", { method: "POST", body: { rows: rowsOfForm() } });
-    await loadEarning();
-    fill("#earning-msg", el("div", { class: "notice ok", role: "status" },
-      `Version ${v.version} saved: ${plural(v.rows.length, "rate")}, in force from epoch ${v.effective_epoch}.`));
-  } catch (e) {
-    const problems = (e.detail && e.detail.problems) || [];
-    fill("#earning-msg", el("div", { class: "notice error", role: "alert" },
-      problems.length ? "Not saved; nothing changed:" : explain(e),
-      problems.length ? el("ul", { class: "earning-problems" }, problems.map((p) => el("li", {}, `${rowName(p.where)}: ${p.problem}`))) : null));
-  }
-}
-
-function rowName(where) {
-  const m = /rows\[(\d+)\]/.exec(where || "");
-  return m ? `row ${Number(m[1]) + 1}` : "the rows";
-}
-
-function rowsTable(rows, tiers) {
-  const base = Object.fromEntries(tiers.map((t) => [t.name, t.cashback_bps]));
-  return table(
-    ["Category", "Tier", { label: "Extra", class: "num" }, { label: "Total", class: "num" }],
-    rows.map((r) => el("tr", {},
-      el("td", {}, r.category), el("td", {}, r.tier),
-      el("td", { class: "num" }, `+${percent(r.extra_bps)}`),
-      el("td", { class: "num" }, percent((base[r.tier] || 0) + r.extra_bps)))),
-    { empty: "No rates of your own: the programme's tier rates apply." });
+function rowsText(rows) {
+  return rows.length ? rows.map((r) => `${r.category} · ${r.tier}: +${r.extra_bps} bps`).join("; ") : "no extras";
 }
 
 async function loadEarning() {
   try {
     const rules = await view.call("/brands/me/earning-rules");
+    view.bounds = rules.bounds;
     const b = rules.bounds;
-    view.bounds = b;
-    fill("#earning-bounds", `Up to ${percent(b.max_extra_bps)} extra per category and tier, at most ${percent(b.max_total_bps)} `
-      + `with the tier's own rate, ${b.max_rows} rows. A version saved now is in force from epoch ${rules.next_effective_epoch}.`);
-    const current = rules.current;
     fill("#earning-body",
-      current
-        ? el("p", { class: "small" }, `Newest: version ${current.version}, ${current.status.replace("_", " ")}, from epoch ${current.effective_epoch}.`)
-        : null,
-      rowsTable(current ? current.rows : [], b.tiers),
-      rules.history.length > 1
-        ? el("details", { class: "spaced" }, el("summary", {}, "Earlier versions"),
-          table(["Version", { label: "From epoch", class: "num" }, "Status", { label: "Rates", class: "num" }],
-            rules.history.slice(1).map((v) => el("tr", {},
-              el("td", {}, String(v.version)), el("td", { class: "num" }, String(v.effective_epoch)),
-              el("td", {}, v.status.replace("_", " ")), el("td", { class: "num" }, String(v.rows.length))))))
-        : null);
-    $("#earning-rows").replaceChildren();
-    for (const r of current ? current.rows : []) addRow(r);
-    $("#earning-submit").textContent = `Save as version ${current ? current.version + 1 : 1}`;
+      el("p", { class: "small muted", id: "earning-bounds" },
+        `The programme lets you add 1 to ${b.max_extra_bps} bps per category and tier, `,
+        `up to ${b.max_total_bps} bps with the tier's own rate (${b.tiers.map((t) => `${t.name} ${t.cashback_bps}`).join(", ")} bps), `,
+        `at most ${plural(b.max_rows, "row")}. A new version applies from epoch ${rules.next_effective_epoch}.`),
+      table(
+        [{ label: "Version", class: "num" }, { label: "From epoch", class: "num" }, "Status", "Extras"],
+        rules.history.map((v) => el("tr", { "data-version": String(v.version) },
+          el("td", { class: "num" }, String(v.version)),
+          el("td", { class: "num" }, String(v.effective_epoch)),
+          el("td", {}, el("span", { class: `badge ${STATUS[v.status] || "neutral"} earning-status` }, v.status.replace("_", " "))),
+          el("td", { class: "earning-rows" }, rowsText(v.rows)))),
+        { empty: "No earning rules yet: your customers earn the tier rates only." }));
+    if (!$("#earning-rows").children.length) {
+      for (const r of rules.current ? rules.current.rows : []) addRow(r);
+      if (!$("#earning-rows").children.length) addRow();
+    }
   } catch (e) {
     fill("#earning-body", el("div", { class: "notice error", role: "alert" }, explain(e)));
   }
+}
+
+function addRow(row = null) {
+  const b = view.bounds;
+  if (!b) return;
+  const category = el("select", { class: "earning-category", "aria-label": "Category" },
+    b.categories.map((c) => el("option", { value: c, selected: row && row.category === c }, c)));
+  const tier = el("select", { class: "earning-tier", "aria-label": "Tier" },
+    b.tiers.map((t) => el("option", { value: t.name, selected: row && row.tier === t.name }, t.name)));
+  const extra = el("input", { class: "earning-extra", inputmode: "numeric", "aria-label": "Extra bps",
+    value: row ? String(row.extra_bps) : "", placeholder: `1–${b.max_extra_bps}` });
+  const line = el("div", { class: "fields earning-row" },
+    el("label", {}, "Category ", category), el("label", {}, "Tier ", tier), el("label", {}, "Extra bps ", extra),
+    el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", onclick: () => line.remove() }, "Remove")));
+  $("#earning-rows").append(line);
+}
+
+async function submitVersion() {
+  fill("#earning-msg");
+  const lines = [...document.querySelectorAll("#earning-rows .earning-row")];
+  const rows = [];
+  for (const [i, line] of lines.entries()) {
+    const text = $(".earning-extra", line).value.trim();
+    if (!/^\d+$/.test(text)) {
+      notify("#earning-msg", "error", `Row ${i + 1}: the extra bps is a whole number, 1 to ${view.bounds.max_extra_bps}.`);
+      return;
+    }
+    rows.push({ category: $(".earning-category", line).value, tier: $(".earning-tier", line).value, extra_bps: Number(text) });
+  }
+  try {
+    const made = await view.call("/brands/me/earning-rules", { method: "POST", body: { rows } });
+    notify("#earning-msg", "ok", `Version ${made.version} saved: it applies from epoch ${made.effective_epoch}.`);
+    await loadEarning();
+  } catch (e) {
+    showRefusal(e);
+  }
+}
+
+// A 422 names each row ("body.rows[2]") with what was wrong; said as "Row 3: …".
+function showRefusal(e) {
+  // The rules' own check sends {problems: [...]}, the request's validation the list itself ("body.rows.2.tier").
+  const listed = e && e.status === 422 && e.detail ? (Array.isArray(e.detail) ? e.detail : e.detail.problems) : null;
+  const problems = Array.isArray(listed) && listed.length ? listed : null;
+  if (!problems) {
+    notify("#earning-msg", "error", e);
+    return;
+  }
+  const where = (w) => {
+    const m = /rows(?:\[|\.)(\d+)/.exec(w || "");
+    return m ? `Row ${Number(m[1]) + 1}` : "The version";
+  };
+  fill("#earning-msg", el("div", { class: "notice error", role: "alert" },
+    el("p", {}, "Nothing was saved: the programme's bounds refuse this version."),
+    el("ul", { class: "earning-problems" }, problems.map((p) => el("li", {}, `${where(p.where)}: ${p.problem}`)))));
 }

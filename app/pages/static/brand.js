@@ -9,6 +9,7 @@ import { initRules } from "./brand-rules.js";
 import { initOffers } from "./brand-offers.js";
 import { initEarning } from "./brand-earning.js";
 import { loadCampaigns } from "./brand-campaigns.js";
+import { initEarning } from "./brand-earning.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
 
