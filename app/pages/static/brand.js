@@ -7,7 +7,6 @@ import { call, cash, enterView, session, startPage, tokenSignIn } from "./shell.
 import { loadCocMap } from "./brand-coc.js";
 import { initRules } from "./brand-rules.js";
 import { initOffers } from "./brand-offers.js";
-import { initEarning } from "./brand-earning.js";
 import { loadCampaigns } from "./brand-campaigns.js";
 import { initEarning } from "./brand-earning.js";
 
