@@ -278,7 +278,9 @@ def publish_and_finalize(
     """The operator publishes a root with its (brand, fromReserve, fromBudget) debits; after the challenge
     window anyone finalises it, and it becomes the claimable root."""
     _, _, distributor = contracts(w3, d)
-    sent = Sender(w3, operator).send(distributor.functions.publishEpoch(epoch, root, bytes([epoch]) * 32, debits))
+    sent = Sender(w3, operator).send(
+        distributor.functions.publishEpoch(epoch, root, bytes([epoch]) * 32, debits, [], 0)
+    )
     pass_challenge_window(w3, distributor.functions.pendingEpoch().call()[2])
     Sender(w3, operator).send(distributor.functions.finalizeEpoch())
     return sent

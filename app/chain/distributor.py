@@ -29,6 +29,17 @@ class Debit:
 
 
 @dataclass(frozen=True)
+class Credit:
+    """Expired, unclaimed CASH an epoch gives back to the brand that funded it (applied at finalisation)."""
+
+    brand: str
+    amount: int
+
+    def abi(self) -> tuple[str, int]:
+        return checksum(self.brand), self.amount
+
+
+@dataclass(frozen=True)
 class Claimed:
     """A Claimed event: what one account was paid, up to which cumulative amount."""
 
@@ -102,6 +113,14 @@ class RewardDistributorClient(ContractClient):
     def total_funded(self, *, block: BlockId = "latest") -> int:
         return int(self._read(self.contract.functions.totalFunded(), block))
 
+    def total_returned(self, *, block: BlockId = "latest") -> int:
+        """Sum of the expiry returns finalised epochs gave back to budgets."""
+        return int(self._read(self.contract.functions.totalReturned(), block))
+
+    def claim_count(self, *, block: BlockId = "latest") -> int:
+        """How many claims have paid something (the snapshot an epoch with expiry returns is checked against)."""
+        return int(self._read(self.contract.functions.claimCount(), block))
+
     def vault(self, *, block: BlockId = "latest") -> str:
         return checksum(self._read(self.contract.functions.vault(), block))
 
@@ -111,9 +130,24 @@ class RewardDistributorClient(ContractClient):
         """Mints `amount` into the brand's budget against a payment received off chain (operator)."""
         return self._write(self.contract.functions.fund(checksum(brand), amount, payment_ref), "operator")
 
-    def publish_epoch(self, epoch: int, root: str, commitment: str, debits: Sequence[Debit]) -> Sent:
+    def publish_epoch(
+        self,
+        epoch: int,
+        root: str,
+        commitment: str,
+        debits: Sequence[Debit],
+        expiry_returns: Sequence[Credit] = (),
+        claims_snapshot: int = 0,
+    ) -> Sent:
+        """Publishes an epoch; with expiry returns, `claims_snapshot` must be `claim_count()` at the epoch's cut-off
+        (the chain refuses with `ClaimsMovedSinceSnapshot` otherwise) and claims wait until it is finalised."""
         call = self.contract.functions.publishEpoch(
-            epoch, from_hex(root), from_hex(commitment), [d.abi() for d in debits]
+            epoch,
+            from_hex(root),
+            from_hex(commitment),
+            [d.abi() for d in debits],
+            [c.abi() for c in expiry_returns],
+            claims_snapshot,
         )
         return self._write(call, "operator")
 

@@ -55,6 +55,10 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
     // Packed: neither is on the claim path.
     uint128 private _totalAllocated;
     uint128 private _totalFunded;
+    uint256 private _totalReturned;
+    uint256 private _claimCount;
+    bytes32 private _heldRoot; // the claimable root while an epoch with expiry returns is pending
+    Credit[] private _pendingReturns;
 
     mapping(address account => uint256) private _claimed;
     mapping(address brand => Budget) private _budgets;
@@ -171,13 +175,16 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IRewardDistributor
-    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, Debit[] calldata debits)
-        external
-        onlyRole(OPERATOR_ROLE)
-        whenNotPaused
-    {
+    function publishEpoch(
+        uint64 epoch,
+        bytes32 root,
+        bytes32 commitment,
+        Debit[] calldata debits,
+        Credit[] calldata expiryReturns,
+        uint256 claimsSnapshot
+    ) external onlyRole(OPERATOR_ROLE) whenNotPaused {
         EpochState memory s = _state;
-        uint256 finalised;
+        uint256 finalised = 0;
         if (s.pendingFinalisesAt != 0) {
             if (block.timestamp < s.pendingFinalisesAt) revert EpochPending(s.latestEpoch, s.pendingFinalisesAt);
             finalised = _finalize(s);
@@ -186,7 +193,67 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         if (epoch != expected) revert EpochOutOfOrder(expected, epoch);
         if (root == bytes32(0)) revert ZeroRoot();
 
-        uint256 total = 0;
+        if (expiryReturns.length != 0) _holdForExpiry(expiryReturns, claimsSnapshot, finalised);
+        _markPending(epoch, root, commitment, _takeDebits(debits), debits);
+        if (finalised != 0) _VAULT.release(address(_TOKEN), address(this), finalised);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function vetoEpoch(uint64 epoch, Debit[] calldata debits) external onlyRole(AUDITOR_ROLE) {
+        EpochState memory s = _state;
+        if (s.pendingFinalisesAt == 0 || s.latestEpoch != epoch) revert NoPendingEpoch(epoch);
+        if (block.timestamp >= s.pendingFinalisesAt) revert ChallengeWindowOver(epoch, s.pendingFinalisesAt);
+        bytes32 expected = _pendingDebitsHash;
+        bytes32 given = _hashDebits(debits);
+        if (given != expected) revert DebitsMismatch(expected, given);
+
+        uint256 n = debits.length;
+        for (uint256 i; i < n; ++i) {
+            Debit calldata d = debits[i];
+            Budget storage b = _budgets[d.brand];
+            // Cannot overflow: restores exactly what publication took from these same fields.
+            unchecked {
+                b.budget += uint128(uint256(d.fromReserve) + d.fromBudget);
+                b.reserved += d.fromReserve;
+            }
+        }
+        _state = EpochState({latestEpoch: epoch - 1, pendingFinalisesAt: 0, pendingTotal: 0});
+        if (_pendingReturns.length != 0) {
+            // The vetoed epoch's returns are dropped and the previous root is claimable again.
+            delete _pendingReturns;
+            if (paused()) _parkedRoot = _heldRoot;
+            else _root = _heldRoot;
+            _heldRoot = bytes32(0);
+        }
+        emit EpochVetoed(epoch, _pendingRoot, msg.sender);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function finalizeEpoch() external whenNotPaused {
+        EpochState memory s = _state;
+        if (s.pendingFinalisesAt == 0) revert NoPendingEpoch(0);
+        if (block.timestamp < s.pendingFinalisesAt) revert ChallengeWindowOpen(s.latestEpoch, s.pendingFinalisesAt);
+        uint256 total = _finalize(s);
+        _state = s;
+        if (total != 0) _VAULT.release(address(_TOKEN), address(this), total);
+    }
+
+    /// @dev Records `epoch` as pending with its root, debited total and debits' hash.
+    function _markPending(uint64 epoch, bytes32 root, bytes32 commitment, uint256 total, Debit[] calldata debits)
+        private
+    {
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint40 finalisesAt = uint40(block.timestamp) + _CHALLENGE_WINDOW;
+        _pendingRoot = root;
+        bytes32 debitsHash = _hashDebits(debits);
+        _pendingDebitsHash = debitsHash;
+        _state =
+            EpochState({latestEpoch: epoch, pendingFinalisesAt: finalisesAt, pendingTotal: SafeCast.toUint128(total)});
+        emit EpochPublished(epoch, root, commitment, total, finalisesAt, debitsHash);
+    }
+
+    /// @dev Takes each debit from its brand's budget (and reserve); returns their sum.
+    function _takeDebits(Debit[] calldata debits) private returns (uint256 total) {
         uint256 n = debits.length;
         for (uint256 i; i < n; ++i) {
             // Read as raw words (the compiler's per-field decoding cost ~1,500 gas per brand) and
@@ -229,49 +296,27 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
                 sstore(slot, word)
             }
         }
-
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint40 finalisesAt = uint40(block.timestamp) + _CHALLENGE_WINDOW;
-        _pendingRoot = root;
-        bytes32 debitsHash = _hashDebits(debits);
-        _pendingDebitsHash = debitsHash;
-        _state =
-            EpochState({latestEpoch: epoch, pendingFinalisesAt: finalisesAt, pendingTotal: SafeCast.toUint128(total)});
-        emit EpochPublished(epoch, root, commitment, total, finalisesAt, debitsHash);
-        if (finalised != 0) _VAULT.release(address(_TOKEN), address(this), finalised);
     }
 
-    /// @inheritdoc IRewardDistributor
-    function vetoEpoch(uint64 epoch, Debit[] calldata debits) external onlyRole(AUDITOR_ROLE) {
-        EpochState memory s = _state;
-        if (s.pendingFinalisesAt == 0 || s.latestEpoch != epoch) revert NoPendingEpoch(epoch);
-        if (block.timestamp >= s.pendingFinalisesAt) revert ChallengeWindowOver(epoch, s.pendingFinalisesAt);
-        bytes32 expected = _pendingDebitsHash;
-        bytes32 given = _hashDebits(debits);
-        if (given != expected) revert DebitsMismatch(expected, given);
-
-        uint256 n = debits.length;
+    /// @dev Checks and records an epoch's expiry returns and holds claims until it is finalised.
+    /// `finalised` is what this publication's finalisation of the previous epoch just allocated
+    /// (still in the vault until the end of `publishEpoch`).
+    function _holdForExpiry(Credit[] calldata expiryReturns, uint256 claimsSnapshot, uint256 finalised) private {
+        uint256 count = _claimCount;
+        if (claimsSnapshot != count) revert ClaimsMovedSinceSnapshot(claimsSnapshot, count);
+        uint256 returned = 0;
+        uint256 n = expiryReturns.length;
         for (uint256 i; i < n; ++i) {
-            Debit calldata d = debits[i];
-            Budget storage b = _budgets[d.brand];
-            // Cannot overflow: restores exactly what publication took from these same fields.
-            unchecked {
-                b.budget += uint128(uint256(d.fromReserve) + d.fromBudget);
-                b.reserved += d.fromReserve;
-            }
+            Credit calldata c = expiryReturns[i];
+            if (c.amount == 0) revert ZeroAmount();
+            if (!_REGISTRY.isBrand(c.brand)) revert NotARegisteredBrand(c.brand);
+            returned += c.amount;
+            _pendingReturns.push(c);
         }
-        _state = EpochState({latestEpoch: epoch - 1, pendingFinalisesAt: 0, pendingTotal: 0});
-        emit EpochVetoed(epoch, _pendingRoot, msg.sender);
-    }
-
-    /// @inheritdoc IRewardDistributor
-    function finalizeEpoch() external whenNotPaused {
-        EpochState memory s = _state;
-        if (s.pendingFinalisesAt == 0) revert NoPendingEpoch(0);
-        if (block.timestamp < s.pendingFinalisesAt) revert ChallengeWindowOpen(s.latestEpoch, s.pendingFinalisesAt);
-        uint256 total = _finalize(s);
-        _state = s;
-        if (total != 0) _VAULT.release(address(_TOKEN), address(this), total);
+        uint256 unclaimed = IERC20(address(_TOKEN)).balanceOf(address(this)) + finalised;
+        if (returned > unclaimed) revert ReturnsExceedUnclaimed(unclaimed, returned);
+        _heldRoot = _root;
+        _root = bytes32(0);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -423,6 +468,21 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         return _totalFunded;
     }
 
+    /// @inheritdoc IRewardDistributor
+    function totalReturned() external view returns (uint256) {
+        return _totalReturned;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimCount() external view returns (uint256) {
+        return _claimCount;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pendingReturns() external view returns (Credit[] memory) {
+        return _pendingReturns;
+    }
+
     // ----------------------------------------------------------------------------------------
     // Internal
     // ----------------------------------------------------------------------------------------
@@ -456,6 +516,22 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         s.pendingFinalisesAt = 0;
         s.pendingTotal = 0;
         emit EpochFinalized(s.latestEpoch, root, total);
+        uint256 n = _pendingReturns.length;
+        if (n == 0) return total;
+        // The held claims resume under the new root; the expired CASH goes back to the budgets.
+        _heldRoot = bytes32(0);
+        uint256 returned = 0;
+        for (uint256 i; i < n; ++i) {
+            Credit storage c = _pendingReturns[i];
+            (address brand, uint256 amount) = (c.brand, c.amount);
+            Budget storage b = _budgets[brand];
+            b.budget = SafeCast.toUint128(uint256(b.budget) + amount);
+            returned += amount;
+            emit ExpiryReturned(s.latestEpoch, brand, amount);
+        }
+        delete _pendingReturns;
+        _totalReturned += returned;
+        IERC20(address(_TOKEN)).safeTransfer(address(_VAULT), returned);
     }
 
     /// @dev keccak256 of the debits' calldata words (three per debit), which equals
@@ -480,6 +556,10 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
         if (MerkleProof.processProofCalldata(proof, leaf) != _root) {
             // Off the hot path: while paused the root slot is zero, so every proof lands here.
             if (paused()) revert EnforcedPause();
+            if (_pendingReturns.length != 0) {
+                EpochState memory s = _state;
+                revert ClaimsHeldForExpiry(s.latestEpoch, s.pendingFinalisesAt);
+            }
             revert InvalidProof(account, cumulativeAmount);
         }
         uint256 already = _claimed[account];
@@ -489,6 +569,10 @@ contract RewardDistributor is IRewardDistributor, AccessControlDefaultAdminRules
             amount = cumulativeAmount - already;
         }
         _claimed[account] = cumulativeAmount;
+        // Cannot overflow: one per paid claim.
+        unchecked {
+            ++_claimCount;
+        }
         emit Claimed(account, amount, cumulativeAmount);
     }
 }

@@ -82,7 +82,7 @@ contract RewardDistributorTest is Deployment {
     function test_RevertWhen_publishEpoch_CallerIsTheAdmin() public {
         vm.expectRevert(_unauthorized(admin, distributor.OPERATOR_ROLE()));
         vm.prank(admin);
-        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits());
+        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits(), new IRewardDistributor.Credit[](0), 0);
     }
 
     // ---- funding: CASH exists only as funded budget (item 6) ----
@@ -180,10 +180,13 @@ contract RewardDistributorTest is Deployment {
             uint64(1),
             keccak256("r"),
             bytes32(0),
-            uint256(0x80),
+            uint256(0xc0), // debits
+            uint256(0x140), // expiryReturns (empty), after the one debit
+            uint256(0), // claimsSnapshot
             uint256(1),
             uint256(uint160(brand)),
             uint256(1) << 96,
+            uint256(0),
             uint256(0)
         );
         vm.prank(operator);
@@ -199,11 +202,14 @@ contract RewardDistributorTest is Deployment {
             uint64(1),
             keccak256("r"),
             bytes32(0),
-            uint256(0x80),
+            uint256(0xc0), // debits
+            uint256(0x140), // expiryReturns (empty), after the one debit
+            uint256(0), // claimsSnapshot
             uint256(1),
             uint256(uint160(brand)) | (uint256(1) << 200),
             uint256(0),
-            uint256(1)
+            uint256(1),
+            uint256(0)
         );
         vm.prank(operator);
         (bool ok, bytes memory err) = address(distributor).call(data);
@@ -226,7 +232,9 @@ contract RewardDistributorTest is Deployment {
         _reserve(brand, 10);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InsufficientReserve.selector, brand, 10, 11));
         vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _debit(brand, 11, 0));
+        distributor.publishEpoch(
+            1, keccak256("r"), bytes32(0), _debit(brand, 11, 0), new IRewardDistributor.Credit[](0), 0
+        );
     }
 
     function test_RevertWhen_publishEpoch_FromBudgetReachesIntoTheReserve() public {
@@ -235,7 +243,9 @@ contract RewardDistributorTest is Deployment {
             abi.encodeWithSelector(IRewardDistributor.InsufficientBudget.selector, brand, BUDGET - 10, BUDGET)
         );
         vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _debit(brand, 0, uint96(BUDGET)));
+        distributor.publishEpoch(
+            1, keccak256("r"), bytes32(0), _debit(brand, 0, uint96(BUDGET)), new IRewardDistributor.Credit[](0), 0
+        );
     }
 
     function _reserve(address b, uint256 amount) internal {
@@ -326,7 +336,7 @@ contract RewardDistributorTest is Deployment {
             abi.encodeWithSelector(IRewardDistributor.EpochPending.selector, 1, uint40(block.timestamp + WINDOW))
         );
         vm.prank(operator);
-        distributor.publishEpoch(2, keccak256("r2"), bytes32(0), _noDebits());
+        distributor.publishEpoch(2, keccak256("r2"), bytes32(0), _noDebits(), new IRewardDistributor.Credit[](0), 0);
     }
 
     function test_publishEpoch_FinalisesTheEndedPendingEpochFirst() public {
@@ -441,20 +451,20 @@ contract RewardDistributorTest is Deployment {
     function test_RevertWhen_publishEpoch_OutOfOrder() public {
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 1, 2));
         vm.prank(operator);
-        distributor.publishEpoch(2, keccak256("r"), bytes32(0), _noDebits());
+        distributor.publishEpoch(2, keccak256("r"), bytes32(0), _noDebits(), new IRewardDistributor.Credit[](0), 0);
     }
 
     function test_RevertWhen_publishEpoch_PublishedTwice() public {
         _publishAndFinalize(keccak256("r"), _noDebits());
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.EpochOutOfOrder.selector, 2, 1));
         vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits());
+        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits(), new IRewardDistributor.Credit[](0), 0);
     }
 
     function test_RevertWhen_publishEpoch_RootIsZero() public {
         vm.expectRevert(IRewardDistributor.ZeroRoot.selector);
         vm.prank(operator);
-        distributor.publishEpoch(1, bytes32(0), bytes32(0), _noDebits());
+        distributor.publishEpoch(1, bytes32(0), bytes32(0), _noDebits(), new IRewardDistributor.Credit[](0), 0);
     }
 
     function test_RevertWhen_publishEpoch_Paused() public {
@@ -462,7 +472,7 @@ contract RewardDistributorTest is Deployment {
         distributor.pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(operator);
-        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits());
+        distributor.publishEpoch(1, keccak256("r"), bytes32(0), _noDebits(), new IRewardDistributor.Credit[](0), 0);
     }
 
     function test_RevertWhen_finalizeEpoch_NothingPending() public {
@@ -483,6 +493,134 @@ contract RewardDistributorTest is Deployment {
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.InsufficientBudget.selector, alice, 0, 1));
         vm.prank(alice);
         distributor.withdraw(1, alice);
+    }
+
+    // ---- expiry returns (issue 14, item 4) ----
+
+    function _returns(address to, uint96 amount) internal pure returns (IRewardDistributor.Credit[] memory c) {
+        c = new IRewardDistributor.Credit[](1);
+        c[0] = IRewardDistributor.Credit({brand: to, amount: amount});
+    }
+
+    function _publishWithReturns(bytes32 root, IRewardDistributor.Credit[] memory returns_, uint256 snapshot)
+        internal
+        returns (uint64 epoch)
+    {
+        epoch = distributor.latestEpoch() + 1;
+        vm.prank(operator);
+        distributor.publishEpoch(epoch, root, keccak256(abi.encode(epoch)), _noDebits(), returns_, snapshot);
+    }
+
+    function _publishWithReturnsReverts(
+        bytes32 root,
+        IRewardDistributor.Credit[] memory returns_,
+        uint256 snapshot,
+        bytes memory err
+    ) internal {
+        uint64 epoch = distributor.latestEpoch() + 1;
+        vm.prank(operator);
+        vm.expectRevert(err);
+        distributor.publishEpoch(epoch, root, keccak256(abi.encode(epoch)), _noDebits(), returns_, snapshot);
+    }
+
+    /// @dev Bob earned 200 and claimed none; 150 expire: his leaf drops to 50, the brand gets 150
+    /// back at finalisation, he can claim exactly 50, and every won is accounted for.
+    function test_finalizeEpoch_ExpiryReturnedAndTheLowerLeafPaysTheRest() public {
+        (bytes32 r1, bytes32[][] memory p1) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        // Alice claims 100 of it; bob's 200 sit unclaimed, 150 of them expire.
+        distributor.claim(address(0xA11CE), 100, _salt(0), p1[0]);
+        (bytes32 r2, bytes32[][] memory p2) = _tree(100, 50);
+        uint256 budgetBefore = distributor.budgetOf(brand);
+        uint64 epoch = _publishWithReturns(r2, _returns(brand, 150), 1);
+        assertEq(distributor.pendingReturns().length, 1);
+        // Held: bob cannot claim his 200 under the old root while the lower one is pending.
+        IRewardDistributor.PendingEpoch memory p = distributor.pendingEpoch();
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.ClaimsHeldForExpiry.selector, epoch, p.finalisesAt));
+        distributor.claim(address(0xB0B), 200, _salt(1), p1[1]);
+        vm.warp(block.timestamp + WINDOW);
+        vm.expectEmit(address(distributor));
+        emit IRewardDistributor.ExpiryReturned(epoch, brand, 150);
+        distributor.finalizeEpoch();
+        assertEq(distributor.budgetOf(brand), budgetBefore + 150);
+        assertEq(distributor.totalReturned(), 150);
+        assertEq(distributor.pendingReturns().length, 0);
+        assertEq(distributor.claim(address(0xB0B), 50, _salt(1), p2[1]), 50);
+        assertEq(cash.balanceOf(address(distributor)), 0, "allocated = claimed + returned");
+        assertEq(cash.balanceOf(vaultAddr), 2 * BUDGET - 300 + 150);
+    }
+
+    function test_RevertWhen_publishEpoch_ClaimsMovedSinceSnapshot() public {
+        (bytes32 r1, bytes32[][] memory p1) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        distributor.claim(address(0xA11CE), 100, _salt(0), p1[0]); // after the cut-off saw 0 claims
+        (bytes32 r2,) = _tree(100, 50);
+        _publishWithReturnsReverts(
+            r2,
+            _returns(brand, 150),
+            0,
+            abi.encodeWithSelector(IRewardDistributor.ClaimsMovedSinceSnapshot.selector, 0, 1)
+        );
+    }
+
+    function test_RevertWhen_publishEpoch_ReturnsExceedUnclaimed() public {
+        (bytes32 r1,) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        (bytes32 r2,) = _tree(0, 0);
+        _publishWithReturnsReverts(
+            r2,
+            _returns(brand, 301),
+            0,
+            abi.encodeWithSelector(IRewardDistributor.ReturnsExceedUnclaimed.selector, 300, 301)
+        );
+    }
+
+    function test_RevertWhen_publishEpoch_ReturnToANonBrand() public {
+        (bytes32 r1,) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        (bytes32 r2,) = _tree(0, 0);
+        _publishWithReturnsReverts(
+            r2,
+            _returns(mallory, 1),
+            0,
+            abi.encodeWithSelector(IRewardDistributor.NotARegisteredBrand.selector, mallory)
+        );
+    }
+
+    function test_RevertWhen_publishEpoch_ZeroReturn() public {
+        (bytes32 r1,) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        (bytes32 r2,) = _tree(0, 0);
+        _publishWithReturnsReverts(
+            r2, _returns(brand, 0), 0, abi.encodeWithSelector(IRewardDistributor.ZeroAmount.selector)
+        );
+    }
+
+    function test_vetoEpoch_DropsTheReturnsAndReleasesTheHeldClaims() public {
+        (bytes32 r1, bytes32[][] memory p1) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        (bytes32 r2,) = _tree(100, 50);
+        uint64 epoch = _publishWithReturns(r2, _returns(brand, 150), 0);
+        vm.prank(auditor);
+        distributor.vetoEpoch(epoch, _noDebits());
+        assertEq(distributor.pendingReturns().length, 0);
+        assertEq(distributor.claimableRoot(), r1);
+        assertEq(distributor.claim(address(0xB0B), 200, _salt(1), p1[1]), 200);
+        assertEq(distributor.totalReturned(), 0);
+    }
+
+    function test_vetoEpoch_WhilePausedRestoresTheParkedRoot() public {
+        (bytes32 r1, bytes32[][] memory p1) = _tree(100, 200);
+        _publishAndFinalize(r1, _debit(brand, 0, 300));
+        (bytes32 r2,) = _tree(100, 50);
+        uint64 epoch = _publishWithReturns(r2, _returns(brand, 150), 0);
+        vm.prank(pauser);
+        distributor.pause();
+        vm.prank(auditor);
+        distributor.vetoEpoch(epoch, _noDebits());
+        vm.prank(pauser);
+        distributor.unpause();
+        assertEq(distributor.claim(address(0xB0B), 200, _salt(1), p1[1]), 200);
     }
 
     // ---- claims ----

@@ -87,7 +87,7 @@ def test_consent_access_epoch_claim_roundtrip(
     tree = SaltedTree(owed)
     total = sum(owed.values())
     debit = (brand.address, price, total - price)  # the access from the reserve, the rest from the budget
-    ops.send(distributor.functions.publishEpoch(1, tree.root, b"\x33" * 32, [debit]))
+    ops.send(distributor.functions.publishEpoch(1, tree.root, b"\x33" * 32, [debit], [], 0))
     assert distributor.functions.pendingEpoch().call()[1] == tree.root
     assert distributor.functions.budgetOf(brand.address).call() == budget - total
     assert distributor.functions.reservedOf(brand.address).call() == 0

@@ -88,7 +88,7 @@ def test_a_bad_root_is_vetoed_and_never_paid_and_a_good_one_pays_after_the_windo
     owed_alice = 600_000 * 100 * UNITS // 10_000
     bad = factories.SaltedTree({alice.address: owed_alice * 100, carol.address: 7 * UNITS})
     debits = [(brand_key.address, 7 * UNITS, owed_alice * 100)]
-    Sender(w3, operator).send(distributor.functions.publishEpoch(1, bad.root, b"\x66" * 32, debits))
+    Sender(w3, operator).send(distributor.functions.publishEpoch(1, bad.root, b"\x66" * 32, debits, [], 0))
     assert distributor.functions.budgetOf(brand_key.address).call() == budget - 7 * UNITS - owed_alice * 100
     with pytest.raises(ContractRevert):  # inside the window nothing pays
         Sender(w3, alice).send(distributor.functions.claim(*bad.claim_args(alice.address)))

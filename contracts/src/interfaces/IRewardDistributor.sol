@@ -25,6 +25,13 @@ interface IRewardDistributor {
         uint96 fromBudget;
     }
 
+    /// @notice Expired, unclaimed CASH an epoch gives back to the brand that funded it. Applied
+    /// when the epoch is finalised (a veto drops it), out of what finalised epochs allocated.
+    struct Credit {
+        address brand;
+        uint96 amount;
+    }
+
     /// @notice The epoch inside (or past, but not yet finalised) its challenge window.
     struct PendingEpoch {
         uint64 epoch; // 0 when none is pending
@@ -74,6 +81,12 @@ interface IRewardDistributor {
     error ZeroAddress();
     /// @notice Budget cannot be withdrawn to the distributor or its vault.
     error InvalidRecipient(address to);
+    /// @notice Expiry returns were computed against `snapshot` claims but `count` have been paid.
+    error ClaimsMovedSinceSnapshot(uint256 snapshot, uint256 count);
+    /// @notice The epoch returns more than finalised epochs allocated and nobody has claimed yet.
+    error ReturnsExceedUnclaimed(uint256 unclaimed, uint256 returned);
+    /// @notice Claims wait while an epoch that lowers claimable amounts (by expiry) is pending.
+    error ClaimsHeldForExpiry(uint64 epoch, uint40 finalisesAt);
 
     /// @notice The funder minted `amount` new CASH into `brand`'s budget (against a payment received
     /// off chain; `paymentRef` identifies it).
@@ -101,6 +114,8 @@ interface IRewardDistributor {
     event EpochVetoed(uint64 indexed epoch, bytes32 root, address indexed auditor);
     /// @notice An epoch's root became the claimable root; its total moved from the vault here.
     event EpochFinalized(uint64 indexed epoch, bytes32 root, uint256 total);
+    /// @notice Finalising `epoch` gave `amount` of expired, unclaimed CASH back to `brand`'s budget.
+    event ExpiryReturned(uint64 indexed epoch, address indexed brand, uint256 amount);
     /// @notice `account` was paid `amount`, bringing its claimed total to `cumulativeAmount`.
     event Claimed(address indexed account, uint256 amount, uint256 cumulativeAmount);
     /// @notice A token other than CASH sent here or to the vault by mistake was swept to `to`.
@@ -137,7 +152,18 @@ interface IRewardDistributor {
 
     /// @notice Publishes epoch `epoch` (the next in order) as pending. Operator only. A pending
     /// epoch whose window has ended is finalised first; one still in its window makes this revert.
-    function publishEpoch(uint64 epoch, bytes32 root, bytes32 commitment, Debit[] calldata debits) external;
+    /// `expiryReturns` (may be empty) give expired, unclaimed CASH back to the funding brands when
+    /// this epoch is finalised; with any, `claimsSnapshot` must equal `claimCount()` (the count the
+    /// epoch's cut-off saw), and claims are held until finalisation (a veto lifts the hold), so no
+    /// claim under the previous root can take what the new, lower root no longer allows.
+    function publishEpoch(
+        uint64 epoch,
+        bytes32 root,
+        bytes32 commitment,
+        Debit[] calldata debits,
+        Credit[] calldata expiryReturns,
+        uint256 claimsSnapshot
+    ) external;
 
     /// @notice Vetoes the pending `epoch` inside its challenge window; `debits` must be exactly the
     /// published ones. Auditor only; works while paused.
@@ -212,4 +238,13 @@ interface IRewardDistributor {
 
     /// @notice Sum of all `fund` amounts (equals CASH's total supply).
     function totalFunded() external view returns (uint256);
+
+    /// @notice Sum of all expiry returns applied (finalised epochs' `expiryReturns`).
+    function totalReturned() external view returns (uint256);
+
+    /// @notice How many claims have paid something (the snapshot `publishEpoch` checks).
+    function claimCount() external view returns (uint256);
+
+    /// @notice The expiry returns the pending epoch will apply when finalised.
+    function pendingReturns() external view returns (Credit[] memory);
 }

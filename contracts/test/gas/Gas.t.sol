@@ -69,7 +69,9 @@ abstract contract GasBench is Test {
     /// @dev Publishes `epoch` and finalises it after its window, as the backend does.
     function _publishAndFinalize(uint64 epoch, bytes32 root, IRewardDistributor.Debit[] memory debits) internal {
         vm.prank(operator);
-        distributor.publishEpoch(epoch, root, keccak256(abi.encode("commitment", epoch)), debits);
+        distributor.publishEpoch(
+            epoch, root, keccak256(abi.encode("commitment", epoch)), debits, new IRewardDistributor.Credit[](0), 0
+        );
         vm.warp(block.timestamp + WINDOW);
         distributor.finalizeEpoch();
     }
@@ -339,7 +341,7 @@ contract EpochGas is GasBench {
     /// @dev The first finalisation: the claimable root and the distributor's balance are created.
     function test_finalizeEpoch_first() public {
         vm.prank(operator);
-        distributor.publishEpoch(1, _root(1), _commitment(1), _debits(1, DEBIT));
+        distributor.publishEpoch(1, _root(1), _commitment(1), _debits(1, DEBIT), new IRewardDistributor.Credit[](0), 0);
         vm.warp(block.timestamp + WINDOW);
         _measure(
             "finalizeEpoch.first",
@@ -353,7 +355,7 @@ contract EpochGas is GasBench {
     function test_finalizeEpoch_later() public {
         _publishAndFinalize(1, _root(1), _debits(1, DEBIT));
         vm.prank(operator);
-        distributor.publishEpoch(2, _root(2), _commitment(2), _debits(1, DEBIT));
+        distributor.publishEpoch(2, _root(2), _commitment(2), _debits(1, DEBIT), new IRewardDistributor.Credit[](0), 0);
         vm.warp(block.timestamp + WINDOW);
         _measure(
             "finalizeEpoch.later",
@@ -368,7 +370,7 @@ contract EpochGas is GasBench {
         _publishAndFinalize(1, _root(1), _debits(1, DEBIT));
         IRewardDistributor.Debit[] memory debits = _debits(1, DEBIT);
         vm.prank(operator);
-        distributor.publishEpoch(2, _root(2), _commitment(2), debits);
+        distributor.publishEpoch(2, _root(2), _commitment(2), debits, new IRewardDistributor.Credit[](0), 0);
         _measure("vetoEpoch.1", auditor, address(distributor), abi.encodeCall(distributor.vetoEpoch, (2, debits)));
     }
 
@@ -385,7 +387,10 @@ contract EpochGas is GasBench {
             string.concat("publishEpoch.", which[epoch - 1], ".", vm.toString(n)),
             operator,
             address(distributor),
-            abi.encodeCall(distributor.publishEpoch, (epoch, _root(epoch), _commitment(epoch), _debits(n, DEBIT)))
+            abi.encodeCall(
+                distributor.publishEpoch,
+                (epoch, _root(epoch), _commitment(epoch), _debits(n, DEBIT), new IRewardDistributor.Credit[](0), 0)
+            )
         );
     }
 

@@ -186,7 +186,7 @@ contract LedgerHandler is CommonBase, StdUtils, ConsentSigner {
         bytes32 root = _buildTree(total, greedy, debits);
         uint64 epoch = distributor.latestEpoch() + 1;
         vm.prank(roles.operator);
-        distributor.publishEpoch(epoch, root, bytes32(0), debits);
+        distributor.publishEpoch(epoch, root, bytes32(0), debits, new IRewardDistributor.Credit[](0), 0);
         _pendingRoot = root;
     }
 

@@ -76,7 +76,9 @@ abstract contract Deployment is Test, ConsentSigner {
     function _publishAndFinalize(bytes32 root, IRewardDistributor.Debit[] memory debits) internal {
         uint64 epoch = distributor.latestEpoch() + 1;
         vm.prank(operator);
-        distributor.publishEpoch(epoch, root, keccak256(abi.encode(epoch)), debits);
+        distributor.publishEpoch(
+            epoch, root, keccak256(abi.encode(epoch)), debits, new IRewardDistributor.Credit[](0), 0
+        );
         vm.warp(block.timestamp + WINDOW);
         distributor.finalizeEpoch();
     }
@@ -84,6 +86,8 @@ abstract contract Deployment is Test, ConsentSigner {
     function _publish(bytes32 root, IRewardDistributor.Debit[] memory debits) internal returns (uint64 epoch) {
         epoch = distributor.latestEpoch() + 1;
         vm.prank(operator);
-        distributor.publishEpoch(epoch, root, keccak256(abi.encode(epoch)), debits);
+        distributor.publishEpoch(
+            epoch, root, keccak256(abi.encode(epoch)), debits, new IRewardDistributor.Credit[](0), 0
+        );
     }
 }
