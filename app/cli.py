@@ -341,6 +341,86 @@ def upkeep_fund(
     typer.echo(f"funded {cash} CASH in {funding.tx_hash}; {funding.funder} now has {funding.available} units available")
 
 
+brands_cli = typer.Typer(
+    help="Brands that sign up themselves: applications, decisions, dev CASH.", no_args_is_help=True
+)
+cli.add_typer(brands_cli, name="brands")
+
+
+@brands_cli.command("applications")
+def brands_applications(
+    pending: Annotated[bool, typer.Option("--pending", help="Only the applications awaiting a decision.")] = False,
+) -> None:
+    """List brand applications: id, status, name, wallet."""
+    from sqlmodel import Session
+
+    from app import db
+    from app.models.brand_applications import ApplicationStatus
+    from app.services import brand_applications
+
+    with Session(db.get_engine()) as session:
+        found = brand_applications.applications(session, ApplicationStatus.PENDING if pending else None)
+        for a in found:
+            typer.echo(f"{a.id}\t{a.status}\t{a.name}\t{a.address}" + (f"\t{a.reason}" if a.reason else ""))
+        if not found:
+            typer.echo("no brand applications")
+
+
+@brands_cli.command("approve")
+def brands_approve(application: Annotated[int, typer.Argument(help="The application's id.", min=1)]) -> None:
+    """Approve an application: the brand is registered in the ConsentRegistry (operator) and recorded."""
+    from sqlmodel import Session
+
+    from app import db
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services import brand_applications
+
+    with Session(db.get_engine()) as session:
+        try:
+            done = brand_applications.approve(session, ChainGateway(get_settings()), application)
+        except LedgerError as exc:
+            raise _fail(exc) from None
+        typer.echo(f"approved: brand {done.brand_id} {done.name} ({done.address}); it collects its key in the console")
+
+
+@brands_cli.command("refuse")
+def brands_refuse(
+    application: Annotated[int, typer.Argument(help="The application's id.", min=1)],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the applicant to read.")],
+) -> None:
+    """Refuse an application, with a reason; nothing goes on chain."""
+    from sqlmodel import Session
+
+    from app import db
+    from app.errors import LedgerError
+    from app.services import brand_applications
+
+    with Session(db.get_engine()) as session:
+        try:
+            done = brand_applications.refuse(session, application, reason)
+        except LedgerError as exc:
+            raise _fail(exc) from None
+        typer.echo(f"refused: application {done.id} {done.name} ({done.address})")
+
+
+@brands_cli.command("dev-cash")
+def brands_dev_cash(
+    address: Annotated[str, typer.Argument(help="The brand's wallet (0x...).")],
+    cash: Annotated[int, typer.Argument(help="Whole CASH to mint to it.", min=1)],
+) -> None:
+    """Development (anvil only): mint CASH to a local brand wallet, and gas, to try the console's deposit."""
+    from app.chain.gateway import ChainGateway
+    from app.errors import LedgerError
+    from app.services.dev_cash import give_dev_cash
+
+    try:
+        given = give_dev_cash(ChainGateway(get_settings()), address, cash * 10**18)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"minted {cash} CASH to {given.address}; it holds {given.balance} units")
+
+
 rfm_cli = typer.Typer(help="RFM reports.", no_args_is_help=True)
 cli.add_typer(rfm_cli, name="rfm")
 rewards_cli = typer.Typer(help="Customers' rewards.", no_args_is_help=True)

@@ -19,6 +19,7 @@ from app.api.routes import (
     auth,
     auto_claims,
     brand_access,
+    brand_applications,
     brands,
     consents,
     crm_campaigns,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(ingest_routes.router)
     app.include_router(brand_access.router)
+    app.include_router(brand_applications.router)  # brands that sign up themselves (issue 13 item 5)
     app.include_router(crm_rules.router)
     app.include_router(offer_routes.router)
     app.include_router(brand_rate_routes.router)  # brands' own earning rules (issue 14 item 6)

@@ -8,6 +8,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import RPCEndpoint
+
 from app.paths import NODE_BIN
 
 ANVIL = NODE_BIN / "anvil"
@@ -69,3 +73,17 @@ def stop_anvil(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def mint_as_distributor(w3: Web3, token: Contract, minter: str, to: str, amount: int, gas_money: int) -> None:
+    """Development only: mints CASH to `to` by impersonating the distributor (its only minter) on anvil, and gives
+    `to` gas money if it has less."""
+    minter, to = w3.to_checksum_address(minter), w3.to_checksum_address(to)
+    w3.provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [minter])
+    try:
+        w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [minter, hex(gas_money)])
+        w3.eth.wait_for_transaction_receipt(token.functions.mint(to, amount).transact({"from": minter}))
+    finally:
+        w3.provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [minter])
+    if w3.eth.get_balance(to) < gas_money:
+        w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [to, hex(gas_money)])

@@ -6,6 +6,7 @@ from app.models import (  # noqa: F401
     audience,
     auth,
     auto_claims,
+    brand_applications,
     brand_rates,
     consents,
     crm,

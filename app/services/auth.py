@@ -38,7 +38,7 @@ class Principal:
     label: str = ""
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -74,10 +74,8 @@ def issue_nonce(session: Session, settings: Settings, address: str, chain_id: in
     return nonce, siwe_message(settings, address, nonce, chain_id, now, expires)
 
 
-def verify_siwe(
-    session: Session, settings: Settings, chain: ChainGateway, message: str, signature: str
-) -> tuple[str, datetime, str]:
-    """Checks a signed SIWE message as EIP-4361 says and opens a session: returns (token, expires_at, address).
+def siwe_signer(session: Session, settings: Settings, chain: ChainGateway, message: str, signature: str) -> str:
+    """Checks a signed SIWE message as EIP-4361 says and spends its nonce (not committed): returns the signer.
 
     The signer may be an EOA or an ERC-1271 contract wallet (asked on chain through the gateway).
     """
@@ -117,21 +115,30 @@ def verify_siwe(
     if not signs_text(chain, parsed.address, message, raw):
         raise NotAuthenticated("the signature is not from the address in the SIWE message")
     record.used_at = now
-    customer = session.exec(select(Customer).where(Customer.address == parsed.address)).first()
+    return parsed.address
+
+
+def verify_siwe(
+    session: Session, settings: Settings, chain: ChainGateway, message: str, signature: str
+) -> tuple[str, datetime, str]:
+    """Checks a signed SIWE message and opens a customer session: returns (token, expires_at, address)."""
+    address = siwe_signer(session, settings, chain, message, signature)
+    now = utcnow()
+    customer = session.exec(select(Customer).where(Customer.address == address)).first()
     if customer is None:
-        customer = Customer(address=parsed.address)
+        customer = Customer(address=address)
         session.add(customer)
         session.flush()
     token = CUSTOMER_PREFIX + secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
     assert customer.id is not None
-    session.add(CustomerSession(customer_id=customer.id, token_hash=_hash(token), expires_at=expires_at))
+    session.add(CustomerSession(customer_id=customer.id, token_hash=hash_token(token), expires_at=expires_at))
     session.commit()
-    return token, expires_at, parsed.address
+    return token, expires_at, address
 
 
 def end_session(session: Session, token: str) -> None:
-    record = session.exec(select(CustomerSession).where(CustomerSession.token_hash == _hash(token))).first()
+    record = session.exec(select(CustomerSession).where(CustomerSession.token_hash == hash_token(token))).first()
     if record is not None and record.revoked_at is None:
         record.revoked_at = utcnow()
         session.commit()
@@ -146,7 +153,7 @@ def create_api_key(session: Session, brand: Brand, label: str = "") -> tuple[Api
     """A new key for `brand`; the plain key is returned once and never stored."""
     key = BRAND_PREFIX + secrets.token_urlsafe(32)
     assert brand.id is not None
-    record = ApiKey(brand_id=brand.id, prefix=key[:10], key_hash=_hash(key), label=label)
+    record = ApiKey(brand_id=brand.id, prefix=key[:10], key_hash=hash_token(key), label=label)
     session.add(record)
     session.commit()
     session.refresh(record)
@@ -166,7 +173,7 @@ def revoke_api_key(session: Session, brand_id: int, key_id: int) -> ApiKey:
 
 def create_auditor_token(session: Session, label: str = "") -> tuple[AuditorToken, str]:
     token = AUDITOR_PREFIX + secrets.token_urlsafe(32)
-    record = AuditorToken(label=label, prefix=token[:10], token_hash=_hash(token))
+    record = AuditorToken(label=label, prefix=token[:10], token_hash=hash_token(token))
     session.add(record)
     session.commit()
     session.refresh(record)
@@ -193,7 +200,7 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
     """The principal behind a bearer token; NotAuthenticated if it is unknown, expired or revoked."""
     now = utcnow()
     if token.startswith(CUSTOMER_PREFIX):
-        record = session.exec(select(CustomerSession).where(CustomerSession.token_hash == _hash(token))).first()
+        record = session.exec(select(CustomerSession).where(CustomerSession.token_hash == hash_token(token))).first()
         if record is None or record.revoked_at is not None:
             raise NotAuthenticated("unknown or ended session; sign in again")
         if record.expires_at <= now:
@@ -201,12 +208,12 @@ def authenticate(session: Session, settings: Settings, token: str) -> Principal:
         customer = session.get(Customer, record.customer_id)
         return Principal("customer", customer=customer)
     if token.startswith(BRAND_PREFIX):
-        key = session.exec(select(ApiKey).where(ApiKey.key_hash == _hash(token))).first()
+        key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_token(token))).first()
         if key is None or key.revoked_at is not None:
             raise NotAuthenticated("unknown or revoked API key")
         return Principal("brand", brand=session.get(Brand, key.brand_id), label=key.label)
     if token.startswith(AUDITOR_PREFIX):
-        auditor = session.exec(select(AuditorToken).where(AuditorToken.token_hash == _hash(token))).first()
+        auditor = session.exec(select(AuditorToken).where(AuditorToken.token_hash == hash_token(token))).first()
         if auditor is None or auditor.revoked_at is not None:
             raise NotAuthenticated("unknown or revoked auditor token")
         return Principal("auditor", label=auditor.label)

@@ -14,7 +14,8 @@ from app.domain import Purpose
 from app.models.access import AccessRequest, AccessStatus
 from app.models.accounts import Brand
 from app.models.epochs import EpochShortfall
-from app.models.mirror import IndexerCursor, MirrorBudgetEvent, MirrorConsent, MirrorEpochDebit
+from app.models.mirror import IndexerCursor, MirrorAccess, MirrorBudgetEvent, MirrorConsent, MirrorEpochDebit
+from app.models.offer_payouts import EpochOfferReward
 from app.services.access import budget_on_chain, limits_on_chain
 from app.services.audience import ShownCount, chain_now, shown
 
@@ -152,3 +153,35 @@ def access_history(session: Session, brand: Brand, limit: int, offset: int) -> t
         .offset(offset)
     ).all()
     return list(rows), int(total)
+
+
+@dataclass(frozen=True)
+class Spending:
+    """What the brand put in and spent, from the mirror; `remaining`: its budget on chain less what it owes."""
+
+    deposited: int
+    access_spending: int
+    offer_spending: int
+    remaining: int
+    indexed_block: int | None
+
+
+def spending(session: Session, chain: ChainGateway, brand: Brand) -> Spending:
+    """Deposits (funded and deposited), access prices recorded, offer bonuses paid, and what remains."""
+    deposited = sum(
+        int(a)
+        for kind, a in session.exec(
+            select(MirrorBudgetEvent.kind, MirrorBudgetEvent.amount).where(MirrorBudgetEvent.brand == brand.address)
+        ).all()
+        if kind in ("funded", "deposited")
+    )
+    accesses = sum(int(p) for p in session.exec(select(MirrorAccess.price).where(MirrorAccess.brand == brand.address)))
+    offers = sum(
+        int(a)
+        for a in session.exec(
+            select(EpochOfferReward.amount).where(func.lower(EpochOfferReward.brand) == brand.address.lower())
+        )
+    )
+    budget, owed = budget_on_chain(chain, brand)
+    cursor = session.get(IndexerCursor, 1)
+    return Spending(deposited, accesses, offers, max(budget - owed, 0), cursor.last_block if cursor else None)

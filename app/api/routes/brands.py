@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from app.api.deps import ChainDep, CurrentBrand, OperatorDep, SessionDep
+from app.api.deps import ChainDep, CurrentBrand, FreshMirrorDep, OperatorDep, SessionDep
 from app.api.schemas import DocumentedRoute, Id, Merged, errors
+from app.api.schemas.brand_applications import PriceFloorPublic, PriceFloorSet, SpendingPublic
 from app.api.schemas.brands import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, BrandCreate, BrandPublic
-from app.services import auth, brands
+from app.services import auth, brand_account, brand_floor, brands
 
 router = APIRouter(prefix="/brands", tags=["brands"], route_class=DocumentedRoute, responses=errors(404, 409))
 
@@ -33,6 +34,26 @@ def read_brands(*, session: SessionDep, _: OperatorDep) -> list[BrandPublic]:
 def read_own_brand(*, brand: CurrentBrand) -> BrandPublic:
     """The calling brand's account (brand)."""
     return BrandPublic.model_validate(brand, from_attributes=True)
+
+
+@router.get("/me/price-floor")
+def read_price_floor(*, brand: CurrentBrand, session: SessionDep) -> PriceFloorPublic:
+    """The least price per access the brand accepts; 0 until it sets one (brand)."""
+    return PriceFloorPublic.model_validate(brand_floor.price_floor(session, brand), from_attributes=True)
+
+
+@router.put("/me/price-floor")
+def set_price_floor(*, body: PriceFloorSet, brand: CurrentBrand, session: SessionDep) -> PriceFloorPublic:
+    """Sets the brand's data prices' floor: an integer of CASH smallest units up to 2^96 - 1 (brand)."""
+    return PriceFloorPublic.model_validate(
+        brand_floor.set_price_floor(session, brand, body.floor), from_attributes=True
+    )
+
+
+@router.get("/me/spending")
+def read_spending(*, brand: CurrentBrand, session: FreshMirrorDep, chain: ChainDep) -> SpendingPublic:
+    """Deposits, access spending, offer spending and what remains, from the mirror and the chain (brand)."""
+    return SpendingPublic.model_validate(brand_account.spending(session, chain, brand), from_attributes=True)
 
 
 @router.post("/{brand_id}/keys", status_code=201)

@@ -1,7 +1,7 @@
 """Brand earning rules: versions of extra bps per category and tier, and what each epoch applied of them.
 
 Revision ID: 0018_brand_rates
-Revises: 0013_auto_claims
+Revises: 0014_upkeep
 """
 
 import sqlalchemy as sa

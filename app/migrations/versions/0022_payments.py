@@ -1,7 +1,7 @@
 """Spending CASH: the mirror of PaymentRouter's Paid events, payment quotes and brands' reward catalogues.
 
 Revision ID: 0022_payments
-Revises: 0018_brand_rates
+Revises: 0020_refunds
 """
 
 import sqlalchemy as sa
