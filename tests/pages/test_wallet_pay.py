@@ -48,7 +48,8 @@ def test_the_customer_pays_a_brand_and_redeems_a_reward_with_cash(
     wallet.wait_for_selector("body[data-ready=true]")
     me = Account.from_key(wallet.evaluate("localStorage.getItem('ledger.devWallet.key')"))
     order = f"ORDER-{viewport['width']}"
-    factories.purchase(engine, factories.customer(engine, me.address), brand["id"], factories.clock.utcnow(), 45_000, order)
+    cid = factories.customer(engine, me.address)
+    factories.purchase(engine, cid, brand["id"], factories.clock.utcnow(), 45_000, order)
     d = load_deployment(w3, live.settings.deployments_dir)
     assert d is not None
     factories.cash_holder(w3, d, operator, dev_accounts[5], me.address, 100 * CASH)
