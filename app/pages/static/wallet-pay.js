@@ -1,7 +1,7 @@
 // Paying with CASH: a brand, an amount and an optional purchase reference, or a reward of the catalogue; the API
 // quotes an EIP-2612 permit and a Payment, the wallet signs both, the API relays them (no gas for me).
 
-import { $, busy, el, fill, formatDate, notify, parseCash, table, txLink } from "./common.js";
+import { $, busy, clear, el, fill, formatDate, notify, parseCash, table, txLink } from "./common.js";
 import { call, cash, session } from "./shell.js";
 
 const pay = { signer: null, paid: async () => {} };
@@ -43,6 +43,7 @@ async function payFor(request, target) {
     body: { reference: q.reference, permit_signature: permitSignature, payment_signature: paymentSignature },
   });
   await Promise.all([loadPayments(), pay.paid()]);
+  for (const other of ["#pay-msg", "#catalogue-msg"]) if (other !== target) clear(other); // one receipt shown
   fill(target, el("div", { class: "notice ok", role: "status", id: "pay-done" },
     `Paid ${cash(paid.amount)} CASH to ${paid.brand_name || q.brand_name}${paid.catalogue_item_title ? ` for “${paid.catalogue_item_title}”` : ""}: transaction `,
     txLink(session.cfg, paid.tx_hash), "."));
