@@ -199,3 +199,23 @@ def test_a_refusal_of_the_customers_own_transaction_is_worded_from_the_contracts
 def token_balance(w3, d, address: str) -> int:  # type: ignore[no-untyped-def]
     token, _, _ = factories.contracts(w3, d)
     return int(token.functions.balanceOf(address).call())
+
+
+def test_an_ethers_wallet_pays_a_brand_with_cash(live, browser, acme, w3, operator, dev_accounts, anvil_url) -> None:
+    """Issue 13 item 6: both documents of a payment quote signed by eth_signTypedData_v4, relayed; no gas of ours."""
+    customer, page, node = ethers_customer(browser, live, w3, anvil_url, DESKTOP)
+    d = load_deployment(w3, live.settings.deployments_dir)
+    assert d is not None
+    factories.cash_holder(w3, d, operator, dev_accounts[5], customer.address, 20 * UNITS)
+    steps.sign_in(page)
+    page.select_option("#pay-brand", label="Acme")
+    page.fill("#pay-amount", "7.25")
+    page.click("#pay-submit")
+    expect(page.locator("#pay-done")).to_contain_text("Paid 7.25 CASH to Acme")
+    assert steps.wallet_calls(page).count("eth_signTypedData_v4") == 2  # the permit, then the Payment
+    assert token_balance(w3, d, customer.address) == 20 * UNITS - 7 * UNITS - UNITS // 4
+    assert w3.eth.get_transaction_count(customer.address) == 0  # relayed: the customer sent nothing
+    assert not set(node.methods) & set(steps.SIGNING_METHODS)
+    expect(page.locator("#payments-body tbody tr")).to_have_count(1)
+    assert_clean(page, live.url, "wallet (ethers wallet, pay)")
+    page.context.close()

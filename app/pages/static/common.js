@@ -61,6 +61,10 @@ export function explain(error) {
       return "The customer's consent does not cover this request (revoked, expired, or a category missing).";
     case "insufficient_budget":
       return "The reward budget is empty or too small to pay for this request. Deposit more CASH before asking again.";
+    case "insufficient_cash": {
+      const held = error.detail && error.detail.held;
+      return `You ${held ? `hold ${formatCash(held)} CASH, ` : "do not hold "}not enough for this payment. Nothing was paid.`;
+    }
     case "chain_unavailable":
       return "The blockchain is not reachable right now, so nothing could be recorded. Please try again in a moment.";
     case "chain_mismatch":

@@ -8,6 +8,7 @@ import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js
 import { loadAutoClaim } from "./wallet-autoclaim.js";
 import { loadInbox } from "./wallet-inbox.js";
 import { loadMyData } from "./wallet-mydata.js";
+import { loadPay } from "./wallet-pay.js";
 
 const ethers = window.ethers;
 const DEV_KEY = "ledger.devWallet.key"; // localStorage: the development wallet's private key
@@ -148,7 +149,7 @@ async function loadAll() {
   fillGrantForm();
   await Promise.all([
     loadMoney(), loadProfile(), loadInterests(), loadConsents(), loadAccesses(), loadRewards(), loadInbox(session.token, 0),
-    loadAutoClaim(session.token, session.cfg),
+    loadAutoClaim(session.token, session.cfg), loadPay(state.signer, state.brandList, loadMoney),
   ]);
   // After the rest, not beside it: it reads the store through DuckDB as /me/interests does, and two such
   // readers next to the mirror's writes in one process are what SQLite's per-process locks handle worst.
