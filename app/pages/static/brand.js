@@ -9,6 +9,7 @@ import { initRules } from "./brand-rules.js";
 import { initOffers } from "./brand-offers.js";
 import { loadCampaigns } from "./brand-campaigns.js";
 import { initEarning } from "./brand-earning.js";
+import { initApplication, initSelfService } from "./brand-selfservice.js";
 
 const KEY = "ledger.brand.key"; // sessionStorage: the API key, for this tab only
 
@@ -216,6 +217,7 @@ startPage(async (cfg) => {
     el("label", {}, el("input", { type: "checkbox", value: c, checked: ["segment", "interests"].includes(c) }), c)));
   $("#scope-form").addEventListener("submit", countAudience);
   $("#request").addEventListener("click", requestProfiles);
+  initApplication();
   await tokenSignIn({
     storageKey: KEY,
     input: "#api-key",
@@ -224,7 +226,7 @@ startPage(async (cfg) => {
     enter: (brand) => enterView({ gate: "#signin", view: "#console", who: brand.name, title: brand.address },
       () => Promise.all([
         loadAccount(), loadHistory(), initOffers(session.token, session.cfg.token_decimals), loadCocMap(call),
-        initRules(call, () => loadCocMap(call)), loadCampaigns(call), initEarning(call),
+        initRules(call, () => loadCocMap(call)), loadCampaigns(call), initEarning(call), initSelfService(),
       ])),
   });
 });

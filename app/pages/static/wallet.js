@@ -5,6 +5,7 @@ import {
   makeChart, notify, parseCash, PALETTE, plural, saveBlob, shortHex, stat, table, toUnits, txLink,
 } from "./common.js";
 import { call, cash, enterView, onSignOut, session, startPage } from "./shell.js";
+import { injectedSigner } from "./injected.js";
 import { loadAutoClaim } from "./wallet-autoclaim.js";
 import { loadInbox } from "./wallet-inbox.js";
 import { loadMyData } from "./wallet-mydata.js";
@@ -40,28 +41,6 @@ function devSigner() {
     address: wallet.address,
     signMessage: (message) => wallet.signMessage(message),
     signTypedData: (doc) => wallet.signTypedData(doc.domain, typesOf(doc), doc.message),
-  };
-}
-
-async function injectedSigner() {
-  const provider = window.ethereum;
-  const [address] = await provider.request({ method: "eth_requestAccounts" });
-  if (!address) throw new Error("The browser wallet gave no account.");
-  const chainHex = await provider.request({ method: "eth_chainId" });
-  if (Number(chainHex) !== session.cfg.chain_id) {
-    try {
-      await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + session.cfg.chain_id.toString(16) }] });
-    } catch {
-      throw new Error(`Your browser wallet is on chain ${Number(chainHex)}; this programme runs on chain ${session.cfg.chain_id}. Switch networks in the wallet and try again.`);
-    }
-  }
-  const checksummed = ethers.getAddress(address);
-  return {
-    kind: "injected",
-    address: checksummed,
-    signMessage: (message) => provider.request({ method: "personal_sign", params: [ethers.hexlify(ethers.toUtf8Bytes(message)), checksummed] }),
-    // The document from the API is signed exactly as received (eth_signTypedData_v4).
-    signTypedData: (doc) => provider.request({ method: "eth_signTypedData_v4", params: [checksummed, JSON.stringify(doc)] }),
   };
 }
 
