@@ -23,6 +23,7 @@ TABLE = [
     (errors.SignatureExpired, errors.LedgerError, 400, "signature_expired", None),
     (errors.ConsentNotCovering, errors.LedgerError, 403, "consent_not_covering", None),
     (errors.InsufficientBudget, errors.LedgerError, 402, "insufficient_budget", None),
+    (errors.InsufficientCash, errors.LedgerError, 422, "insufficient_cash", None),
     (errors.PayloadTooLarge, errors.LedgerError, 413, "payload_too_large", None),
     (errors.ChainUnavailable, errors.LedgerError, 503, "chain_unavailable", 5),
     (errors.ChainRefused, errors.LedgerError, 409, "chain_refused", None),

@@ -49,6 +49,9 @@ EXPORTED: dict[str, tuple[str, Where]] = {
     "purchases": ("Your purchases at each brand: amount, time, order id", _by_id),
     "purchase_items": ("What each purchase held", _of_purchases),
     "purchase_voids": ("Purchases a brand voided (returned or cancelled), and why", _of_purchases),
+    "purchase_refunds": ("Refunds a brand reported for your purchases (full or partial)", _by_id),
+    "payment_quotes": ("Payments with CASH you were offered to sign: brand, amount, what they were for", _by_id),
+    "payments": ("Your payments with CASH on chain, with their transaction", _by_address("payer")),
     "interest_events": ("Views, cart adds and abandons the brands reported", _by_id),
     "customer_sessions": ("Your sign-ins (the session token's hash is left out)", _by_id),
     "consent_receipts": ("Your consent receipts, each with the document whose hash is on chain", _by_id),
@@ -82,6 +85,8 @@ NOT_EXPORTED: dict[str, str] = {
     # A one-time sign-in challenge issued to an address before anyone signed in; it expires in minutes,
     # says nothing about the person and is not kept as a record of them.
     "siwe_nonces": "one-time sign-in challenges, expiring in minutes",
+    # A brand's application: the address is the applying brand's wallet, never a customer's.
+    "brand_applications": "brands' applications to join; the address is the brand's wallet",
     # The secret key the upkeep value hashes use: nothing about the person; it is deleted on erasure.
     "upkeep_keys": "the key your upkeep events' value hashes use (a secret, deleted when you erase your data)",
 }
